@@ -1,0 +1,86 @@
+/** `udpkit send HOST [MESSAGE...]`: the textbook sender, plus stdin, hex, files and replies. */
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { formatHostPort } from '../../errors.js';
+import { formatTextLine } from '../../format/datagram.js';
+import { openSender, type Sender } from '../../socket/sender.js';
+import { parseHostPort, validateInteger, validatePort, validateSeconds } from '../../validate.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
+import type { Opts } from '../main.js';
+import { messageSource, readLineBatches } from '../message-source.js';
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** Writes every stdin line as one datagram, waiting whenever too many sends are in flight. */
+async function sendLines(sender: Sender, io: CliIo, intervalMs: number): Promise<void> {
+  let lineNo = 0;
+  for await (const batch of readLineBatches(io.stdin)) {
+    for (const line of batch) {
+      lineNo++;
+      if (io.signal.aborted) return;
+      let more: boolean;
+      try {
+        more = sender.write(line);
+      } catch (err) {
+        throw Object.assign(err as Error, { message: `line ${lineNo}: ${(err as Error).message}` });
+      }
+      if (intervalMs > 0) await sleep(intervalMs);
+      else if (!more) await once(sender, 'drain');
+    }
+  }
+}
+
+/** Runs `udpkit send`. */
+export async function run(args: readonly string[], opts: Opts, io: CliIo): Promise<number> {
+  const [target, ...words] = args;
+  const defaultPort = validatePort(opts['port'], { name: '--port' });
+  const { host, port } = parseHostPort(target, defaultPort);
+  const count = validateInteger(opts['count'], { name: '--count', min: 1 });
+  const intervalMs = validateInteger(opts['interval'], { name: '--interval', min: 0, max: 86_400_000 });
+  const waitOpt = opts['waitReply'];
+  const waitMs = waitOpt === undefined ? undefined : waitOpt === true ? 5000 : validateSeconds(waitOpt, { name: '--wait-reply', min: 0.001 });
+  const source = await messageSource(words, opts, io.stdin);
+  if (source.kind === 'lines' && count !== 1) throw new UsageError('--count repeats one message; it does not apply to stdin lines');
+
+  const sender = await openSender({
+    host,
+    port,
+    family: opts['ipv4'] ? 4 : opts['ipv6'] ? 6 : 0,
+    ...(opts['broadcast'] === true ? { broadcast: true } : {}),
+    signal: io.signal,
+  });
+  const where = formatHostPort(sender.destination.address, port);
+  // Listen for the reply before sending: an echo on loopback can beat the send's callback.
+  const reply = waitMs === undefined ? undefined : sender.receive(waitMs);
+  try {
+    if (source.kind === 'lines') await sendLines(sender, io, intervalMs);
+    else {
+      for (let i = 0; i < count && !io.signal.aborted; i++) {
+        if (i > 0 && intervalMs > 0) await sleep(intervalMs);
+        if (!sender.write(source.data)) await once(sender, 'drain');
+      }
+    }
+    await sender.flush();
+  } catch (err) {
+    await sender.close();
+    throw err;
+  }
+  const { datagrams, bytes } = sender.stats;
+  if (opts['quiet'] !== true) io.stderr.write(`sent ${plural(datagrams, 'datagram')} (${plural(bytes, 'byte')}) to ${where}/udp\n`);
+  let code = EXIT_OK;
+  if (reply) {
+    const d = await reply;
+    if (d) io.stdout.write(formatTextLine(d) + '\n');
+    else {
+      io.stderr.write(`udpkit: no reply from ${where}/udp within ${waitMs! / 1000} s\n`);
+      code = EXIT_FAILURE;
+    }
+  }
+  await sender.close();
+  if (sender.stats.refused > 0 && opts['quiet'] !== true) {
+    io.stderr.write(`note: ${where} answered "port unreachable": nothing seems to listen there (UDP does not guarantee delivery)\n`);
+  }
+  return code;
+}

@@ -1,0 +1,136 @@
+/**
+ * The CLI entry: declares every command and its flags, loads the command's module only when it
+ * runs (start-up stays close to `node -e 0`), and turns errors into one line and an exit code.
+ * Runs in-process with an argument array: `await run(['send', '127.0.0.1', 'hi'], io)`.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { isUdpkitError, isUsageError } from '../errors.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from './io.js';
+import { VERSION } from './version.js';
+
+/** Options as commander hands them over. */
+export type Opts = Record<string, unknown>;
+/** What every command module exports. */
+export type CommandRun = (args: readonly string[], opts: Opts, io: CliIo) => Promise<number>;
+
+type Loader = () => Promise<{ run: CommandRun }>;
+
+function addFamilyFlags(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('-4, --ipv4', 'IPv4 only').conflicts('ipv6'))
+    .addOption(new Option('-6, --ipv6', 'IPv6 only'));
+}
+
+function build(io: CliIo, done: (code: number) => void): Command {
+  const program = new Command('udpkit')
+    .description('UDP messaging: listen, send, broadcast, and this machine\'s addresses')
+    .version(VERSION, '-V, --version')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => void io.stdout.write(s),
+      writeErr: (s) => void io.stderr.write(s),
+      outputError: (s, write) => write(`udpkit: ${s.trim().replace(/^error: /, '')}\n`),
+    });
+
+  const action = (load: Loader) =>
+    async function (this: Command, ...params: unknown[]): Promise<void> {
+      const cmd = params[params.length - 1] as Command;
+      const args = cmd.args;
+      const mod = await load();
+      done(await mod.run(args, cmd.opts(), io));
+    };
+
+  addFamilyFlags(
+    program
+      .command('listen')
+      .alias('receive')
+      .description('receive datagrams and print one line each, until "bye"')
+      .option('-p, --port <port>', 'UDP port to listen on (0: any free port)', '5000')
+      .option('--bind <address>', 'listen on this address only')
+      .option('--stop-word <word>', 'stop after a datagram that says this (case-insensitive)', 'bye')
+      .option('--no-stop-word', 'never stop on a word')
+      .option('-n, --count <n>', 'stop after this many datagrams')
+      .option('--timeout <seconds>', 'stop after this long without a datagram')
+      .addOption(new Option('--json', 'one JSON object per datagram').conflicts('hex'))
+      .option('--hex', 'a hex dump under each line')
+      .option('--echo', 'send every datagram back to its sender'),
+  ).action(action(() => import('./commands/listen.js')));
+
+  addFamilyFlags(
+    program
+      .command('send')
+      .description('send a message (or stdin, one datagram per line) to HOST')
+      .argument('<host>', 'name or address, optionally HOST:PORT or [IPv6]:PORT')
+      .argument('[message...]', 'words joined by spaces; "-" or none: read stdin')
+      .option('-p, --port <port>', 'destination UDP port', '5000')
+      .option('--raw', 'all of stdin as one datagram, byte for byte')
+      .option('--file <path>', 'a file as one datagram')
+      .option('--hex <hex>', 'send these bytes, e.g. "de ad be ef"')
+      .option('-c, --count <n>', 'send the message this many times', '1')
+      .option('-i, --interval <ms>', 'wait this long between datagrams', '0')
+      .option('-w, --wait-reply [seconds]', 'wait for one reply and print it (default 5 s)')
+      .option('--broadcast', 'allow a broadcast destination (set automatically for known ones)')
+      .option('-q, --quiet', 'no summary line on stderr'),
+  ).action(action(() => import('./commands/send.js')));
+
+  program
+    .command('broadcast')
+    .description('send a message to the broadcast address of every local IPv4 network')
+    .argument('[message...]', 'words joined by spaces; "-" or none: read stdin')
+    .option('-p, --port <port>', 'destination UDP port', '5000')
+    .option('--iface <name>', 'only this interface')
+    .option('--address', 'send to 255.255.255.255 instead of each directed broadcast address')
+    .option('-q, --quiet', 'do not print where it sent')
+    .action(action(() => import('./commands/broadcast.js')));
+
+  program
+    .command('info')
+    .description("this machine's IP and MAC address, then every interface")
+    .option('--json', 'one JSON document')
+    .option('--all', 'include loopback and interfaces that are down')
+    .action(action(() => import('./commands/info.js')));
+
+  return program;
+}
+
+/** The one line a user sees for an error, and its exit code. */
+export function describeFailure(err: unknown): { line: string; code: number } {
+  if (isUsageError(err) || (err as { code?: unknown } | null)?.code === 'UDPKIT_USAGE') {
+    return { line: (err as Error).message, code: EXIT_USAGE };
+  }
+  if (isUdpkitError(err)) return { line: err.message, code: EXIT_FAILURE };
+  const e = err as { message?: unknown; code?: unknown };
+  const detail = typeof e?.message === 'string' ? e.message : String(err);
+  return { line: `unexpected failure: ${detail}`, code: EXIT_FAILURE };
+}
+
+/**
+ * Runs the CLI with `argv` (the arguments after `udpkit`). Resolves to the exit code; never exits
+ * the process and never throws.
+ */
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  let code: number | undefined;
+  const program = build(io, (c) => (code = c));
+  try {
+    if (argv.length === 0) {
+      program.outputHelp({ error: true });
+      return EXIT_USAGE;
+    }
+    await program.parseAsync([...argv], { from: 'user' });
+    return code ?? EXIT_OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        return EXIT_OK;
+      }
+      const sub = argv.find((a) => !a.startsWith('-'));
+      io.stderr.write(`hint: see 'udpkit ${sub && program.commands.some((c) => c.name() === sub || c.aliases().includes(sub)) ? sub + ' ' : ''}--help'\n`);
+      return EXIT_USAGE;
+    }
+    const { line, code: exit } = describeFailure(err);
+    io.stderr.write(`udpkit: ${line}\n`);
+    if (exit === EXIT_USAGE) io.stderr.write(`hint: see 'udpkit ${argv[0] ?? ''} --help'\n`.replace('  ', ' '));
+    return exit;
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * The sending side: a socket connected to one destination, so sends skip the per-datagram address
+ * lookup, replies from anyone else are filtered out by the kernel, and an ICMP "port unreachable"
+ * is reported instead of lost. UDP stays best effort: a refusal is counted, never thrown.
+ */
+import { isUtf8 } from 'node:buffer';
+import dgram from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { UdpkitError, describeErrno, errnoOf, formatHostPort } from '../errors.js';
+import { isBroadcastAddress } from '../net/broadcast-address.js';
+import type { Datagram, Lookup, SocketState } from '../types.js';
+import { checkPayloadSize, validateHost, validatePort } from '../validate.js';
+import { DEFAULT_PORT } from './receiver.js';
+import { resolveHost } from './resolve.js';
+
+/** How often one datagram is resent after sends fail with a refusal meant for earlier ones. */
+const MAX_REFUSAL_RETRIES = 16;
+
+/** Options of {@link openSender} and {@link send}. */
+export interface SenderOptions {
+  /** Destination host name or IP address (IPv6 may carry `%scope`). */
+  readonly host: string;
+  /** Destination port; default 5000. */
+  readonly port?: number;
+  /** Resolve to this family only; 0 (default) prefers IPv4. */
+  readonly family?: 0 | 4 | 6;
+  /** Set SO_BROADCAST; by default it is set when the destination is a broadcast address. */
+  readonly broadcast?: boolean;
+  /** Local address to send from (its interface carries the datagrams). */
+  readonly localAddress?: string;
+  /** Local port to send from; default an ephemeral one. */
+  readonly localPort?: number;
+  /** Datagrams handed to the kernel but not yet confirmed before `write` returns false. */
+  readonly highWaterMark?: number;
+  /** Name resolver; tests inject one so no DNS query leaves the machine. */
+  readonly lookup?: Lookup;
+  /** Name lookup time limit in milliseconds (default 5000). */
+  readonly resolveTimeoutMs?: number;
+  /** Closes the sender when aborted. */
+  readonly signal?: AbortSignal;
+}
+
+/** Counters kept by a sender. */
+export interface SenderStats {
+  datagrams: number;
+  bytes: number;
+  /** Times the destination answered ICMP port unreachable (nobody listening there). */
+  refused: number;
+}
+
+/** A socket connected to one destination. Emits `'drain'` after `write` returned false. */
+export class Sender extends EventEmitter {
+  #state: SocketState = 'bound';
+  readonly #socket: dgram.Socket;
+  readonly #highWaterMark: number;
+  readonly #limitFamily: 4 | 6;
+  #inFlight = 0;
+  #failure: UdpkitError | undefined;
+  #flushWaiters: Array<() => void> = [];
+  #replyWaiter: ((d: Datagram) => void) | undefined;
+  readonly stats: SenderStats = { datagrams: 0, bytes: 0, refused: 0 };
+  /** The resolved destination. */
+  readonly destination: { readonly address: string; readonly port: number; readonly family: 4 | 6 };
+
+  /** @internal use {@link openSender} */
+  constructor(socket: dgram.Socket, destination: { address: string; port: number; family: 4 | 6 }, highWaterMark: number) {
+    super();
+    this.#socket = socket;
+    this.destination = destination;
+    this.#limitFamily = destination.family;
+    this.#highWaterMark = highWaterMark;
+    socket.on('error', (err) => {
+      // On a connected socket an ICMP refusal surfaces on the next receive as ECONNREFUSED.
+      if (errnoOf(err) === 'ECONNREFUSED') this.stats.refused++;
+      else this.#failure ??= this.#sendFailure(err);
+    });
+    socket.on('message', (data, rinfo) => {
+      const waiter = this.#replyWaiter;
+      if (!waiter) return;
+      this.#replyWaiter = undefined;
+      const mapped = rinfo.address.startsWith('::ffff:') && rinfo.address.includes('.');
+      waiter({
+        data,
+        text: isUtf8(data) ? data.toString('utf8') : undefined,
+        from: {
+          address: mapped ? rinfo.address.slice(7) : rinfo.address,
+          port: rinfo.port,
+          family: mapped || rinfo.family === 'IPv4' ? 'IPv4' : 'IPv6',
+        },
+        receivedAt: Date.now(),
+      });
+    });
+    socket.on('close', () => (this.#state = 'closed'));
+  }
+
+  get state(): SocketState {
+    return this.#state;
+  }
+
+  /** The local address and port datagrams are sent from. */
+  localAddress(): { address: string; port: number } {
+    const a = this.#socket.address();
+    return { address: a.address, port: a.port };
+  }
+
+  /** Datagrams handed to the kernel whose send has not completed yet. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  #sendFailure(err: unknown): UdpkitError {
+    const { address, port } = this.destination;
+    return new UdpkitError('UDPKIT_SEND_FAILED', `cannot send to ${formatHostPort(address, port)}/udp: ${describeErrno(errnoOf(err))}`, {
+      syscall: 'send',
+      address,
+      port,
+      errno: errnoOf(err),
+      cause: err,
+    });
+  }
+
+  /**
+   * Queues one datagram. Returns false when `highWaterMark` sends are in flight: wait for
+   * `'drain'` before writing more. A failure other than a refusal is kept and thrown by `flush`.
+   */
+  write(data: Buffer | Uint8Array): boolean {
+    checkPayloadSize(data.length, this.#limitFamily);
+    if (this.#failure) return true;
+    if (this.#state !== 'bound') throw new UdpkitError('UDPKIT_CLOSED', 'the sender is closed');
+    this.#transmit(data, MAX_REFUSAL_RETRIES);
+    return this.#inFlight < this.#highWaterMark;
+  }
+
+  #transmit(data: Buffer | Uint8Array, retries: number): void {
+    this.#inFlight++;
+    this.#socket.send(data, (err) => {
+      this.#inFlight--;
+      if (err) {
+        if (errnoOf(err) === 'ECONNREFUSED') {
+          // The refusal belonged to an earlier datagram; this one was not sent. Each retry
+          // consumes one pending refusal, so a few retries always get it out.
+          this.stats.refused++;
+          if (retries > 0 && this.#state === 'bound') this.#transmit(data, retries - 1);
+          else this.#failure ??= this.#sendFailure(err);
+        } else this.#failure ??= this.#sendFailure(err);
+      } else {
+        this.stats.datagrams++;
+        this.stats.bytes += data.length;
+      }
+      if (this.#inFlight === this.#highWaterMark - 1) this.emit('drain');
+      if (this.#inFlight === 0) for (const w of this.#flushWaiters.splice(0)) w();
+    });
+  }
+
+  /** Resolves when every written datagram has been handed to the kernel; rejects on a failure. */
+  async flush(): Promise<void> {
+    if (this.#inFlight > 0) await new Promise<void>((resolve) => this.#flushWaiters.push(resolve));
+    if (this.#failure) throw this.#failure;
+  }
+
+  /** Sends one datagram and resolves once the kernel has it. */
+  async send(data: Buffer | Uint8Array | string): Promise<void> {
+    this.write(typeof data === 'string' ? Buffer.from(data) : data);
+    await this.flush();
+  }
+
+  /** Waits for one datagram from the destination; `undefined` after `timeoutMs`. */
+  receive(timeoutMs: number): Promise<Datagram | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#replyWaiter = undefined;
+        resolve(undefined);
+      }, timeoutMs);
+      this.#replyWaiter = (d) => {
+        clearTimeout(timer);
+        resolve(d);
+      };
+    });
+  }
+
+  /** Closes the socket after in-flight sends complete. Safe to call more than once. */
+  async close(): Promise<void> {
+    if (this.#state !== 'bound') return;
+    await this.flush().catch(() => undefined);
+    this.#state = 'closing';
+    await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+  }
+}
+
+/**
+ * Resolves the destination and opens a socket connected to it.
+ * @example
+ * const sender = await openSender({ host: '127.0.0.1', port: 5000 });
+ * for (const line of ['a', 'b']) if (!sender.write(Buffer.from(line))) await once(sender, 'drain');
+ * await sender.close();
+ */
+export async function openSender(options: SenderOptions): Promise<Sender> {
+  const host = validateHost(options.host);
+  const port = validatePort(options.port ?? DEFAULT_PORT);
+  const target = await resolveHost(host, {
+    family: options.family ?? 0,
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+    ...(options.resolveTimeoutMs !== undefined ? { timeoutMs: options.resolveTimeoutMs } : {}),
+  });
+  const broadcast = options.broadcast ?? (target.family === 4 && isBroadcastAddress(target.address));
+  const socket = dgram.createSocket(target.family === 6 ? 'udp6' : 'udp4');
+  const where = formatHostPort(target.address, port);
+  const fail = (syscall: string, err: unknown): UdpkitError => {
+    socket.close();
+    let why = describeErrno(errnoOf(err));
+    if (errnoOf(err) === 'EACCES' && !broadcast) why += ' (a broadcast address needs --broadcast)';
+    return new UdpkitError('UDPKIT_SEND_FAILED', `cannot send to ${where}/udp: ${why}`, {
+      syscall,
+      address: target.address,
+      port,
+      errno: errnoOf(err),
+      cause: err,
+    });
+  };
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', (err) => reject(fail('bind', err)));
+    socket.bind({ port: options.localPort ?? 0, ...(options.localAddress ? { address: options.localAddress } : {}) }, () => {
+      socket.removeAllListeners('error');
+      resolve();
+    });
+  });
+  if (broadcast) socket.setBroadcast(true);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', (err) => reject(fail('connect', err)));
+    socket.connect(port, target.address, () => {
+      socket.removeAllListeners('error');
+      resolve();
+    });
+  });
+  const sender = new Sender(socket, { address: target.address, port, family: target.family }, options.highWaterMark ?? 256);
+  options.signal?.addEventListener('abort', () => void sender.close(), { once: true });
+  return sender;
+}
+
+/**
+ * Sends one datagram and closes. Resolves when the kernel has taken it; like any UDP send this
+ * says nothing about arrival.
+ * @example await send('hello', { host: '127.0.0.1', port: 5000 });
+ */
+export async function send(message: Buffer | Uint8Array | string, options: SenderOptions): Promise<SenderStats> {
+  const data = typeof message === 'string' ? Buffer.from(message) : message;
+  checkPayloadSize(data.length, 6);
+  const sender = await openSender(options);
+  try {
+    await sender.send(data);
+  } finally {
+    await sender.close();
+  }
+  return { ...sender.stats };
+}
