@@ -10,7 +10,9 @@ export type UsageErrorCode =
   | 'UDPKIT_INVALID_PORT'
   | 'UDPKIT_INVALID_HOST'
   | 'UDPKIT_INVALID_ARGUMENT'
-  | 'UDPKIT_MESSAGE_TOO_LARGE';
+  | 'UDPKIT_MESSAGE_TOO_LARGE'
+  /** A combination of options or arguments that makes no sense (the CLI's usage errors). */
+  | 'UDPKIT_USAGE';
 
 /** Codes for runtime failures: the OS or the network said no. */
 export type RuntimeErrorCode =
@@ -79,6 +81,7 @@ const USAGE_CODES: ReadonlySet<string> = new Set<UsageErrorCode>([
   'UDPKIT_INVALID_HOST',
   'UDPKIT_INVALID_ARGUMENT',
   'UDPKIT_MESSAGE_TOO_LARGE',
+  'UDPKIT_USAGE',
 ]);
 
 /** True for any error udpkit made, judged by its `code` (works across module copies). */

@@ -96,7 +96,7 @@ function build(io: CliIo, done: (code: number) => void): Command {
 
 /** The one line a user sees for an error, and its exit code. */
 export function describeFailure(err: unknown): { line: string; code: number } {
-  if (isUsageError(err) || (err as { code?: unknown } | null)?.code === 'UDPKIT_USAGE') {
+  if (isUsageError(err)) {
     return { line: (err as Error).message, code: EXIT_USAGE };
   }
   if (isUdpkitError(err)) return { line: err.message, code: EXIT_FAILURE };

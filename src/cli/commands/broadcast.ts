@@ -1,0 +1,48 @@
+/** `udpkit broadcast [MESSAGE...]`: the textbook's "last number 255" remark, done for every local network. */
+import { formatHostPort } from '../../errors.js';
+import { openBroadcaster, type BroadcastSent } from '../../socket/broadcast.js';
+import { validatePort } from '../../validate.js';
+import { EXIT_OK, type CliIo } from '../io.js';
+import { LineWriter } from '../line-writer.js';
+import type { Opts } from '../main.js';
+import { messageSource, readLineBatches } from '../message-source.js';
+
+/**
+ * The line printed for one datagram sent.
+ * @example formatSent({ iface: 'eth0', address: '10.0.0.255', port: 5000, bytes: 5 }) // 'sent 5 bytes to 10.0.0.255:5000 (eth0)'
+ */
+export function formatSent(s: BroadcastSent): string {
+  return `sent ${s.bytes} byte${s.bytes === 1 ? '' : 's'} to ${formatHostPort(s.address, s.port)} (${s.iface})`;
+}
+
+/** Runs `udpkit broadcast`. */
+export async function run(args: readonly string[], opts: Opts, io: CliIo): Promise<number> {
+  const port = validatePort(opts['port'], { name: '--port' });
+  const iface = typeof opts['iface'] === 'string' ? opts['iface'] : undefined;
+  const source = await messageSource(args, opts, io.stdin);
+  const broadcaster = await openBroadcaster({
+    port,
+    ...(iface !== undefined ? { iface } : {}),
+    limited: opts['address'] === true,
+    signal: io.signal,
+  });
+  const out = new LineWriter(io.stdout);
+  const report = (sent: readonly BroadcastSent[]): void => {
+    if (opts['quiet'] !== true) for (const s of sent) out.line(formatSent(s));
+  };
+  try {
+    if (source.kind === 'fixed') report(await broadcaster.send(source.data));
+    else {
+      for await (const batch of readLineBatches(io.stdin)) {
+        for (const line of batch) {
+          if (io.signal.aborted) break;
+          report(await broadcaster.send(line));
+        }
+      }
+    }
+  } finally {
+    await broadcaster.close();
+    await out.end();
+  }
+  return EXIT_OK;
+}

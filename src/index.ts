@@ -1,0 +1,27 @@
+/** udpkit: UDP messaging for Node.js. Public re-exports only. */
+export * from './errors.js';
+export * from './types.js';
+export {
+  validatePort,
+  validateHost,
+  parseHostPort,
+  parseHex,
+  checkPayloadSize,
+  MAX_UDP_PAYLOAD_IPV4,
+  MAX_UDP_PAYLOAD_IPV6,
+  type HostPort,
+} from './validate.js';
+export { listen, Listener, DEFAULT_PORT, type ListenOptions, type BoundAddress, type ListenerStats } from './socket/receiver.js';
+export { send, openSender, Sender, type SenderOptions, type SenderStats } from './socket/sender.js';
+export { resolveHost, systemLookup, type ResolveOptions, type ResolvedAddress } from './socket/resolve.js';
+export { directedBroadcast, isBroadcastAddress, LIMITED_BROADCAST } from './net/broadcast-address.js';
+export { sanitizeBytes, sanitizeText } from './format/sanitize.js';
+export { formatTextLine, formatJsonLine, formatHexDump, datagramToJson, type DatagramJson } from './format/datagram.js';
+export { networkInfo, type NetworkInfo } from './net/network-info.js';
+export { primaryInterface, selectPrimary, type PrimaryInterface } from './net/primary.js';
+export { listInterfaces, isInterfaceUp, ipv6Scope, type NetworkInterface, type Ipv4Address, type Ipv6Address, type InterfaceState, type Ipv6Scope } from './net/interfaces.js';
+export { readRoutes, parseRouteTable, parseIpv6RouteTable, defaultRoute, type Route, type Ipv4Route, type Ipv6Route, type RoutingTables } from './net/routes.js';
+export { hostnameLoopbackNote, loopbackNoteFor, parseHostsFile, type HostsEntry } from './net/hosts-file.js';
+export type { NetOsReaders, NetOsOptions } from './net/os-readers.js';
+export { broadcast, openBroadcaster, Broadcaster, broadcastTargets, type BroadcastOptions, type BroadcastTarget, type BroadcastSent } from './socket/broadcast.js';
+export { formatNetworkInfo, networkInfoJson, type InfoView } from './format/network-info.js';

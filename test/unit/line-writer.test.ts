@@ -1,0 +1,138 @@
+import { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { LineWriter } from '../../src/cli/line-writer.js';
+
+/** Lets the event loop run one turn (setImmediate callbacks), without any timer. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * A stream that records each chunk when it has finished writing it, optionally a turn later.
+ * `end()` finishes with a zero-length write, which is left out of `chunks`.
+ */
+function recorder({ async = false, highWaterMark = 16_384 } = {}): { out: Writable; chunks: string[] } {
+  const chunks: string[] = [];
+  const out = new Writable({
+    highWaterMark,
+    write(chunk: Buffer, _encoding, done) {
+      const finish = (): void => {
+        if (chunk.length > 0) chunks.push(chunk.toString());
+        done();
+      };
+      if (async) setImmediate(finish);
+      else finish();
+    },
+  });
+  return { out, chunks };
+}
+
+/** A stream whose `write` returns false until the test opens it and emits `'drain'`. */
+class Gate extends EventEmitter {
+  readonly chunks: string[] = [];
+  #open = false;
+  write(chunk: string, done?: () => void): boolean {
+    if (chunk !== '') this.chunks.push(chunk);
+    if (done) queueMicrotask(done);
+    return this.#open;
+  }
+  open(): void {
+    this.#open = true;
+    this.emit('drain');
+  }
+}
+
+describe('LineWriter', () => {
+  it('writes the lines of one event-loop turn in one write, on the next turn', async () => {
+    const { out, chunks } = recorder();
+    const w = new LineWriter(out);
+    w.line('a');
+    w.line('b');
+    w.line('c');
+    expect(chunks).toEqual([]);
+    expect(w.pendingLength).toBe(6);
+    await turn();
+    expect(chunks).toEqual(['a\nb\nc\n']);
+    expect(w.pendingLength).toBe(0);
+    w.line('d');
+    await turn();
+    expect(chunks).toEqual(['a\nb\nc\n', 'd\n']);
+  });
+
+  it('end() writes what is pending and resolves once the stream has finished it all', async () => {
+    const { out, chunks } = recorder({ async: true });
+    const w = new LineWriter(out);
+    w.line('first');
+    await turn();
+    w.line('second');
+    w.line('');
+    await w.end();
+    expect(chunks).toEqual(['first\n', 'second\n\n']);
+  });
+
+  it('end() straight after line() writes the line once', async () => {
+    const { out, chunks } = recorder();
+    const w = new LineWriter(out);
+    w.line('x');
+    await w.end();
+    await turn();
+    expect(chunks).toEqual(['x\n']);
+  });
+
+  it('end() with nothing written resolves', async () => {
+    const { out, chunks } = recorder();
+    await new LineWriter(out).end();
+    expect(chunks).toEqual([]);
+  });
+
+  it('holds lines while the stream is blocked and writes them in one go, in order, on drain', async () => {
+    const gate = new Gate();
+    const w = new LineWriter(gate as unknown as Writable);
+    w.line('1');
+    await turn();
+    expect(gate.chunks).toEqual(['1\n']);
+    expect(w.blocked).toBe(true);
+    w.line('2');
+    w.line('3');
+    await turn();
+    expect(gate.chunks).toEqual(['1\n']);
+    expect(w.pendingLength).toBe(4);
+    gate.open();
+    expect(gate.chunks).toEqual(['1\n', '2\n3\n']);
+    expect(w.blocked).toBe(false);
+  });
+
+  it('end() on a blocked stream waits for drain and loses nothing', async () => {
+    const gate = new Gate();
+    const w = new LineWriter(gate as unknown as Writable);
+    w.line('1');
+    await turn();
+    w.line('2');
+    let ended = false;
+    const ending = w.end().then(() => (ended = true));
+    await turn();
+    expect(ended).toBe(false);
+    gate.open();
+    await ending;
+    expect(gate.chunks).toEqual(['1\n', '2\n']);
+  });
+
+  it('keeps every line, in order, through a slow stream with a tiny buffer', async () => {
+    const { out, chunks } = recorder({ async: true, highWaterMark: 1 });
+    const w = new LineWriter(out);
+    const expected: string[] = [];
+    let sawBlocked = false;
+    for (let t = 0; t < 20; t++) {
+      for (let i = 0; i < 50; i++) {
+        const text = `line ${t}.${i}`;
+        expected.push(text);
+        w.line(text);
+      }
+      await turn();
+      sawBlocked ||= w.blocked;
+    }
+    await w.end();
+    expect(sawBlocked).toBe(true);
+    expect(chunks.join('')).toBe(expected.map((text) => `${text}\n`).join(''));
+    expect(chunks.length).toBeLessThan(expected.length);
+  });
+});

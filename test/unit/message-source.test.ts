@@ -1,0 +1,137 @@
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { messageSource, readLineBatches } from '../../src/cli/message-source.js';
+import { rejection } from '../helpers/thrown.js';
+
+type Chunk = string | readonly number[];
+const stream = (chunks: readonly Chunk[]): Readable =>
+  Readable.from(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : Buffer.from(c))));
+
+async function batches(input: Readable): Promise<Buffer[][]> {
+  const out: Buffer[][] = [];
+  for await (const batch of readLineBatches(input)) out.push(batch);
+  return out;
+}
+
+async function lines(chunks: readonly Chunk[]): Promise<string[]> {
+  return (await batches(stream(chunks))).flat().map((line) => line.toString('latin1'));
+}
+
+describe('readLineBatches', () => {
+  it.each([
+    ['lines in one chunk', ['a\nbb\nccc\n'], ['a', 'bb', 'ccc']],
+    ['a line split across chunks', ['he', 'll', 'o\nwor', 'ld\n'], ['hello', 'world']],
+    ['CRLF', ['a\r\nb\r\n'], ['a', 'b']],
+    ['CRLF split between \\r and \\n', ['a\r', '\nb\r', '\n'], ['a', 'b']],
+    ['a last line without newline', ['a\nlast'], ['a', 'last']],
+    ['a last line ending in \\r', ['a\nlast\r'], ['a', 'last']],
+    ['empty lines', ['\n\na\n\n'], ['', '', 'a', '']],
+    ['a lone \\r inside a line', ['a\rb\n'], ['a\rb']],
+    ['empty chunks', ['', 'a', '', '\n', ''], ['a']],
+    ['nothing', [], []],
+  ])('splits %s', async (_what, chunks, expected) => {
+    expect(await lines(chunks)).toEqual(expected);
+  });
+
+  it('keeps binary bytes as they are', async () => {
+    const out = (await batches(stream([[0x00, 0xff, 0x0a, 0x80, 0x1b], [0x0d, 0x0a]]))).flat();
+    expect(out).toEqual([Buffer.from([0x00, 0xff]), Buffer.from([0x80, 0x1b])]);
+  });
+
+  it('yields empty lines as empty Buffers', async () => {
+    const out = (await batches(stream(['\n\r\n']))).flat();
+    expect(out).toEqual([Buffer.alloc(0), Buffer.alloc(0)]);
+  });
+
+  it('yields one batch per chunk that completes lines, and no empty batch', async () => {
+    const out = await batches(stream(['a\nb\n', 'partial', ' line\nc\n', 'tail']));
+    expect(out.map((batch) => batch.map(String))).toEqual([['a', 'b'], ['partial line', 'c'], ['tail']]);
+  });
+
+  it('gives back any lines, however the stream is cut into chunks', async () => {
+    const line = fc.uint8Array({ maxLength: 30 }).map((b) => Buffer.from(b.filter((x) => x !== 0x0a && x !== 0x0d)));
+    const input = fc
+      .record({ lines: fc.array(line, { maxLength: 30 }), crlf: fc.boolean(), finalNewline: fc.boolean() })
+      .chain((r) => {
+        const eol = r.crlf ? '\r\n' : '\n';
+        const text = Buffer.concat(r.lines.map((l, i) => (i < r.lines.length - 1 || r.finalNewline ? Buffer.concat([l, Buffer.from(eol)]) : l)));
+        return fc.record({ lines: fc.constant(r.lines), text: fc.constant(text), cuts: fc.array(fc.nat({ max: text.length }), { maxLength: 10 }), finalNewline: fc.constant(r.finalNewline) });
+      });
+    await fc.assert(
+      fc.asyncProperty(input, async ({ lines: given, text, cuts, finalNewline }) => {
+        const edges = [0, ...cuts.sort((a, b) => a - b), text.length];
+        const chunks = edges.slice(1).map((end, i) => text.subarray(edges[i], end));
+        // Without a final newline an empty last line leaves no trace in the bytes.
+        const expected = !finalNewline && given.at(-1)?.length === 0 ? given.slice(0, -1) : given;
+        const out = (await batches(Readable.from(chunks))).flat();
+        expect(out).toEqual(expected);
+      }),
+    );
+  });
+});
+
+describe('messageSource', () => {
+  const noStdin = (): Readable => Readable.from([]);
+
+  it.each([
+    [['hello', 'world'], 'hello world'],
+    [['héllo'], 'héllo'],
+    [['-', 'x'], '- x'],
+    [[''], ''],
+  ])('joins the words %j with spaces', async (words, text) => {
+    expect(await messageSource(words, {}, noStdin())).toEqual({ kind: 'fixed', data: Buffer.from(text) });
+  });
+
+  it.each([[[]], [['-']]])('reads stdin line by line for the words %j', async (words) => {
+    expect(await messageSource(words, {}, noStdin())).toEqual({ kind: 'lines' });
+  });
+
+  it('sends the bytes of --hex', async () => {
+    expect(await messageSource([], { hex: 'de ad:00' }, noStdin())).toEqual({ kind: 'fixed', data: Buffer.from([0xde, 0xad, 0x00]) });
+  });
+
+  it('refuses --hex that is not hex, with its coded error', async () => {
+    expect(await rejection(messageSource([], { hex: 'xyz' }, noStdin()))).toMatchObject({ code: 'UDPKIT_INVALID_ARGUMENT' });
+  });
+
+  it('reads all of stdin, byte for byte, with --raw', async () => {
+    const stdin = stream(['line 1\n', [0xff, 0x00, 0x0d, 0x0a]]);
+    expect(await messageSource([], { raw: true }, stdin)).toEqual({ kind: 'fixed', data: Buffer.concat([Buffer.from('line 1\n'), Buffer.from([0xff, 0x00, 0x0d, 0x0a])]) });
+  });
+
+  it('gives an empty datagram for an empty stdin with --raw', async () => {
+    expect(await messageSource([], { raw: true }, noStdin())).toEqual({ kind: 'fixed', data: Buffer.alloc(0) });
+  });
+
+  it('does not count --raw when it is false', async () => {
+    expect(await messageSource(['hi'], { raw: false }, noStdin())).toEqual({ kind: 'fixed', data: Buffer.from('hi') });
+  });
+
+  it('sends the bytes of --file', async () => {
+    const path = fileURLToPath(import.meta.url);
+    expect(await messageSource([], { file: path }, noStdin())).toEqual({ kind: 'fixed', data: readFileSync(path) });
+  });
+
+  it.each([
+    ['/nonexistent-udpkit-dir/missing.bin', 'ENOENT', 'no such file or directory'],
+    [tmpdir(), 'EISDIR', 'is a directory'],
+  ])('reports a --file %s that cannot be read, naming the path', async (path, errno, why) => {
+    const err = await rejection(messageSource([], { file: path }, noStdin()));
+    expect(err).toMatchObject({ name: 'UdpkitError', code: 'UDPKIT_IO_FAILED', errno, message: `cannot read file ${JSON.stringify(path)}: ${why}` });
+  });
+
+  it.each([
+    [['hi'], { hex: '00' }, 'MESSAGE, --hex'],
+    [['-'], { hex: '00', file: 'x' }, '--hex, --file'],
+    [['hi'], { raw: true }, 'MESSAGE, --raw'],
+    [[], { file: 'x', raw: true }, '--file, --raw'],
+    [['a', 'b'], { hex: '00', file: 'x', raw: true }, 'MESSAGE, --hex, --file, --raw'],
+  ])('refuses %j with %j: two sources at once', async (words, opts, named) => {
+    const err = await rejection(messageSource(words, opts, noStdin()));
+    expect(err).toMatchObject({ code: 'UDPKIT_USAGE', message: `give only one of ${named}` });
+  });
+});
