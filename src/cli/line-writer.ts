@@ -4,15 +4,26 @@
  */
 import type { Writable } from 'node:stream';
 
-/** Batches lines to a stream; `end()` resolves when everything reached the stream. */
+/** Called when the stream asks us to wait, and when it takes data again. */
+export interface FlowHandlers {
+  readonly onBlock?: () => void;
+  readonly onDrain?: () => void;
+}
+
+/**
+ * Batches lines to a stream; `end()` resolves when everything reached the stream. While the
+ * stream is blocked lines are held, and `onBlock`/`onDrain` let the producer pause meanwhile.
+ */
 export class LineWriter {
   readonly #out: Writable;
+  readonly #flow: FlowHandlers;
   #pending = '';
   #scheduled = false;
   #blocked = false;
 
-  constructor(out: Writable) {
+  constructor(out: Writable, flow: FlowHandlers = {}) {
     this.#out = out;
+    this.#flow = flow;
   }
 
   /** Bytes waiting to be written (grows only while the stream is blocked). */
@@ -41,9 +52,11 @@ export class LineWriter {
     this.#pending = '';
     if (!this.#out.write(chunk)) {
       this.#blocked = true;
+      this.#flow.onBlock?.();
       this.#out.once('drain', () => {
         this.#blocked = false;
         this.#flush();
+        if (!this.#blocked) this.#flow.onDrain?.();
       });
     }
   }

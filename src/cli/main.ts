@@ -15,6 +15,11 @@ export type CommandRun = (args: readonly string[], opts: Opts, io: CliIo) => Pro
 
 type Loader = () => Promise<{ run: CommandRun }>;
 
+/** Commander's way to let a flag repeat: each use adds to the list. */
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
 function addFamilyFlags(cmd: Command): Command {
   return cmd
     .addOption(new Option('-4, --ipv4', 'IPv4 only').conflicts('ipv6'))
@@ -54,7 +59,10 @@ function build(io: CliIo, done: (code: number) => void): Command {
       .option('--timeout <seconds>', 'stop after this long without a datagram')
       .addOption(new Option('--json', 'one JSON object per datagram').conflicts('hex'))
       .option('--hex', 'a hex dump under each line')
-      .option('--echo', 'send every datagram back to its sender'),
+      .option('--echo', 'send every datagram back to its sender')
+      .option('--allow <cidrs>', 'show only datagrams from these sources, e.g. 192.168.1.0/24,fe80::/10 (repeatable)', collect)
+      .option('--log <file>', 'append every datagram to FILE as a JSON line')
+      .option('--rcvbuf <bytes>', 'receive buffer to ask the kernel for (default 8 MB)'),
   ).action(action(() => import('./commands/listen.js')));
 
   addFamilyFlags(
@@ -70,6 +78,7 @@ function build(io: CliIo, done: (code: number) => void): Command {
       .option('-c, --count <n>', 'send the message this many times', '1')
       .option('-i, --interval <ms>', 'wait this long between datagrams', '0')
       .option('-w, --wait-reply [seconds]', 'wait for one reply and print it (default 5 s)')
+      .option('-s, --source <address>', 'send from this local address')
       .option('--broadcast', 'allow a broadcast destination (set automatically for known ones)')
       .option('-q, --quiet', 'no summary line on stderr'),
   ).action(action(() => import('./commands/send.js')));

@@ -1,13 +1,18 @@
 /**
  * The receiving side: one UDP socket bound to a port, dual-stack by default, handing out
  * datagrams as events and as an async iterable. Never connect()ed, so any number of senders work.
+ * Datagrams pass an admission check first (source allow-list); refused ones are only counted.
  */
 import { isUtf8 } from 'node:buffer';
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { UdpkitError, describeErrno, errnoOf, formatHostPort } from '../errors.js';
+import { createAddressFilter, parseCidrList } from '../net/address-filter.js';
+import { kernelDropsForFd } from '../net/socket-drops.js';
 import type { AddressFamily, Datagram, Endpoint, SocketState } from '../types.js';
-import { ipFamily, validatePort } from '../validate.js';
+import { validatePort } from '../validate.js';
+import { bindUdp } from './bind.js';
+import { setReceiving, socketFd } from './handle.js';
 
 /** The default port, as in the textbook receiver. */
 export const DEFAULT_PORT = 5000;
@@ -28,9 +33,14 @@ export interface ListenOptions {
   readonly reuseAddress?: boolean;
   /** Datagrams the async iterator holds for a slow consumer before it drops (counted). */
   readonly maxQueue?: number;
+  /** Only show datagrams from these sources: CIDRs or addresses (`192.168.1.0/24`, `fe80::/10`). */
+  readonly allow?: string | readonly string[];
   /** Closes the listener when aborted. */
   readonly signal?: AbortSignal;
 }
+
+/** Why a datagram was refused: its source is not allowed. */
+export type RefusalReason = 'source';
 
 /** What a bound listener is bound to. */
 export interface BoundAddress {
@@ -43,8 +53,14 @@ export interface BoundAddress {
 
 /** Counters kept by a listener. */
 export interface ListenerStats {
+  /** Datagrams accepted and handed out. */
   datagrams: number;
+  /** Their payload bytes. */
   bytes: number;
+  /** Datagrams refused (allow-list), never handed out. */
+  refused: number;
+  /** Refusals by reason. */
+  refusedBy: Partial<Record<RefusalReason, number>>;
   /** Datagrams the async iterator dropped because its consumer fell behind `maxQueue`. */
   queueDropped: number;
 }
@@ -85,16 +101,23 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
   readonly #maxQueue: number;
   #wake: (() => void) | undefined;
   #iterating = false;
-  readonly stats: ListenerStats = { datagrams: 0, bytes: 0, queueDropped: 0 };
+  readonly #allowed: ((address: string) => boolean) | undefined;
+  readonly stats: ListenerStats = { datagrams: 0, bytes: 0, refused: 0, refusedBy: {}, queueDropped: 0 };
 
   /** @internal use {@link listen} */
-  constructor(socket: dgram.Socket, dualStack: boolean, maxQueue: number) {
+  constructor(socket: dgram.Socket, dualStack: boolean, maxQueue: number, allowed?: (address: string) => boolean) {
     super();
     this.#socket = socket;
     this.#dualStack = dualStack;
     this.#maxQueue = maxQueue;
+    this.#allowed = allowed;
     socket.on('message', (data, rinfo) => {
-      const d = new ReceivedDatagram(data, endpointOf(rinfo), Date.now(), rinfo.address);
+      const from = endpointOf(rinfo);
+      if (this.#allowed && !this.#allowed(from.address)) {
+        this.#refuse('source', from);
+        return;
+      }
+      const d = new ReceivedDatagram(data, from, Date.now(), rinfo.address);
       this.stats.datagrams++;
       this.stats.bytes += data.length;
       this.emit('datagram', d);
@@ -106,6 +129,12 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
       this.#wake?.();
       this.emit('close');
     });
+  }
+
+  #refuse(reason: RefusalReason, from: Endpoint): void {
+    this.stats.refused++;
+    this.stats.refusedBy[reason] = (this.stats.refusedBy[reason] ?? 0) + 1;
+    if (this.listenerCount('refused') > 0) this.emit('refused', reason, from);
   }
 
   /** `'binding' | 'bound' | 'closing' | 'closed'`. */
@@ -124,9 +153,27 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
     return { address: a.address, port: a.port, family: a.family === 'IPv6' ? 'IPv6' : 'IPv4', dualStack: this.#dualStack };
   }
 
-  /** The underlying socket's file descriptor number, for reading kernel counters. */
-  get socket(): dgram.Socket {
-    return this.#socket;
+  /**
+   * Stops taking datagrams from the kernel (a slow consumer): the kernel buffers them and, once
+   * its buffer is full, drops and counts them (see {@link kernelDrops}). Returns false where
+   * Node cannot pause a socket; then datagrams keep coming.
+   */
+  pause(): boolean {
+    return this.#state === 'bound' && setReceiving(this.#socket, false);
+  }
+
+  /** Takes datagrams from the kernel again after {@link pause}. */
+  resume(): boolean {
+    return this.#state === 'bound' && setReceiving(this.#socket, true);
+  }
+
+  /**
+   * How many datagrams the kernel dropped for this socket because its receive buffer was full
+   * (Linux, from /proc/net/udp*), or `undefined` where that cannot be read. Read it before close.
+   */
+  async kernelDrops(): Promise<number | undefined> {
+    const fd = socketFd(this.#socket);
+    return fd === undefined || this.#state !== 'bound' ? undefined : kernelDropsForFd(fd);
   }
 
   /** The receive buffer the kernel granted, in bytes (Linux reports twice what it accounts). */
@@ -206,35 +253,6 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
   }
 }
 
-function bindFailure(err: unknown, address: string, port: number): UdpkitError {
-  const errno = errnoOf(err);
-  let why = describeErrno(errno);
-  if (errno === 'EADDRINUSE') why = `port ${port}/udp is already in use`;
-  if (errno === 'EACCES' && port > 0 && port < 1024) why += ' (ports below 1024 need privileges)';
-  return new UdpkitError('UDPKIT_BIND_FAILED', `cannot bind ${formatHostPort(address, port)}/udp: ${why}`, {
-    syscall: 'bind',
-    address,
-    port,
-    errno,
-    cause: err,
-  });
-}
-
-function bindSocket(type: 'udp4' | 'udp6', address: string, port: number, options: ListenOptions, ipv6Only: boolean): Promise<dgram.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket({ type, ...(type === 'udp6' ? { ipv6Only } : {}), reuseAddr: options.reuseAddress === true });
-    const onError = (err: Error): void => {
-      socket.close();
-      reject(err);
-    };
-    socket.once('error', onError);
-    socket.bind({ port, address, exclusive: true }, () => {
-      socket.off('error', onError);
-      resolve(socket);
-    });
-  });
-}
-
 /**
  * Binds a UDP port and starts receiving. Resolves once bound.
  * @example
@@ -248,46 +266,19 @@ function bindSocket(type: 'udp4' | 'udp6', address: string, port: number, option
  */
 export async function listen(options: ListenOptions = {}): Promise<Listener> {
   const port = validatePort(options.port ?? DEFAULT_PORT, { allowZero: true });
-  const family = options.family ?? 0;
-  const maxQueue = options.maxQueue ?? 10_000;
-  let socket: dgram.Socket;
-  let dualStack = false;
-  let address = options.address;
-  if (address !== undefined) {
-    const fam = ipFamily(address);
-    if (fam === undefined) throw bindFailure(Object.assign(new Error(), { code: 'EINVAL' }), address, port);
-    try {
-      socket = await bindSocket(fam === 6 ? 'udp6' : 'udp4', address, port, options, true);
-    } catch (err) {
-      throw bindFailure(err, address, port);
-    }
-  } else if (family === 4) {
-    address = '0.0.0.0';
-    socket = await bindSocket('udp4', address, port, options, false).catch((err) => {
-      throw bindFailure(err, '0.0.0.0', port);
-    });
-  } else {
-    try {
-      address = '::';
-      socket = await bindSocket('udp6', address, port, options, family === 6);
-      dualStack = family === 0;
-    } catch (err) {
-      const errno = errnoOf(err);
-      if (family === 6 || (errno !== 'EAFNOSUPPORT' && errno !== 'EADDRNOTAVAIL' && errno !== 'EINVAL')) {
-        throw bindFailure(err, '::', port);
-      }
-      address = '0.0.0.0';
-      socket = await bindSocket('udp4', address, port, options, false).catch((e) => {
-        throw bindFailure(e, '0.0.0.0', port);
-      });
-    }
-  }
+  const allowed = options.allow === undefined ? undefined : createAddressFilter(parseCidrList(options.allow));
+  const { socket, dualStack } = await bindUdp({
+    port,
+    family: options.family ?? 0,
+    ...(options.address !== undefined ? { address: options.address } : {}),
+    ...(options.reuseAddress !== undefined ? { reuseAddress: options.reuseAddress } : {}),
+  });
   try {
     socket.setRecvBufferSize(options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER);
   } catch {
     // The kernel keeps its default; the listener still works.
   }
-  const listener = new Listener(socket, dualStack, maxQueue);
+  const listener = new Listener(socket, dualStack, options.maxQueue ?? 10_000, allowed);
   listener.markBound();
   const signal = options.signal;
   if (signal) {

@@ -11,6 +11,7 @@ import { isBroadcastAddress } from '../net/broadcast-address.js';
 import type { Datagram, Lookup, SocketState } from '../types.js';
 import { checkPayloadSize, validateHost, validatePort } from '../validate.js';
 import { DEFAULT_PORT } from './receiver.js';
+import { bindFailure } from './bind.js';
 import { resolveHost } from './resolve.js';
 
 /** How often one datagram is resent after sends fail with a refusal meant for earlier ones. */
@@ -218,7 +219,10 @@ export async function openSender(options: SenderOptions): Promise<Sender> {
     });
   };
   await new Promise<void>((resolve, reject) => {
-    socket.once('error', (err) => reject(fail('bind', err)));
+    socket.once('error', (err) => {
+      socket.close();
+      reject(bindFailure(err, options.localAddress ?? (target.family === 6 ? '::' : '0.0.0.0'), options.localPort ?? 0));
+    });
     socket.bind({ port: options.localPort ?? 0, ...(options.localAddress ? { address: options.localAddress } : {}) }, () => {
       socket.removeAllListeners('error');
       resolve();

@@ -1,11 +1,11 @@
 /** `udpkit listen`: the textbook receiver, done right. */
 import { formatHostPort } from '../../errors.js';
-import { formatHexDump, formatJsonLine, formatTextLine } from '../../format/datagram.js';
-import { listen, type BoundAddress } from '../../socket/receiver.js';
+import { parseCidrList } from '../../net/address-filter.js';
+import { listen, type BoundAddress, type Listener } from '../../socket/receiver.js';
 import type { Datagram } from '../../types.js';
 import { ipFamily, validateInteger, validatePort, validateSeconds } from '../../validate.js';
+import { DatagramSink, openLog } from '../datagram-sink.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
-import { LineWriter } from '../line-writer.js';
 import type { Opts } from '../main.js';
 import { stopWordMatcher } from '../stop-word.js';
 
@@ -17,55 +17,70 @@ function describeBound(a: BoundAddress): string {
 }
 
 function parse(opts: Opts) {
-  const bind = opts['bind'] as string | undefined;
-  if (bind !== undefined && ipFamily(bind.replace(/^\[|\]$/g, '')) === undefined) {
-    throw new UsageError(`--bind takes an IP address of this machine, got ${JSON.stringify(bind)}`);
+  const bind = (opts['bind'] as string | undefined)?.replace(/^\[|\]$/g, '');
+  if (bind !== undefined && ipFamily(bind) === undefined) {
+    throw new UsageError(`--bind takes an IP address of this machine, got ${JSON.stringify(opts['bind'])}`);
   }
   return {
     port: validatePort(opts['port'], { allowZero: true, name: '--port' }),
-    bind: bind?.replace(/^\[|\]$/g, ''),
-    family: opts['ipv4'] ? 4 : opts['ipv6'] ? 6 : 0,
+    bind,
+    family: (opts['ipv4'] ? 4 : opts['ipv6'] ? 6 : 0) as 0 | 4 | 6,
     stopWord: typeof opts['stopWord'] === 'string' ? opts['stopWord'] : undefined,
     count: opts['count'] === undefined ? undefined : validateInteger(opts['count'], { name: '--count', min: 1 }),
     timeoutMs: opts['timeout'] === undefined ? undefined : validateSeconds(opts['timeout'], { name: '--timeout', min: 0.001 }),
-    json: opts['json'] === true,
-    hex: opts['hex'] === true,
+    mode: opts['json'] === true ? 'json' : opts['hex'] === true ? 'hex' : 'text',
     echo: opts['echo'] === true,
+    allow: opts['allow'] === undefined ? undefined : parseCidrList(opts['allow'] as string[]),
+    rcvbuf: opts['rcvbuf'] === undefined ? undefined : validateInteger(opts['rcvbuf'], { name: '--rcvbuf', min: 1024, max: 2 ** 31 - 1 }),
+    log: opts['log'] as string | undefined,
   } as const;
+}
+
+/** The line printed on exit: what arrived, and what was lost or refused on the way. */
+async function summary(listener: Listener, sink: DatagramSink, showRefused: boolean): Promise<string> {
+  const { datagrams, bytes, refused } = listener.stats;
+  const drops = await listener.kernelDrops();
+  let line = `received ${datagrams} datagrams, ${bytes} bytes; kernel dropped ${drops ?? 'n/a'}`;
+  if (showRefused) line += `; refused ${refused}`;
+  if (sink.dropped > 0) line += `; dropped ${sink.dropped} while output was blocked`;
+  return line;
 }
 
 /** Runs `udpkit listen`. */
 export async function run(_args: readonly string[], opts: Opts, io: CliIo): Promise<number> {
   const o = parse(opts);
+  const log = o.log === undefined ? undefined : openLog(o.log);
   const listener = await listen({
     port: o.port,
+    family: o.family,
     ...(o.bind !== undefined ? { address: o.bind } : {}),
-    family: o.family as 0 | 4 | 6,
+    ...(o.allow !== undefined ? { allow: o.allow } : {}),
+    ...(o.rcvbuf !== undefined ? { receiveBufferSize: o.rcvbuf } : {}),
+  }).catch((err: unknown) => {
+    log?.stream.destroy();
+    throw err;
   });
-  const out = new LineWriter(io.stdout);
+  const sink = new DatagramSink(io.stdout, o.mode, listener, log);
   const isStop = o.stopWord === undefined ? undefined : stopWordMatcher(o.stopWord);
   const stopHint = o.stopWord === undefined ? '' : `; stops on "${o.stopWord}"`;
   io.stderr.write(`listening on ${describeBound(listener.address())}${stopHint}\n`);
 
   let received = 0;
   let lastAt = Date.now();
+  let failure: string | undefined;
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (finish = resolve));
 
   const onDatagram = (d: Datagram): void => {
     received++;
     lastAt = d.receivedAt;
-    if (o.json) out.line(formatJsonLine(d));
-    else {
-      out.line(formatTextLine(d));
-      if (o.hex && d.data.length > 0) out.line(formatHexDump(d.data));
-    }
+    sink.write(d);
     if (o.echo) listener.reply(d, d.data).catch(() => undefined);
     if ((isStop && isStop(d.data)) || (o.count !== undefined && received >= o.count)) finish(EXIT_OK);
   };
   listener.on('datagram', onDatagram);
   listener.on('error', (err: Error) => {
-    io.stderr.write(`udpkit: receiving on port ${listener.address().port}/udp failed: ${err.message}\n`);
+    failure = `receiving on port ${listener.address().port}/udp failed: ${err.message}`;
     finish(EXIT_FAILURE);
   });
 
@@ -80,7 +95,7 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
         return;
       }
       if (o.count !== undefined && received < o.count) {
-        io.stderr.write(`udpkit: no datagram for ${limit / 1000} s; received ${received} of ${o.count}\n`);
+        failure = `no datagram for ${limit / 1000} s; received ${received} of ${o.count}`;
         finish(EXIT_FAILURE);
       } else finish(EXIT_OK);
     };
@@ -93,7 +108,10 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
   listener.off('datagram', onDatagram);
   clearTimeout(idle);
   io.signal.removeEventListener('abort', onAbort);
+  const line = await summary(listener, sink, o.allow !== undefined);
   await listener.close();
-  await out.end();
+  await sink.end();
+  io.stderr.write(line + '\n');
+  if (failure !== undefined) io.stderr.write(`udpkit: ${failure}\n`);
   return code;
 }

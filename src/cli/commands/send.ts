@@ -4,10 +4,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { formatHostPort } from '../../errors.js';
 import { formatTextLine } from '../../format/datagram.js';
 import { openSender, type Sender } from '../../socket/sender.js';
-import { parseHostPort, validateInteger, validatePort, validateSeconds } from '../../validate.js';
+import { ipFamily, parseHostPort, validateInteger, validatePort, validateSeconds } from '../../validate.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
 import type { Opts } from '../main.js';
 import { messageSource, readLineBatches } from '../message-source.js';
+
+function validateSource(value: string): string {
+  const address = value.replace(/^\[|\]$/g, '');
+  if (ipFamily(address) === undefined) throw new UsageError(`--source takes an IP address of this machine, got ${JSON.stringify(value)}`);
+  return address;
+}
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -49,6 +55,7 @@ export async function run(args: readonly string[], opts: Opts, io: CliIo): Promi
     port,
     family: opts['ipv4'] ? 4 : opts['ipv6'] ? 6 : 0,
     ...(opts['broadcast'] === true ? { broadcast: true } : {}),
+    ...(typeof opts['source'] === 'string' ? { localAddress: validateSource(opts['source']) } : {}),
     signal: io.signal,
   });
   const where = formatHostPort(sender.destination.address, port);

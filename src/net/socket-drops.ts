@@ -1,0 +1,57 @@
+/**
+ * How many datagrams the kernel dropped for one socket because its receive buffer was full:
+ * the `drops` column of /proc/net/udp and /proc/net/udp6 (Linux), found by the socket's inode.
+ */
+import { readlink } from 'node:fs/promises';
+import { readOptional, readersOf, type NetOsOptions } from './os-readers.js';
+
+/**
+ * The `drops` count of the socket with this inode in a /proc/net/udp-style table, or `undefined`
+ * when the table has no such socket.
+ * @example udpDropsForInode(procNetUdpText, 69559) // 0
+ */
+export function udpDropsForInode(table: string, inode: number): number | undefined {
+  const wanted = String(inode);
+  for (const line of table.split('\n')) {
+    // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
+    const f = line.trim().split(/\s+/);
+    if (f.length >= 13 && f[9] === wanted) {
+      const drops = Number(f[12]);
+      return Number.isInteger(drops) ? drops : undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The inode of the socket open on file descriptor `fd` of this process, from /proc/self/fd.
+ * @example await socketInode(18) // 69559
+ */
+export async function socketInode(fd: number, readLink: (p: string) => Promise<string> = readlink): Promise<number | undefined> {
+  try {
+    const m = /^socket:\[(\d+)\]$/.exec(await readLink(`/proc/self/fd/${fd}`));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Datagrams the kernel dropped for the UDP socket on `fd`, or `undefined` where that cannot be
+ * read (not Linux, no /proc). Read it before closing the socket.
+ * @example await kernelDropsForFd(18) // 0
+ */
+export async function kernelDropsForFd(
+  fd: number,
+  options: NetOsOptions & { readLink?: (p: string) => Promise<string> } = {},
+): Promise<number | undefined> {
+  const inode = await socketInode(fd, options.readLink);
+  if (inode === undefined) return undefined;
+  const readers = readersOf(options);
+  for (const path of ['/proc/net/udp6', '/proc/net/udp']) {
+    const table = await readOptional(readers, path);
+    const drops = table === undefined ? undefined : udpDropsForInode(table, inode);
+    if (drops !== undefined) return drops;
+  }
+  return undefined;
+}

@@ -1,0 +1,188 @@
+/**
+ * A listener is an open port: these tests send it what a hostile or careless sender would, on
+ * loopback, and check the exact output, the accounting and the exit.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli, startListener, waitForLines, type Running } from '../helpers/cli.js';
+
+const BLAST = fileURLToPath(new URL('../fixtures/blast.mjs', import.meta.url));
+const SUMMARY = /^received (\d+) datagrams, (\d+) bytes; kernel dropped (\d+)(; refused (\d+))?$/m;
+
+const running: Running[] = [];
+afterEach(() => {
+  for (const r of running.splice(0)) if (r.child.exitCode === null) r.child.kill('SIGKILL');
+});
+async function listener(args: string[]) {
+  const l = await startListener(args);
+  running.push(l);
+  return l;
+}
+
+/** Sends datagrams from one socket bound to `from`, in order, each handed to the kernel before the next. */
+async function sendAll(port: number, payloads: readonly Buffer[], from = '127.0.0.1'): Promise<void> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, from, r));
+  for (const p of payloads) await new Promise<void>((r, j) => s.send(p, port, '127.0.0.1', (e) => (e ? j(e) : r())));
+  await new Promise<void>((r) => s.close(r));
+}
+
+/** Runs the load generator; resolves with how many datagrams the kernel accepted. */
+function blast(port: number, count: number, size: number, final: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, [BLAST, '127.0.0.1', String(port), String(count), String(size), final]);
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.on('close', (code) => (code === 0 ? resolve(Number(out.trim())) : reject(new Error(`blast exited ${code}`))));
+  });
+}
+
+describe('safe terminal output', () => {
+  it('shows escapes, newlines and invalid UTF-8 escaped, one line per datagram, and keeps Chinese and emoji', async () => {
+    const l = await listener(['-n', '4']);
+    await sendAll(l.port, [
+      Buffer.from('\x1b[2J\x1b]0;pwned\x07clear?'),
+      Buffer.from('two\nlines\r\n'),
+      Buffer.from([0x68, 0x69, 0xff, 0xc3, 0x28, 0x80, 0xc2, 0x9b]),
+      Buffer.from('中文 🎉 tab\there \\ back'),
+    ]);
+    const out = (await l.done).stdout;
+    expect(out.split('\n')).toEqual([
+      expect.stringMatching(/^received message: \\x1b\[2J\\x1b\]0;pwned\\x07clear\? from PORT \d+ on 127\.0\.0\.1$/),
+      expect.stringMatching(/^received message: two\\nlines\\r\\n from PORT \d+ on 127\.0\.0\.1$/),
+      expect.stringMatching(/^received message: hi\\xff\\xc3\(\\x80\\u009b from PORT \d+ on 127\.0\.0\.1$/),
+      expect.stringMatching(/^received message: 中文 🎉 tab\there \\\\ back from PORT \d+ on 127\.0\.0\.1$/),
+      '',
+    ]);
+    expect(out).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]/);
+  });
+
+  it('survives a burst of 3,000 random datagrams and still stops on bye, text and JSON', async () => {
+    for (const mode of [[], ['--json']]) {
+      const l = await listener(mode);
+      const junk = Array.from({ length: 3000 }, (_, i) => randomBytes(1 + (i % 700)));
+      // A random datagram that happens to say "bye" would end the run early; none of 1..700 random bytes will.
+      await sendAll(l.port, [...junk, Buffer.from('bye')]);
+      const done = await l.done;
+      expect(done.code).toBe(0);
+      const lines = done.stdout.split('\n').slice(0, -1);
+      const [, n, , dropped] = SUMMARY.exec(done.stderr)!.map(Number);
+      expect(n! + dropped!).toBe(3001);
+      expect(lines).toHaveLength(n!);
+      if (mode.length === 0) {
+        for (const x of lines) expect(x).toMatch(/^received message: [^\x00-\x08\x0a-\x1f\x7f\x80-\x9f]* from PORT \d+ on 127\.0\.0\.1$/);
+      } else {
+        const sizes = lines.map((x) => (JSON.parse(x) as { size: number }).size);
+        expect(sizes.slice(0, 5)).toEqual([1, 2, 3, 4, 5]);
+      }
+    }
+  });
+});
+
+describe('accounting and bounded memory', () => {
+  it('under a 300,000-datagram flood: stays alive, N + kernel drops = sent, and stops on bye', async () => {
+    const l = await listener([]);
+    const sent = await blast(l.port, 300_000, 512, '');
+    expect(sent).toBe(300_000);
+    // The kernel may drop a "bye" that lands in a full buffer, as it drops anything else; a user
+    // would say it again. One at a time, so none arrives while the listener is closing.
+    let byes = 0;
+    while (l.child.exitCode === null && byes < 50) {
+      await sendAll(l.port, [Buffer.from('bye')]);
+      byes++;
+      await Promise.race([l.done, new Promise((r) => setTimeout(r, 200))]);
+    }
+    const done = await l.done;
+    expect(done.code).toBe(0);
+    const [, n, bytes, dropped] = SUMMARY.exec(done.stderr)!.map(Number);
+    expect(n! + dropped!).toBe(300_000 + byes);
+    // Every datagram received was a 512-byte one but the last, the bye that stopped it.
+    expect(bytes).toBe((n! - 1) * 512 + 3);
+    expect(done.stdout.split('\n').length - 1).toBe(n);
+  });
+
+  it('prints the summary line on every exit', async () => {
+    const l = await listener(['-n', '2']);
+    await sendAll(l.port, [Buffer.from('a'), Buffer.from('bcd')]);
+    const done = await l.done;
+    expect(done.stderr.split('\n').at(-2)).toBe('received 2 datagrams, 4 bytes; kernel dropped 0');
+  });
+});
+
+describe('--log', () => {
+  it('SIGTERM flushes the log: 2,000 of 2,000 messages are in the file, as JSON lines', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'udpkit-log-')), 'in.jsonl');
+    const l = await listener(['--log', file]);
+    const input = Array.from({ length: 2000 }, (_, i) => `message ${i}`).join('\n') + '\n';
+    expect((await runCli(['send', `127.0.0.1:${l.port}`, '-q'], { input })).code).toBe(0);
+    await waitForLines(l, 2000);
+    l.child.kill('SIGTERM');
+    const done = await l.done;
+    expect(done.code).toBe(0);
+    const logged = readFileSync(file, 'utf8').split('\n').slice(0, -1).map((x) => JSON.parse(x) as { text: string; from: { address: string } });
+    expect(logged.map((x) => x.text)).toEqual(Array.from({ length: 2000 }, (_, i) => `message ${i}`));
+    expect(logged[0]!.from.address).toBe('127.0.0.1');
+  });
+
+  it('appends to an existing log and refuses a path it cannot open (exit 1, one line)', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'udpkit-log-')), 'a.jsonl');
+    for (const text of ['first', 'second']) {
+      const l = await listener(['--log', file, '-n', '1']);
+      await sendAll(l.port, [Buffer.from(text)]);
+      await l.done;
+    }
+    expect(readFileSync(file, 'utf8').split('\n').slice(0, -1).map((x) => JSON.parse(x).text)).toEqual(['first', 'second']);
+    const bad = await runCli(['listen', '-p', '0', '--log', '/nonexistent/dir/x.log']);
+    expect(bad).toMatchObject({ code: 1, stderr: 'udpkit: cannot open log file "/nonexistent/dir/x.log": no such file or directory\n' });
+  });
+});
+
+describe('--allow', () => {
+  it('shows only allowed sources and counts the rest as refused', async () => {
+    const l = await listener(['--allow', '127.0.0.2/32,fe80::/10', '-n', '2']);
+    await sendAll(l.port, [Buffer.from('from .1 (refused)'), Buffer.from('bye')], '127.0.0.1');
+    await sendAll(l.port, [Buffer.from('from .2'), Buffer.from('also .2')], '127.0.0.2');
+    const done = await l.done;
+    expect(done.code).toBe(0);
+    expect(done.stdout).toMatch(/^received message: from \.2 from PORT \d+ on 127\.0\.0\.2\nreceived message: also \.2 from PORT \d+ on 127\.0\.0\.2\n$/);
+    expect(done.stderr.split('\n').at(-2)).toBe('received 2 datagrams, 14 bytes; kernel dropped 0; refused 2');
+  });
+
+  it('udpkit send --source picks the source address', async () => {
+    const l = await listener(['--allow', '127.0.0.3', '-n', '1']);
+    await runCli(['send', `127.0.0.1:${l.port}`, 'not me']);
+    await runCli(['send', `127.0.0.1:${l.port}`, 'me', '--source', '127.0.0.3']);
+    expect((await l.done).stdout).toMatch(/^received message: me from PORT \d+ on 127\.0\.0\.3\n$/);
+  });
+
+  it('refuses a bad CIDR as a usage error', async () => {
+    const r = await runCli(['listen', '--allow', '10.0.0.0/33']);
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(r.stderr).toMatch(/^udpkit: not an address or CIDR: "10\.0\.0\.0\/33" \(e\.g\. 192\.168\.1\.0\/24, fe80::\/10\)\n/);
+  });
+});
+
+describe('errors say what was attempted and where', () => {
+  it('a privileged port as an unprivileged user', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const canDrop = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
+    if (!canDrop) {
+      console.warn('SKIPPED privileged-port test: needs root and setpriv to run as nobody');
+      return;
+    }
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url)), 'listen', '-4', '-p', '80'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('udpkit: cannot bind 0.0.0.0:80/udp: permission denied (ports below 1024 need privileges)\n');
+  });
+
+  it('a source address that is not this machine\'s', async () => {
+    const r = await runCli(['send', '127.0.0.1:9', 'x', '--source', '192.0.2.254']);
+    expect(r).toMatchObject({ code: 1, stderr: 'udpkit: cannot bind 192.0.2.254:0/udp: 192.0.2.254 is not an address of this machine\n' });
+  });
+});
