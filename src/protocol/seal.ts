@@ -1,0 +1,137 @@
+/**
+ * Sealed frames, version 1 (docs/protocol.md, "Sealed frames"). Big-endian:
+ *
+ *   offset 0   magic      2   0x55 0x4B ("UK")
+ *          2   version    1   1
+ *          3   type       1   0x53 ("S")
+ *          4   senderId   8   random per Sealer
+ *         12   counter    6   uint48: 0, 1, 2... per Sealer
+ *         18   timestamp  6   uint48, ms since the epoch (the `now` given to seal)
+ *         24   nonce     12   fresh random per datagram
+ *         36   ciphertext     as long as the plaintext
+ *     end-16   tag       16   Poly1305
+ *
+ * ChaCha20-Poly1305 under a 32-byte key, with the whole 36-byte header as additional
+ * authenticated data. Pure: the caller passes `now`; only the random source is impure, and
+ * injectable.
+ */
+import { createCipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { UdpkitRangeError } from '../errors.js';
+import { MAX_UDP_PAYLOAD_IPV4, MAX_UDP_PAYLOAD_IPV6 } from '../validate.js';
+import { FrameType, writeFrameHeader } from './frame-header.js';
+import { checkKey, exactBytes } from './seal-key.js';
+
+/** The sealed-frame layout version this code writes and reads. */
+export const SEAL_VERSION = 1;
+/** Bytes of the sealed header (also the additional authenticated data). */
+export const SEAL_HEADER_LENGTH = 36;
+/** Bytes of the Poly1305 tag at the end. */
+export const SEAL_TAG_LENGTH = 16;
+/** Bytes a sealed datagram adds to its plaintext: header (36) + tag (16). */
+export const SEAL_OVERHEAD = SEAL_HEADER_LENGTH + SEAL_TAG_LENGTH;
+
+/** Where each header field starts, and its length in bytes (see the layout above). */
+export const SealField = {
+  senderId: { at: 4, length: 8 },
+  counter: { at: 12, length: 6 },
+  timestamp: { at: 18, length: 6 },
+  nonce: { at: 24, length: 12 },
+} as const;
+
+/** Largest counter or timestamp: both are uint48. */
+export const MAX_UINT48 = 2 ** 48 - 1;
+/** The node:crypto cipher name. */
+export const SEAL_CIPHER = 'chacha20-poly1305';
+
+/**
+ * The largest plaintext that still fits one UDP datagram once sealed.
+ * @example maxSealedPlaintext(4) // 65455 (65507 - 52)
+ */
+export function maxSealedPlaintext(family: 4 | 6): number {
+  return (family === 4 ? MAX_UDP_PAYLOAD_IPV4 : MAX_UDP_PAYLOAD_IPV6) - SEAL_OVERHEAD;
+}
+
+/** Unused bytes of the last `randomBytes` batch: one call into OpenSSL per ~340 nonces, not one each. */
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+
+function pooledRandomBytes(n: number): Buffer {
+  if (poolAt + n > pool.length) {
+    pool = randomBytes(Math.max(n, 4096));
+    poolAt = 0;
+  }
+  poolAt += n;
+  return pool.subarray(poolAt - n, poolAt);
+}
+
+/** Options of a {@link Sealer}. */
+export interface SealerOptions {
+  /** Source of random bytes for the sender id and nonces (default: `crypto.randomBytes`, batched); tests pass a deterministic one. */
+  readonly random?: (n: number) => Buffer;
+  /** The 8-byte sender id; random by default. */
+  readonly senderId?: Uint8Array;
+}
+
+/**
+ * Seals datagrams for one sender: each gets the next counter and a fresh nonce. Use one Sealer
+ * per sending process (or socket); never share a sender id between two Sealers.
+ * @example
+ * const sealer = new Sealer(deriveKey(secret));
+ * socket.send(sealer.seal(Buffer.from('hello'), Date.now()), port, host);
+ */
+export class Sealer {
+  readonly #key: KeyObject;
+  readonly #random: (n: number) => Buffer;
+  readonly #senderId: Buffer;
+  #counter = 0;
+
+  /** @throws coded `TypeError`/`RangeError` (`UDPKIT_INVALID_ARGUMENT`) for a bad key or sender id. */
+  constructor(key: Uint8Array, options: SealerOptions = {}) {
+    this.#key = createSecretKey(checkKey(key));
+    this.#random = options.random ?? pooledRandomBytes;
+    const { length } = SealField.senderId;
+    this.#senderId = Buffer.from(exactBytes(options.senderId ?? this.#random(length), length, 'sender id'));
+  }
+
+  /** This sealer's sender id, as hex (what {@link Opener.open} reports). */
+  get senderId(): string {
+    return this.#senderId.toString('hex');
+  }
+
+  /**
+   * Seals one plaintext as one datagram stamped with `now` (ms since the epoch, e.g.
+   * `Date.now()`).
+   * @throws `RangeError` coded `UDPKIT_MESSAGE_TOO_LARGE` when no UDP datagram could carry it;
+   *   `UDPKIT_INVALID_ARGUMENT` for a `now` outside uint48 or after 2^48 datagrams.
+   */
+  seal(plaintext: Uint8Array, now: number): Buffer {
+    if (plaintext.length > maxSealedPlaintext(6)) {
+      throw new UdpkitRangeError(
+        'UDPKIT_MESSAGE_TOO_LARGE',
+        `message is ${plaintext.length} bytes; sealed, one UDP datagram carries at most ${maxSealedPlaintext(6)}`,
+      );
+    }
+    const timestamp = Math.floor(now);
+    if (!(timestamp >= 0 && timestamp <= MAX_UINT48)) {
+      throw new UdpkitRangeError('UDPKIT_INVALID_ARGUMENT', `now must be ms since the epoch, got ${String(now)}`);
+    }
+    if (this.#counter > MAX_UINT48) {
+      throw new UdpkitRangeError('UDPKIT_INVALID_ARGUMENT', 'this Sealer has used all 2^48 counters; make a new one');
+    }
+    const out = Buffer.allocUnsafe(SEAL_OVERHEAD + plaintext.length);
+    writeFrameHeader(out, FrameType.SEALED, SEAL_VERSION);
+    this.#senderId.copy(out, SealField.senderId.at);
+    out.writeUIntBE(this.#counter, SealField.counter.at, 6);
+    out.writeUIntBE(timestamp, SealField.timestamp.at, 6);
+    const nonce = exactBytes(this.#random(SealField.nonce.length), SealField.nonce.length, 'nonce');
+    nonce.copy(out, SealField.nonce.at);
+    const cipher = createCipheriv(SEAL_CIPHER, this.#key, nonce, { authTagLength: SEAL_TAG_LENGTH });
+    cipher.setAAD(out.subarray(0, SEAL_HEADER_LENGTH), { plaintextLength: plaintext.length });
+    const body = cipher.update(plaintext);
+    body.copy(out, SEAL_HEADER_LENGTH);
+    cipher.final().copy(out, SEAL_HEADER_LENGTH + body.length);
+    cipher.getAuthTag().copy(out, out.length - SEAL_TAG_LENGTH);
+    this.#counter++;
+    return out;
+  }
+}
