@@ -11,7 +11,7 @@ export {
   MAX_UDP_PAYLOAD_IPV6,
   type HostPort,
 } from './validate.js';
-export { listen, Listener, DEFAULT_PORT, type ListenOptions, type BoundAddress, type ListenerStats } from './socket/receiver.js';
+export { listen, Listener, DEFAULT_PORT, type ListenOptions, type BoundAddress, type ListenerStats, type RefusalReason } from './socket/receiver.js';
 export { send, openSender, Sender, type SenderOptions, type SenderStats } from './socket/sender.js';
 export { resolveHost, systemLookup, type ResolveOptions, type ResolvedAddress } from './socket/resolve.js';
 export { directedBroadcast, isBroadcastAddress, LIMITED_BROADCAST } from './net/broadcast-address.js';
@@ -25,3 +25,9 @@ export { hostnameLoopbackNote, loopbackNoteFor, parseHostsFile, type HostsEntry 
 export type { NetOsReaders, NetOsOptions } from './net/os-readers.js';
 export { broadcast, openBroadcaster, Broadcaster, broadcastTargets, type BroadcastOptions, type BroadcastTarget, type BroadcastSent } from './socket/broadcast.js';
 export { formatNetworkInfo, networkInfoJson, type InfoView } from './format/network-info.js';
+export { parseCidrList, createAddressFilter } from './net/address-filter.js';
+export { kernelDropsForFd, udpDropsForInode } from './net/socket-drops.js';
+export { FRAME_MAGIC, FRAME_VERSION, FrameType, readFrameHeader, type FrameHeader } from './protocol/frame-header.js';
+export { Sealer, SEAL_VERSION, SEAL_OVERHEAD, maxSealedPlaintext, type SealerOptions } from './protocol/seal.js';
+export { Opener, type OpenerOptions, type OpenResult } from './protocol/opener.js';
+export { deriveKey } from './protocol/seal-key.js';

@@ -20,6 +20,12 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+function addKeyFlags(cmd: Command): Command {
+  return cmd
+    .option('--key <secret>', 'seal datagrams with this shared secret (or set UDPKIT_KEY)')
+    .option('--key-file <path>', 'read the shared secret from a file');
+}
+
 function addFamilyFlags(cmd: Command): Command {
   return cmd
     .addOption(new Option('-4, --ipv4', 'IPv4 only').conflicts('ipv6'))
@@ -46,7 +52,7 @@ function build(io: CliIo, done: (code: number) => void): Command {
       done(await mod.run(args, cmd.opts(), io));
     };
 
-  addFamilyFlags(
+  addKeyFlags(addFamilyFlags(
     program
       .command('listen')
       .alias('receive')
@@ -63,9 +69,9 @@ function build(io: CliIo, done: (code: number) => void): Command {
       .option('--allow <cidrs>', 'show only datagrams from these sources, e.g. 192.168.1.0/24,fe80::/10 (repeatable)', collect)
       .option('--log <file>', 'append every datagram to FILE as a JSON line')
       .option('--rcvbuf <bytes>', 'receive buffer to ask the kernel for (default 8 MB)'),
-  ).action(action(() => import('./commands/listen.js')));
+  )).action(action(() => import('./commands/listen.js')));
 
-  addFamilyFlags(
+  addKeyFlags(addFamilyFlags(
     program
       .command('send')
       .description('send a message (or stdin, one datagram per line) to HOST')
@@ -81,16 +87,16 @@ function build(io: CliIo, done: (code: number) => void): Command {
       .option('-s, --source <address>', 'send from this local address')
       .option('--broadcast', 'allow a broadcast destination (set automatically for known ones)')
       .option('-q, --quiet', 'no summary line on stderr'),
-  ).action(action(() => import('./commands/send.js')));
+  )).action(action(() => import('./commands/send.js')));
 
-  program
+  addKeyFlags(program
     .command('broadcast')
     .description('send a message to the broadcast address of every local IPv4 network')
     .argument('[message...]', 'words joined by spaces; "-" or none: read stdin')
     .option('-p, --port <port>', 'destination UDP port', '5000')
     .option('--iface <name>', 'only this interface')
     .option('--address', 'send to 255.255.255.255 instead of each directed broadcast address')
-    .option('-q, --quiet', 'do not print where it sent')
+    .option('-q, --quiet', 'do not print where it sent'))
     .action(action(() => import('./commands/broadcast.js')));
 
   program

@@ -37,8 +37,14 @@ export function deriveKey(secret: string | Uint8Array): Buffer {
   if (bytes.length === 0) {
     throw new UdpkitTypeError('UDPKIT_INVALID_ARGUMENT', 'the key secret is empty');
   }
-  return scryptSync(bytes, SEAL_KEY_SALT, SEAL_KEY_LENGTH, SEAL_SCRYPT);
+  // One process seals with one secret; remember it so several sockets cost one scrypt.
+  if (lastDerived && Buffer.compare(lastDerived.secret, bytes) === 0) return Buffer.from(lastDerived.key);
+  const key = scryptSync(bytes, SEAL_KEY_SALT, SEAL_KEY_LENGTH, SEAL_SCRYPT);
+  lastDerived = { secret: Buffer.from(bytes), key: Buffer.from(key) };
+  return key;
 }
+
+let lastDerived: { readonly secret: Buffer; readonly key: Buffer } | undefined;
 
 /**
  * A private copy of a 32-byte key, or a coded error.

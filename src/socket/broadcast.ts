@@ -21,6 +21,8 @@ export interface BroadcastOptions {
   readonly limited?: boolean;
   /** Closes the sockets when aborted. */
   readonly signal?: AbortSignal;
+  /** A shared secret: seal every datagram with it (see docs/protocol.md). */
+  readonly key?: string | Uint8Array;
   /** The interfaces to choose from; default {@link listInterfaces}() (tests pass fixtures). */
   readonly interfaces?: readonly NetworkInterface[];
 }
@@ -125,7 +127,14 @@ export async function openBroadcaster(options: BroadcastOptions = {}): Promise<B
   const targets = broadcastTargets(interfaces, { port, limited: options.limited === true, ...(options.iface !== undefined ? { iface: options.iface } : {}) });
   const opened = await Promise.allSettled(
     targets.map((t) =>
-      openSender({ host: t.address, port, localAddress: t.localAddress, broadcast: true, ...(options.signal ? { signal: options.signal } : {}) }),
+      openSender({
+        host: t.address,
+        port,
+        localAddress: t.localAddress,
+        broadcast: true,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.key !== undefined ? { key: options.key } : {}),
+      }),
     ),
   );
   const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');

@@ -9,6 +9,9 @@ import { EventEmitter } from 'node:events';
 import { UdpkitError, describeErrno, errnoOf, formatHostPort } from '../errors.js';
 import { createAddressFilter, parseCidrList } from '../net/address-filter.js';
 import { kernelDropsForFd } from '../net/socket-drops.js';
+import { Opener, type RefusalReason as SealRefusal } from '../protocol/opener.js';
+import { deriveKey } from '../protocol/seal-key.js';
+import { Sealer } from '../protocol/seal.js';
 import type { AddressFamily, Datagram, Endpoint, SocketState } from '../types.js';
 import { validatePort } from '../validate.js';
 import { bindUdp } from './bind.js';
@@ -35,12 +38,26 @@ export interface ListenOptions {
   readonly maxQueue?: number;
   /** Only show datagrams from these sources: CIDRs or addresses (`192.168.1.0/24`, `fe80::/10`). */
   readonly allow?: string | readonly string[];
+  /**
+   * A shared secret: accept only datagrams sealed with it (see docs/protocol.md), and seal
+   * replies. Plain, forged, corrupted, stale and replayed datagrams are refused.
+   */
+  readonly key?: string | Uint8Array;
   /** Closes the listener when aborted. */
   readonly signal?: AbortSignal;
 }
 
-/** Why a datagram was refused: its source is not allowed. */
-export type RefusalReason = 'source';
+/** Why a datagram was refused: its source is not allowed, or it failed to open (with a key). */
+export type RefusalReason = 'source' | SealRefusal;
+
+/** How a {@link Listener} admits datagrams. @internal */
+interface Admission {
+  readonly dualStack: boolean;
+  readonly maxQueue: number;
+  readonly allowed?: ((address: string) => boolean) | undefined;
+  readonly opener?: Opener | undefined;
+  readonly sealer?: Sealer | undefined;
+}
 
 /** What a bound listener is bound to. */
 export interface BoundAddress {
@@ -102,22 +119,36 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
   #wake: (() => void) | undefined;
   #iterating = false;
   readonly #allowed: ((address: string) => boolean) | undefined;
+  readonly #opener: Opener | undefined;
+  readonly #sealer: Sealer | undefined;
   readonly stats: ListenerStats = { datagrams: 0, bytes: 0, refused: 0, refusedBy: {}, queueDropped: 0 };
 
   /** @internal use {@link listen} */
-  constructor(socket: dgram.Socket, dualStack: boolean, maxQueue: number, allowed?: (address: string) => boolean) {
+  constructor(socket: dgram.Socket, admission: Admission) {
     super();
     this.#socket = socket;
-    this.#dualStack = dualStack;
-    this.#maxQueue = maxQueue;
-    this.#allowed = allowed;
-    socket.on('message', (data, rinfo) => {
+    this.#dualStack = admission.dualStack;
+    this.#maxQueue = admission.maxQueue;
+    this.#allowed = admission.allowed;
+    this.#opener = admission.opener;
+    this.#sealer = admission.sealer;
+    socket.on('message', (raw, rinfo) => {
       const from = endpointOf(rinfo);
       if (this.#allowed && !this.#allowed(from.address)) {
         this.#refuse('source', from);
         return;
       }
-      const d = new ReceivedDatagram(data, from, Date.now(), rinfo.address);
+      const now = Date.now();
+      let data: Buffer = raw;
+      if (this.#opener) {
+        const opened = this.#opener.open(raw, now);
+        if (!opened.ok) {
+          this.#refuse(opened.reason, from);
+          return;
+        }
+        data = opened.plaintext;
+      }
+      const d = new ReceivedDatagram(data, from, now, rinfo.address);
       this.stats.datagrams++;
       this.stats.bytes += data.length;
       this.emit('datagram', d);
@@ -192,8 +223,9 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
 
   /** Sends from the listening socket to any address and port. */
   sendTo(data: Buffer | Uint8Array | string, port: number, address: string): Promise<void> {
+    const payload = this.#sealer ? this.#sealer.seal(typeof data === 'string' ? Buffer.from(data) : data, Date.now()) : data;
     return new Promise((resolve, reject) => {
-      this.#socket.send(data, port, address, (err) => {
+      this.#socket.send(payload, port, address, (err) => {
         if (err) {
           reject(
             new UdpkitError('UDPKIT_SEND_FAILED', `cannot send to ${formatHostPort(address, port)}/udp: ${describeErrno(errnoOf(err))}`, {
@@ -267,6 +299,7 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
 export async function listen(options: ListenOptions = {}): Promise<Listener> {
   const port = validatePort(options.port ?? DEFAULT_PORT, { allowZero: true });
   const allowed = options.allow === undefined ? undefined : createAddressFilter(parseCidrList(options.allow));
+  const key = options.key === undefined ? undefined : deriveKey(options.key);
   const { socket, dualStack } = await bindUdp({
     port,
     family: options.family ?? 0,
@@ -278,7 +311,13 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
   } catch {
     // The kernel keeps its default; the listener still works.
   }
-  const listener = new Listener(socket, dualStack, options.maxQueue ?? 10_000, allowed);
+  const listener = new Listener(socket, {
+    dualStack,
+    maxQueue: options.maxQueue ?? 10_000,
+    allowed,
+    opener: key && new Opener(key),
+    sealer: key && new Sealer(key),
+  });
   listener.markBound();
   const signal = options.signal;
   if (signal) {

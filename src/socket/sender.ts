@@ -9,6 +9,10 @@ import { EventEmitter } from 'node:events';
 import { UdpkitError, describeErrno, errnoOf, formatHostPort } from '../errors.js';
 import { isBroadcastAddress } from '../net/broadcast-address.js';
 import type { Datagram, Lookup, SocketState } from '../types.js';
+import { Opener } from '../protocol/opener.js';
+import { deriveKey } from '../protocol/seal-key.js';
+import { Sealer, maxSealedPlaintext } from '../protocol/seal.js';
+import { UdpkitRangeError } from '../errors.js';
 import { checkPayloadSize, validateHost, validatePort } from '../validate.js';
 import { DEFAULT_PORT } from './receiver.js';
 import { bindFailure } from './bind.js';
@@ -33,6 +37,8 @@ export interface SenderOptions {
   readonly localPort?: number;
   /** Datagrams handed to the kernel but not yet confirmed before `write` returns false. */
   readonly highWaterMark?: number;
+  /** A shared secret: seal every datagram with it (see docs/protocol.md) and open replies. */
+  readonly key?: string | Uint8Array;
   /** Name resolver; tests inject one so no DNS query leaves the machine. */
   readonly lookup?: Lookup;
   /** Name lookup time limit in milliseconds (default 5000). */
@@ -64,20 +70,36 @@ export class Sender extends EventEmitter {
   readonly destination: { readonly address: string; readonly port: number; readonly family: 4 | 6 };
 
   /** @internal use {@link openSender} */
-  constructor(socket: dgram.Socket, destination: { address: string; port: number; family: 4 | 6 }, highWaterMark: number) {
+  readonly #sealer: Sealer | undefined;
+  readonly #opener: Opener | undefined;
+
+  constructor(
+    socket: dgram.Socket,
+    destination: { address: string; port: number; family: 4 | 6 },
+    highWaterMark: number,
+    key?: Buffer,
+  ) {
     super();
     this.#socket = socket;
     this.destination = destination;
     this.#limitFamily = destination.family;
     this.#highWaterMark = highWaterMark;
+    this.#sealer = key && new Sealer(key);
+    this.#opener = key && new Opener(key);
     socket.on('error', (err) => {
       // On a connected socket an ICMP refusal surfaces on the next receive as ECONNREFUSED.
       if (errnoOf(err) === 'ECONNREFUSED') this.stats.refused++;
       else this.#failure ??= this.#sendFailure(err);
     });
-    socket.on('message', (data, rinfo) => {
+    socket.on('message', (raw, rinfo) => {
       const waiter = this.#replyWaiter;
       if (!waiter) return;
+      let data: Buffer = raw;
+      if (this.#opener) {
+        const opened = this.#opener.open(raw, Date.now());
+        if (!opened.ok) return;
+        data = opened.plaintext;
+      }
       this.#replyWaiter = undefined;
       const mapped = rinfo.address.startsWith('::ffff:') && rinfo.address.includes('.');
       waiter({
@@ -125,14 +147,23 @@ export class Sender extends EventEmitter {
    * `'drain'` before writing more. A failure other than a refusal is kept and thrown by `flush`.
    */
   write(data: Buffer | Uint8Array): boolean {
-    checkPayloadSize(data.length, this.#limitFamily);
+    if (this.#sealer) {
+      const limit = maxSealedPlaintext(this.#limitFamily);
+      if (data.length > limit) {
+        throw new UdpkitRangeError(
+          'UDPKIT_MESSAGE_TOO_LARGE',
+          `message is ${data.length} bytes; sealed with a key, one UDP datagram over IPv${this.#limitFamily} carries at most ${limit}`,
+        );
+      }
+    } else checkPayloadSize(data.length, this.#limitFamily);
     if (this.#failure) return true;
     if (this.#state !== 'bound') throw new UdpkitError('UDPKIT_CLOSED', 'the sender is closed');
-    this.#transmit(data, MAX_REFUSAL_RETRIES);
+    this.#transmit(this.#sealer ? this.#sealer.seal(data, Date.now()) : data, data.length, MAX_REFUSAL_RETRIES);
     return this.#inFlight < this.#highWaterMark;
   }
 
-  #transmit(data: Buffer | Uint8Array, retries: number): void {
+  /** `size` is the message's own length, which is what the stats count (not the sealed length). */
+  #transmit(data: Buffer | Uint8Array, size: number, retries: number): void {
     this.#inFlight++;
     this.#socket.send(data, (err) => {
       this.#inFlight--;
@@ -141,12 +172,12 @@ export class Sender extends EventEmitter {
           // The refusal belonged to an earlier datagram; this one was not sent. Each retry
           // consumes one pending refusal, so a few retries always get it out.
           this.stats.refused++;
-          if (retries > 0 && this.#state === 'bound') this.#transmit(data, retries - 1);
+          if (retries > 0 && this.#state === 'bound') this.#transmit(data, size, retries - 1);
           else this.#failure ??= this.#sendFailure(err);
         } else this.#failure ??= this.#sendFailure(err);
       } else {
         this.stats.datagrams++;
-        this.stats.bytes += data.length;
+        this.stats.bytes += size;
       }
       if (this.#inFlight === this.#highWaterMark - 1) this.emit('drain');
       if (this.#inFlight === 0) for (const w of this.#flushWaiters.splice(0)) w();
@@ -198,6 +229,7 @@ export class Sender extends EventEmitter {
 export async function openSender(options: SenderOptions): Promise<Sender> {
   const host = validateHost(options.host);
   const port = validatePort(options.port ?? DEFAULT_PORT);
+  const key = options.key === undefined ? undefined : deriveKey(options.key);
   const target = await resolveHost(host, {
     family: options.family ?? 0,
     ...(options.lookup ? { lookup: options.lookup } : {}),
@@ -236,7 +268,12 @@ export async function openSender(options: SenderOptions): Promise<Sender> {
       resolve();
     });
   });
-  const sender = new Sender(socket, { address: target.address, port, family: target.family }, options.highWaterMark ?? 256);
+  const sender = new Sender(
+    socket,
+    { address: target.address, port, family: target.family },
+    options.highWaterMark ?? 256,
+    key,
+  );
   options.signal?.addEventListener('abort', () => void sender.close(), { once: true });
   return sender;
 }

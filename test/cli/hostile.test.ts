@@ -186,3 +186,44 @@ describe('errors say what was attempted and where', () => {
     expect(r).toMatchObject({ code: 1, stderr: 'udpkit: cannot bind 192.0.2.254:0/udp: 192.0.2.254 is not an address of this machine\n' });
   });
 });
+
+describe('--key: sealed datagrams', () => {
+  const secret = 'correct horse battery staple';
+
+  it('a keyed listener refuses plain, forged, corrupted and replayed datagrams; only a sealed bye stops it', async () => {
+    const { deriveKey } = await import('../../src/protocol/seal-key.js');
+    const { Sealer } = await import('../../src/protocol/seal.js');
+    const l = await listener(['--key', secret]);
+    expect(l.stderr).toContain('; sealed datagrams only (--key)');
+    const good = new Sealer(deriveKey(secret));
+    const hello = good.seal(Buffer.from('sealed hello'), Date.now());
+    const corrupted = Buffer.from(good.seal(Buffer.from('bye'), Date.now()));
+    corrupted[corrupted.length - 20]! ^= 0x01;
+    const forged = new Sealer(deriveKey('a guess')).seal(Buffer.from('bye'), Date.now());
+    await sendAll(l.port, [Buffer.from('bye'), hello, forged, corrupted, hello, Buffer.from('UK')]);
+    await waitForLines(l, 1);
+    expect(l.child.exitCode).toBe(null);
+    await runCli(['send', `127.0.0.1:${l.port}`, 'bye', '--key', secret]);
+    const done = await l.done;
+    expect(done.code).toBe(0);
+    expect(done.stdout).toMatch(/^received message: sealed hello from PORT \d+ on 127\.0\.0\.1\nreceived message: bye from PORT \d+ on 127\.0\.0\.1\n$/);
+    // plain bye, forged, corrupted, the replayed hello, and a two-byte "UK" that only looks like a frame.
+    expect(done.stderr.split('\n').at(-2)).toBe('received 2 datagrams, 15 bytes; kernel dropped 0; refused 5');
+  });
+
+  it('takes the secret from --key-file or UDPKIT_KEY, and seals the echo for send --wait-reply', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'udpkit-key-'));
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(dir, 'key'), `${secret}\n`);
+    const l = await listener(['--key-file', join(dir, 'key'), '--echo', '-n', '1']);
+    const r = await runCli(['send', `127.0.0.1:${l.port}`, 'ping', '-w', '3', '-q'], { env: { UDPKIT_KEY: secret } });
+    expect(r).toMatchObject({ code: 0, stdout: `received message: ping from PORT ${l.port} on 127.0.0.1\n` });
+    expect((await l.done).stdout).toMatch(/^received message: ping from PORT \d+ on 127\.0\.0\.1\n$/);
+  });
+
+  it('refuses an empty secret and both flags at once as usage errors, an unreadable key file as a runtime error', async () => {
+    expect(await runCli(['send', '127.0.0.1:9', 'x', '--key', ''])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^udpkit: --key is empty\n/) });
+    expect(await runCli(['send', '127.0.0.1:9', 'x', '--key', 'a', '--key-file', '/x'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^udpkit: give only one of --key, --key-file\n/) });
+    expect(await runCli(['listen', '-p', '0', '--key-file', '/nonexistent/key'])).toMatchObject({ code: 1, stderr: 'udpkit: cannot read key file "/nonexistent/key": no such file or directory\n' });
+  });
+});

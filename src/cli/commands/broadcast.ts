@@ -4,6 +4,7 @@ import { openBroadcaster, type BroadcastSent } from '../../socket/broadcast.js';
 import { validatePort } from '../../validate.js';
 import { EXIT_OK, type CliIo } from '../io.js';
 import { LineWriter } from '../line-writer.js';
+import { keyFrom } from '../key-option.js';
 import type { Opts } from '../main.js';
 import { messageSource, readLineBatches } from '../message-source.js';
 
@@ -19,9 +20,11 @@ export function formatSent(s: BroadcastSent): string {
 export async function run(args: readonly string[], opts: Opts, io: CliIo): Promise<number> {
   const port = validatePort(opts['port'], { name: '--port' });
   const iface = typeof opts['iface'] === 'string' ? opts['iface'] : undefined;
+  const key = await keyFrom(opts, io.env);
   const source = await messageSource(args, opts, io.stdin);
   const broadcaster = await openBroadcaster({
     port,
+    ...(key !== undefined ? { key } : {}),
     ...(iface !== undefined ? { iface } : {}),
     limited: opts['address'] === true,
     signal: io.signal,

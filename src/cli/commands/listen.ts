@@ -6,6 +6,7 @@ import type { Datagram } from '../../types.js';
 import { ipFamily, validateInteger, validatePort, validateSeconds } from '../../validate.js';
 import { DatagramSink, openLog } from '../datagram-sink.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
+import { keyFrom } from '../key-option.js';
 import type { Opts } from '../main.js';
 import { stopWordMatcher } from '../stop-word.js';
 
@@ -49,12 +50,14 @@ async function summary(listener: Listener, sink: DatagramSink, showRefused: bool
 /** Runs `udpkit listen`. */
 export async function run(_args: readonly string[], opts: Opts, io: CliIo): Promise<number> {
   const o = parse(opts);
+  const key = await keyFrom(opts, io.env);
   const log = o.log === undefined ? undefined : openLog(o.log);
   const listener = await listen({
     port: o.port,
     family: o.family,
     ...(o.bind !== undefined ? { address: o.bind } : {}),
     ...(o.allow !== undefined ? { allow: o.allow } : {}),
+    ...(key !== undefined ? { key } : {}),
     ...(o.rcvbuf !== undefined ? { receiveBufferSize: o.rcvbuf } : {}),
   }).catch((err: unknown) => {
     log?.stream.destroy();
@@ -63,7 +66,8 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
   const sink = new DatagramSink(io.stdout, o.mode, listener, log);
   const isStop = o.stopWord === undefined ? undefined : stopWordMatcher(o.stopWord);
   const stopHint = o.stopWord === undefined ? '' : `; stops on "${o.stopWord}"`;
-  io.stderr.write(`listening on ${describeBound(listener.address())}${stopHint}\n`);
+  const keyHint = key === undefined ? '' : '; sealed datagrams only (--key)';
+  io.stderr.write(`listening on ${describeBound(listener.address())}${stopHint}${keyHint}\n`);
 
   let received = 0;
   let lastAt = Date.now();
@@ -108,7 +112,7 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
   listener.off('datagram', onDatagram);
   clearTimeout(idle);
   io.signal.removeEventListener('abort', onAbort);
-  const line = await summary(listener, sink, o.allow !== undefined);
+  const line = await summary(listener, sink, o.allow !== undefined || key !== undefined);
   await listener.close();
   await sink.end();
   io.stderr.write(line + '\n');

@@ -6,6 +6,7 @@ import { formatTextLine } from '../../format/datagram.js';
 import { openSender, type Sender } from '../../socket/sender.js';
 import { ipFamily, parseHostPort, validateInteger, validatePort, validateSeconds } from '../../validate.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
+import { keyFrom } from '../key-option.js';
 import type { Opts } from '../main.js';
 import { messageSource, readLineBatches } from '../message-source.js';
 
@@ -47,12 +48,14 @@ export async function run(args: readonly string[], opts: Opts, io: CliIo): Promi
   const intervalMs = validateInteger(opts['interval'], { name: '--interval', min: 0, max: 86_400_000 });
   const waitOpt = opts['waitReply'];
   const waitMs = waitOpt === undefined ? undefined : waitOpt === true ? 5000 : validateSeconds(waitOpt, { name: '--wait-reply', min: 0.001 });
+  const key = await keyFrom(opts, io.env);
   const source = await messageSource(words, opts, io.stdin);
   if (source.kind === 'lines' && count !== 1) throw new UsageError('--count repeats one message; it does not apply to stdin lines');
 
   const sender = await openSender({
     host,
     port,
+    ...(key !== undefined ? { key } : {}),
     family: opts['ipv4'] ? 4 : opts['ipv6'] ? 6 : 0,
     ...(opts['broadcast'] === true ? { broadcast: true } : {}),
     ...(typeof opts['source'] === 'string' ? { localAddress: validateSource(opts['source']) } : {}),
