@@ -21,6 +21,10 @@ export type RuntimeErrorCode =
   | 'UDPKIT_RESOLVE_FAILED'
   | 'UDPKIT_NO_INTERFACE'
   | 'UDPKIT_IO_FAILED'
+  /** A peer that should answer (a bench server) did not. */
+  | 'UDPKIT_NO_ANSWER'
+  /** A peer answered that it is too busy (a bench server at its session limit). */
+  | 'UDPKIT_SERVER_BUSY'
   | 'UDPKIT_CLOSED';
 
 /** Any udpkit error code. */

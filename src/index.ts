@@ -31,3 +31,9 @@ export { FRAME_MAGIC, FRAME_VERSION, FrameType, readFrameHeader, type FrameHeade
 export { Sealer, SEAL_VERSION, SEAL_OVERHEAD, maxSealedPlaintext, type SealerOptions } from './protocol/seal.js';
 export { Opener, type OpenerOptions, type OpenResult } from './protocol/opener.js';
 export { deriveKey } from './protocol/seal-key.js';
+export { benchServer, BenchServer, DEFAULT_BENCH_PORT, type BenchServerOptions } from './transport/bench-server.js';
+export { benchClient, BenchError, DEFAULT_BENCH_RATE, type BenchClientOptions, type BenchProgress } from './transport/bench-client.js';
+export { benchLoopback, type BenchLoopbackOptions } from './transport/bench-loopback.js';
+export type { BenchReport, BenchRtt } from './protocol/bench-report.js';
+export { encodeBenchFrame, decodeBenchFrame, BenchFrameType, BenchOp, BENCH_DATA_HEADER_LENGTH, type BenchFrame } from './protocol/bench-frames.js';
+export { formatBenchReport, benchReportJson } from './format/bench.js';

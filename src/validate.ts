@@ -5,6 +5,9 @@
 import ipaddr from 'ipaddr.js';
 import { UdpkitRangeError, UdpkitTypeError } from './errors.js';
 
+/** The default UDP port, as in the textbook receiver and sender. */
+export const DEFAULT_PORT = 5000;
+
 /** Largest UDP payload over IPv4: 65535 - 20 (IP header) - 8 (UDP header). */
 export const MAX_UDP_PAYLOAD_IPV4 = 65507;
 /** Largest UDP payload over IPv6 without jumbograms: 65535 - 8 (UDP header). */

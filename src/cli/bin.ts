@@ -17,14 +17,15 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);
 });
 
-const code = await run(process.argv.slice(2), {
+void run(process.argv.slice(2), {
   stdin: process.stdin,
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,
   signal: controller.signal,
+}).then((code) => {
+  process.exitCode = code;
+  // Helper sockets and timers are unref()ed; once the command is done nothing keeps us alive
+  // except stdin, which a command may have left paused.
+  process.stdin.destroy();
 });
-process.exitCode = code;
-// Helper sockets and timers are unref()ed; once the command is done nothing keeps us alive
-// except stdin, which a command may have left paused.
-process.stdin.destroy();

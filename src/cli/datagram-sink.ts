@@ -6,8 +6,10 @@
 import { closeSync, createWriteStream, fsyncSync, openSync, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { UdpkitError, describeErrno, errnoOf } from '../errors.js';
-import { formatHexDump, formatJsonLine, formatTextLine } from '../format/datagram.js';
-import type { Datagram } from '../types.js';
+import { formatHexDump, textLine } from '../format/datagram.js';
+import { JsonBatchFormatter } from '../format/json-batch.js';
+import { TextBatchFormatter } from '../format/text-batch.js';
+import type { DatagramBatch } from '../socket/batch.js';
 import { LineWriter } from './line-writer.js';
 
 /** How datagrams are shown on stdout. */
@@ -47,6 +49,8 @@ export class DatagramSink {
   readonly #log: LineWriter | undefined;
   readonly #logFile: LogFile | undefined;
   readonly #source: Pausable;
+  readonly #text = new TextBatchFormatter();
+  readonly #json = new JsonBatchFormatter();
   #blockedOutputs = 0;
   #paused = false;
   /** Datagrams dropped because an output was blocked and the socket could not be paused. */
@@ -72,19 +76,30 @@ export class DatagramSink {
     }
   }
 
-  /** Shows one datagram. */
-  write(d: Datagram): void {
+  /**
+   * Shows datagrams [from, to) of a batch. Returns false (and writes nothing) while an output is
+   * blocked and the socket could not be paused: those datagrams are counted in `dropped`.
+   */
+  writeBatch(b: DatagramBatch, from = 0, to = b.count): boolean {
     if (this.#blockedOutputs > 0 && !this.#paused) {
-      this.dropped++;
-      return;
+      this.dropped += to - from;
+      return false;
     }
-    const json = this.#mode === 'json' || this.#log ? formatJsonLine(d) : '';
-    if (this.#mode === 'json') this.#out.line(json);
+    const json = this.#mode === 'json' || this.#log ? this.#json.format(b, from, to) : undefined;
+    if (this.#mode === 'json') this.#out.chunk(json!);
+    else if (this.#mode === 'text') this.#out.chunk(this.#text.format(b, from, to));
     else {
-      this.#out.line(formatTextLine(d));
-      if (this.#mode === 'hex' && d.data.length > 0) this.#out.line(formatHexDump(d.data));
+      let out = '';
+      for (let i = from; i < to; i++) {
+        const start = b.starts[i] as number;
+        const end = start + (b.lengths[i] as number);
+        out += textLine(b.data, start, end, b.ports[i] as number, b.addresses[b.senders[i] as number] as string) + '\n';
+        if (end > start) out += formatHexDump(b.data.subarray(start, end)) + '\n';
+      }
+      this.#out.chunk(out);
     }
-    this.#log?.line(json);
+    if (this.#log) this.#log.chunk(json!);
+    return true;
   }
 
   /** Writes everything pending, then flushes and closes the log file. */

@@ -99,6 +99,23 @@ function build(io: CliIo, done: (code: number) => void): Command {
     .option('-q, --quiet', 'do not print where it sent'))
     .action(action(() => import('./commands/broadcast.js')));
 
+  addFamilyFlags(
+    program
+      .command('bench')
+      .description('measure throughput, loss, jitter and round trips to a bench server (like iperf3 -u)')
+      .argument('[host]', 'the bench server, optionally HOST:PORT or [IPv6]:PORT')
+      .addOption(new Option('--server', 'serve bench clients until Ctrl-C').conflicts('loopback'))
+      .option('--loopback', 'run a server in this process on 127.0.0.1 and test against it')
+      .option('-p, --port <port>', 'server port (default 5201; with --server, 0: any free port)')
+      .option('--bind <address>', 'with --server: listen on this address only')
+      .option('--once', 'with --server: exit after one session')
+      .option('-l, --length <bytes>', 'bytes per datagram, 28 (the bench header) or more (default 64)')
+      .option('-t, --time <seconds>', 'how long to send (default 5)')
+      .option('--rate <pps>', 'datagrams per second, 0: as fast as possible (default 10000)')
+      .option('--rtt', 'then measure round trips with 1000 sequential echoes')
+      .option('--json', 'one JSON object per report'),
+  ).action(action(() => import('./commands/bench.js')));
+
   program
     .command('info')
     .description("this machine's IP and MAC address, then every interface")

@@ -42,8 +42,9 @@ function utf8SequenceLength(buf: Uint8Array, i: number): number {
   return 0;
 }
 
-function isPlainAscii(buf: Uint8Array): boolean {
-  for (let i = 0; i < buf.length; i++) {
+/** True when bytes [start, end) are printable ASCII or tab, with no backslash: shown as they are. */
+function isPlainAscii(buf: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
     const b = buf[i] as number;
     if (b < 0x20 || b > 0x7e || b === 0x5c) {
       if (b !== 0x09) return false;
@@ -53,12 +54,13 @@ function isPlainAscii(buf: Uint8Array): boolean {
 }
 
 /**
- * One line of safe text for any bytes: valid UTF-8 runs are kept (escaped where unsafe), every
- * byte outside them becomes `\xNN`.
+ * One line of safe text for any bytes (or bytes [start, end) of `buf`): valid UTF-8 runs are
+ * kept (escaped where unsafe), every byte outside them becomes `\xNN`.
  * @example sanitizeBytes(Buffer.from('hi\x1b[2J\xff', 'latin1')) // 'hi\\x1b[2J\\xff'
  */
-export function sanitizeBytes(buf: Buffer): string {
-  if (isPlainAscii(buf)) return buf.toString('latin1');
+export function sanitizeBytes(whole: Buffer, start = 0, end = whole.length): string {
+  if (isPlainAscii(whole, start, end)) return whole.toString('latin1', start, end);
+  const buf = start === 0 && end === whole.length ? whole : whole.subarray(start, end);
   if (isUtf8(buf)) return sanitizeText(buf.toString('utf8'));
   let out = '';
   let runStart = 0;

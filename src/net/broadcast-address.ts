@@ -25,6 +25,10 @@ export function isBroadcastAddress(
   interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]> = os.networkInterfaces(),
 ): boolean {
   if (address === LIMITED_BROADCAST) return true;
+  // A broadcast address has all host bits set, so for any prefix up to /30 its last two bits are
+  // 1; anything else cannot be one, and the interface list (slow to read) is not needed.
+  const last = Number(address.slice(address.lastIndexOf('.') + 1));
+  if ((last & 3) !== 3) return false;
   for (const list of Object.values(interfaces)) {
     for (const a of list ?? []) {
       if (a.family === 'IPv4' && directedBroadcast(a.address, a.netmask) === address) return true;

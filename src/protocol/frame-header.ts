@@ -24,6 +24,10 @@ export const FRAME_HEADER_LENGTH = 4;
 export const FrameType = {
   /** A datagram sealed with a shared key (`--key`): "S". */
   SEALED: 0x53,
+  /** `udpkit bench` test traffic: "B". */
+  BENCH_DATA: 0x42,
+  /** `udpkit bench` control messages: "C". */
+  BENCH_CONTROL: 0x43,
   // Reserved for reliable delivery: DATA = 0x44 ("D"), ACK = 0x41 ("A").
 } as const;
 

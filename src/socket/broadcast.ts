@@ -7,8 +7,7 @@
 import { UdpkitError } from '../errors.js';
 import { LIMITED_BROADCAST } from '../net/broadcast-address.js';
 import { isInterfaceUp, listInterfaces, type NetworkInterface } from '../net/interfaces.js';
-import { checkPayloadSize, validatePort } from '../validate.js';
-import { DEFAULT_PORT } from './receiver.js';
+import { DEFAULT_PORT, checkPayloadSize, validatePort } from '../validate.js';
 import { openSender, type Sender } from './sender.js';
 
 /** Options of {@link broadcast} and {@link openBroadcaster}. */

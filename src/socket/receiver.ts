@@ -1,24 +1,25 @@
 /**
  * The receiving side: one UDP socket bound to a port, dual-stack by default, handing out
- * datagrams as events and as an async iterable. Never connect()ed, so any number of senders work.
- * Datagrams pass an admission check first (source allow-list); refused ones are only counted.
+ * datagrams as batches (the fast path), as `'datagram'` events and as an async iterable. Never
+ * connect()ed, so any number of senders work. Datagrams pass an admission check first (source
+ * allow-list, sealed frames with a key); refused ones are only counted.
  */
-import { isUtf8 } from 'node:buffer';
-import type dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { UdpkitError, describeErrno, errnoOf, formatHostPort } from '../errors.js';
 import { createAddressFilter, parseCidrList } from '../net/address-filter.js';
-import { kernelDropsForFd } from '../net/socket-drops.js';
-import { Opener, type RefusalReason as SealRefusal } from '../protocol/opener.js';
-import { deriveKey } from '../protocol/seal-key.js';
-import { Sealer } from '../protocol/seal.js';
+import type { Sealer } from '../protocol/seal.js';
 import type { AddressFamily, Datagram, Endpoint, SocketState } from '../types.js';
-import { validatePort } from '../validate.js';
-import { bindUdp } from './bind.js';
-import { setReceiving, socketFd } from './handle.js';
+import { DEFAULT_PORT, validatePort } from '../validate.js';
 
-/** The default port, as in the textbook receiver. */
-export const DEFAULT_PORT = 5000;
+export { DEFAULT_PORT } from '../validate.js';
+import { Admission, type RefusalReason } from './admission.js';
+import type { ReceiveBackend } from './backend.js';
+import { datagramAt, replyAddressOf, type BatchHandler, type DatagramBatch } from './batch.js';
+import { openBackend } from './open-backend.js';
+import { loadSealing } from './sealing.js';
+
+export type { RefusalReason } from './admission.js';
+
 /** Receive buffer requested by default; Linux caps it at net.core.rmem_max. */
 export const DEFAULT_RECEIVE_BUFFER = 8 * 1024 * 1024;
 
@@ -47,18 +48,6 @@ export interface ListenOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Why a datagram was refused: its source is not allowed, or it failed to open (with a key). */
-export type RefusalReason = 'source' | SealRefusal;
-
-/** How a {@link Listener} admits datagrams. @internal */
-interface Admission {
-  readonly dualStack: boolean;
-  readonly maxQueue: number;
-  readonly allowed?: ((address: string) => boolean) | undefined;
-  readonly opener?: Opener | undefined;
-  readonly sealer?: Sealer | undefined;
-}
-
 /** What a bound listener is bound to. */
 export interface BoundAddress {
   readonly address: string;
@@ -74,7 +63,7 @@ export interface ListenerStats {
   datagrams: number;
   /** Their payload bytes. */
   bytes: number;
-  /** Datagrams refused (allow-list), never handed out. */
+  /** Datagrams refused (allow-list, key), never handed out. */
   refused: number;
   /** Refusals by reason. */
   refusedBy: Partial<Record<RefusalReason, number>>;
@@ -82,90 +71,64 @@ export interface ListenerStats {
   queueDropped: number;
 }
 
-class ReceivedDatagram implements Datagram {
-  #text: string | null | undefined;
-  constructor(
-    readonly data: Buffer,
-    readonly from: Endpoint,
-    readonly receivedAt: number,
-    /** The address as the socket reported it, needed to reply on a dual-stack socket. */
-    readonly replyAddress: string,
-  ) {}
-
-  get text(): string | undefined {
-    if (this.#text === undefined) this.#text = isUtf8(this.data) ? this.data.toString('utf8') : null;
-    return this.#text ?? undefined;
-  }
-
-  toJSON(): object {
-    return { data: this.data, text: this.text, from: this.from, receivedAt: this.receivedAt };
-  }
-}
-
-function endpointOf(rinfo: dgram.RemoteInfo): Endpoint {
-  const mapped = rinfo.address.startsWith('::ffff:') && rinfo.address.includes('.');
-  return mapped
-    ? { address: rinfo.address.slice(7), port: rinfo.port, family: 'IPv4' }
-    : { address: rinfo.address, port: rinfo.port, family: rinfo.family === 'IPv6' ? 'IPv6' : 'IPv4' };
-}
-
-/** A bound UDP socket that receives datagrams. Emits `'datagram'` and `'error'`; async iterable. */
+/**
+ * A bound UDP socket that receives datagrams. Emits `'datagram'`, `'refused'` and `'error'`;
+ * async iterable; {@link onBatch} for the fast path.
+ */
 export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
-  #state: SocketState = 'binding';
-  readonly #socket: dgram.Socket;
-  readonly #dualStack: boolean;
-  readonly #queue: ReceivedDatagram[] = [];
+  #state: SocketState = 'bound';
+  readonly #backend: ReceiveBackend;
+  readonly #admission: Admission | undefined;
+  readonly #sealer: Sealer | undefined;
+  readonly #queue: Datagram[] = [];
   readonly #maxQueue: number;
+  #batchHandler: BatchHandler | undefined;
   #wake: (() => void) | undefined;
   #iterating = false;
-  readonly #allowed: ((address: string) => boolean) | undefined;
-  readonly #opener: Opener | undefined;
-  readonly #sealer: Sealer | undefined;
   readonly stats: ListenerStats = { datagrams: 0, bytes: 0, refused: 0, refusedBy: {}, queueDropped: 0 };
 
   /** @internal use {@link listen} */
-  constructor(socket: dgram.Socket, admission: Admission) {
+  constructor(backend: ReceiveBackend, options: { maxQueue: number; admission?: Admission; sealer?: Sealer }) {
     super();
-    this.#socket = socket;
-    this.#dualStack = admission.dualStack;
-    this.#maxQueue = admission.maxQueue;
-    this.#allowed = admission.allowed;
-    this.#opener = admission.opener;
-    this.#sealer = admission.sealer;
-    socket.on('message', (raw, rinfo) => {
-      const from = endpointOf(rinfo);
-      if (this.#allowed && !this.#allowed(from.address)) {
-        this.#refuse('source', from);
-        return;
-      }
-      const now = Date.now();
-      let data: Buffer = raw;
-      if (this.#opener) {
-        const opened = this.#opener.open(raw, now);
-        if (!opened.ok) {
-          this.#refuse(opened.reason, from);
-          return;
-        }
-        data = opened.plaintext;
-      }
-      const d = new ReceivedDatagram(data, from, now, rinfo.address);
-      this.stats.datagrams++;
-      this.stats.bytes += data.length;
-      this.emit('datagram', d);
-      if (this.#iterating) this.#enqueue(d);
-    });
-    socket.on('error', (err) => this.emit('error', err));
-    socket.on('close', () => {
-      this.#state = 'closed';
-      this.#wake?.();
-      this.emit('close');
-    });
+    this.#backend = backend;
+    this.#maxQueue = options.maxQueue;
+    this.#admission = options.admission;
+    this.#sealer = options.sealer;
+    backend.start(
+      (batch) => this.#onBatch(batch),
+      (err) => this.emit('error', err),
+    );
   }
 
-  #refuse(reason: RefusalReason, from: Endpoint): void {
-    this.stats.refused++;
-    this.stats.refusedBy[reason] = (this.stats.refusedBy[reason] ?? 0) + 1;
+  #onBatch(raw: DatagramBatch): void {
+    if (this.#state !== 'bound') return;
+    const batch = this.#admission ? this.#admission.admit(raw, this.stats, (reason, from) => this.#refused(reason, from)) : raw;
+    const n = batch.count;
+    if (n === 0) return;
+    this.stats.datagrams += n;
+    let bytes = 0;
+    for (let i = 0; i < n; i++) bytes += batch.lengths[i] as number;
+    this.stats.bytes += bytes;
+    this.#batchHandler?.(batch);
+    const emitting = this.listenerCount('datagram') > 0;
+    if (!emitting && !this.#iterating) return;
+    for (let i = 0; i < n; i++) {
+      const d = datagramAt(batch, i);
+      if (emitting) this.emit('datagram', d);
+      if (this.#iterating) this.#enqueue(d);
+    }
+  }
+
+  #refused(reason: RefusalReason, from: Endpoint): void {
     if (this.listenerCount('refused') > 0) this.emit('refused', reason, from);
+  }
+
+  /**
+   * Hands every accepted batch to `handler`, before `'datagram'` events: the fast path for
+   * callers that format or count and keep nothing (a batch is only valid during the call).
+   */
+  onBatch(handler: BatchHandler | undefined): void {
+    this.#batchHandler = handler;
   }
 
   /** `'binding' | 'bound' | 'closing' | 'closed'`. */
@@ -173,91 +136,82 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
     return this.#state;
   }
 
-  /** @internal */
-  markBound(): void {
-    this.#state = 'bound';
-  }
-
   /** The address and port the OS gave (read the port here after binding port 0). */
   address(): BoundAddress {
-    const a = this.#socket.address();
-    return { address: a.address, port: a.port, family: a.family === 'IPv6' ? 'IPv6' : 'IPv4', dualStack: this.#dualStack };
-  }
-
-  /**
-   * Stops taking datagrams from the kernel (a slow consumer): the kernel buffers them and, once
-   * its buffer is full, drops and counts them (see {@link kernelDrops}). Returns false where
-   * Node cannot pause a socket; then datagrams keep coming.
-   */
-  pause(): boolean {
-    return this.#state === 'bound' && setReceiving(this.#socket, false);
-  }
-
-  /** Takes datagrams from the kernel again after {@link pause}. */
-  resume(): boolean {
-    return this.#state === 'bound' && setReceiving(this.#socket, true);
-  }
-
-  /**
-   * How many datagrams the kernel dropped for this socket because its receive buffer was full
-   * (Linux, from /proc/net/udp*), or `undefined` where that cannot be read. Read it before close.
-   */
-  async kernelDrops(): Promise<number | undefined> {
-    const fd = socketFd(this.#socket);
-    return fd === undefined || this.#state !== 'bound' ? undefined : kernelDropsForFd(fd);
+    return { ...this.#backend.address(), dualStack: this.#backend.dualStack };
   }
 
   /** The receive buffer the kernel granted, in bytes (Linux reports twice what it accounts). */
   receiveBufferSize(): number {
-    return this.#socket.getRecvBufferSize();
+    return this.#backend.receiveBufferSize();
   }
 
   /**
-   * Sends `data` back to where `datagram` came from (an echo, a reply), from the listening port.
-   * Resolves when the kernel has taken it.
+   * Stops taking datagrams from the kernel (a slow consumer): the kernel buffers them and, once
+   * its buffer is full, drops and counts them (see {@link kernelDrops}). Returns false where the
+   * socket cannot be paused; then datagrams keep coming.
+   */
+  pause(): boolean {
+    return this.#state === 'bound' && this.#backend.pause();
+  }
+
+  /** Takes datagrams from the kernel again after {@link pause}. */
+  resume(): boolean {
+    return this.#state === 'bound' && this.#backend.resume();
+  }
+
+  /**
+   * How many datagrams the kernel dropped for this socket because its receive buffer was full,
+   * or `undefined` where that cannot be read. Read it before close.
+   */
+  kernelDrops(): Promise<number | undefined> {
+    return this.#state === 'bound' ? this.#backend.kernelDrops() : Promise.resolve(undefined);
+  }
+
+  /**
+   * Sends `data` back to where `datagram` came from (an echo, a reply), from the listening port,
+   * sealed when the listener has a key. Resolves when the kernel has taken it.
    */
   reply(datagram: Datagram, data: Buffer | Uint8Array | string): Promise<void> {
-    const address = datagram instanceof ReceivedDatagram ? datagram.replyAddress : this.#socketAddressFor(datagram.from);
+    const raw = replyAddressOf(datagram);
+    const address = raw ?? (this.#backend.dualStack && datagram.from.family === 'IPv4' ? `::ffff:${datagram.from.address}` : datagram.from.address);
     return this.sendTo(data, datagram.from.port, address);
   }
 
-  /** Sends from the listening socket to any address and port. */
+  /** Sends from the listening socket to any address and port (sealed when keyed). */
   sendTo(data: Buffer | Uint8Array | string, port: number, address: string): Promise<void> {
-    const payload = this.#sealer ? this.#sealer.seal(typeof data === 'string' ? Buffer.from(data) : data, Date.now()) : data;
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    const payload = this.#sealer ? this.#sealer.seal(bytes, Date.now()) : bytes;
     return new Promise((resolve, reject) => {
-      this.#socket.send(payload, port, address, (err) => {
-        if (err) {
-          reject(
-            new UdpkitError('UDPKIT_SEND_FAILED', `cannot send to ${formatHostPort(address, port)}/udp: ${describeErrno(errnoOf(err))}`, {
-              syscall: 'sendto',
-              address,
-              port,
-              errno: errnoOf(err),
-              cause: err,
-            }),
-          );
-        } else resolve();
+      this.#backend.send(payload, port, address, (err) => {
+        if (!err) return resolve();
+        reject(
+          new UdpkitError('UDPKIT_SEND_FAILED', `cannot send to ${formatHostPort(address, port)}/udp: ${describeErrno(errnoOf(err))}`, {
+            syscall: 'sendto',
+            address,
+            port,
+            errno: errnoOf(err),
+            cause: err,
+          }),
+        );
       });
     });
   }
 
-  #socketAddressFor(from: Endpoint): string {
-    return this.#dualStack && from.family === 'IPv4' ? `::ffff:${from.address}` : from.address;
-  }
-
   /** Stops receiving and closes the socket. Safe to call more than once. */
-  close(): Promise<void> {
-    if (this.#state === 'closed') return Promise.resolve();
-    return new Promise((resolve) => {
-      this.once('close', () => resolve());
-      if (this.#state !== 'closing') {
-        this.#state = 'closing';
-        this.#socket.close();
-      }
-    });
+  async close(): Promise<void> {
+    if (this.#state !== 'bound') {
+      if (this.#state === 'closing') await new Promise((resolve) => this.once('close', resolve));
+      return;
+    }
+    this.#state = 'closing';
+    await this.#backend.close();
+    this.#state = 'closed';
+    this.#wake?.();
+    this.emit('close');
   }
 
-  #enqueue(d: ReceivedDatagram): void {
+  #enqueue(d: Datagram): void {
     if (this.#queue.length >= this.#maxQueue) {
       this.stats.queueDropped++;
       return;
@@ -275,7 +229,7 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
           yield next;
           continue;
         }
-        if (this.#state === 'closed' || this.#state === 'closing') return;
+        if (this.#state !== 'bound') return;
         await new Promise<void>((resolve) => (this.#wake = resolve));
         this.#wake = undefined;
       }
@@ -299,26 +253,24 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
 export async function listen(options: ListenOptions = {}): Promise<Listener> {
   const port = validatePort(options.port ?? DEFAULT_PORT, { allowZero: true });
   const allowed = options.allow === undefined ? undefined : createAddressFilter(parseCidrList(options.allow));
-  const key = options.key === undefined ? undefined : deriveKey(options.key);
-  const { socket, dualStack } = await bindUdp({
+  const sealing = options.key === undefined ? undefined : await loadSealing(options.key);
+  const backend = await openBackend({
     port,
     family: options.family ?? 0,
     ...(options.address !== undefined ? { address: options.address } : {}),
     ...(options.reuseAddress !== undefined ? { reuseAddress: options.reuseAddress } : {}),
   });
   try {
-    socket.setRecvBufferSize(options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER);
+    backend.setReceiveBufferSize(options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER);
   } catch {
     // The kernel keeps its default; the listener still works.
   }
-  const listener = new Listener(socket, {
-    dualStack,
+  const admission = allowed || sealing ? new Admission(allowed, sealing?.opener) : undefined;
+  const listener = new Listener(backend, {
     maxQueue: options.maxQueue ?? 10_000,
-    allowed,
-    opener: key && new Opener(key),
-    sealer: key && new Sealer(key),
+    ...(admission ? { admission } : {}),
+    ...(sealing ? { sealer: sealing.sealer } : {}),
   });
-  listener.markBound();
   const signal = options.signal;
   if (signal) {
     if (signal.aborted) await listener.close();

@@ -9,14 +9,16 @@ import { EventEmitter } from 'node:events';
 import { UdpkitError, describeErrno, errnoOf, formatHostPort } from '../errors.js';
 import { isBroadcastAddress } from '../net/broadcast-address.js';
 import type { Datagram, Lookup, SocketState } from '../types.js';
-import { Opener } from '../protocol/opener.js';
-import { deriveKey } from '../protocol/seal-key.js';
-import { Sealer, maxSealedPlaintext } from '../protocol/seal.js';
 import { UdpkitRangeError } from '../errors.js';
-import { checkPayloadSize, validateHost, validatePort } from '../validate.js';
-import { DEFAULT_PORT } from './receiver.js';
+import type { Opener } from '../protocol/opener.js';
+import type { Sealer } from '../protocol/seal.js';
+import { DEFAULT_PORT, MAX_UDP_PAYLOAD_IPV4, MAX_UDP_PAYLOAD_IPV6, checkPayloadSize, validateHost, validatePort } from '../validate.js';
 import { bindFailure } from './bind.js';
+import { loadSealing, type Sealing } from './sealing.js';
 import { resolveHost } from './resolve.js';
+
+/** Bytes a sealed frame adds (docs/protocol.md); kept here so plain sends need not load the seal code. */
+export const SEALED_OVERHEAD = 52;
 
 /** How often one datagram is resent after sends fail with a refusal meant for earlier ones. */
 const MAX_REFUSAL_RETRIES = 16;
@@ -77,15 +79,15 @@ export class Sender extends EventEmitter {
     socket: dgram.Socket,
     destination: { address: string; port: number; family: 4 | 6 },
     highWaterMark: number,
-    key?: Buffer,
+    sealing?: Sealing,
   ) {
     super();
     this.#socket = socket;
     this.destination = destination;
     this.#limitFamily = destination.family;
     this.#highWaterMark = highWaterMark;
-    this.#sealer = key && new Sealer(key);
-    this.#opener = key && new Opener(key);
+    this.#sealer = sealing?.sealer;
+    this.#opener = sealing?.opener;
     socket.on('error', (err) => {
       // On a connected socket an ICMP refusal surfaces on the next receive as ECONNREFUSED.
       if (errnoOf(err) === 'ECONNREFUSED') this.stats.refused++;
@@ -148,7 +150,7 @@ export class Sender extends EventEmitter {
    */
   write(data: Buffer | Uint8Array): boolean {
     if (this.#sealer) {
-      const limit = maxSealedPlaintext(this.#limitFamily);
+      const limit = (this.#limitFamily === 4 ? MAX_UDP_PAYLOAD_IPV4 : MAX_UDP_PAYLOAD_IPV6) - SEALED_OVERHEAD;
       if (data.length > limit) {
         throw new UdpkitRangeError(
           'UDPKIT_MESSAGE_TOO_LARGE',
@@ -229,7 +231,7 @@ export class Sender extends EventEmitter {
 export async function openSender(options: SenderOptions): Promise<Sender> {
   const host = validateHost(options.host);
   const port = validatePort(options.port ?? DEFAULT_PORT);
-  const key = options.key === undefined ? undefined : deriveKey(options.key);
+  const sealing = options.key === undefined ? undefined : await loadSealing(options.key);
   const target = await resolveHost(host, {
     family: options.family ?? 0,
     ...(options.lookup ? { lookup: options.lookup } : {}),
@@ -272,7 +274,7 @@ export async function openSender(options: SenderOptions): Promise<Sender> {
     socket,
     { address: target.address, port, family: target.family },
     options.highWaterMark ?? 256,
-    key,
+    sealing,
   );
   options.signal?.addEventListener('abort', () => void sender.close(), { once: true });
   return sender;

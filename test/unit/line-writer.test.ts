@@ -42,6 +42,27 @@ class Gate extends EventEmitter {
 }
 
 describe('LineWriter', () => {
+  it('does not call a stream blocked while it holds less than the soft limit', async () => {
+    const { out } = recorder({ async: true, highWaterMark: 1 });
+    let blocks = 0;
+    const w = new LineWriter(out, { onBlock: () => blocks++ });
+    for (let i = 0; i < 100; i++) w.line(`line ${i}`);
+    await turn();
+    expect(w.blocked).toBe(false);
+    expect(blocks).toBe(0);
+    await w.end();
+  });
+
+  it('writes bytes and text of one turn together, in order', async () => {
+    const { out, chunks } = recorder();
+    const w = new LineWriter(out);
+    w.chunk('a\n');
+    w.chunk(Buffer.from('b\n'));
+    w.line('c');
+    await turn();
+    expect(chunks).toEqual(['a\nb\nc\n']);
+  });
+
   it('writes the lines of one event-loop turn in one write, on the next turn', async () => {
     const { out, chunks } = recorder();
     const w = new LineWriter(out);
@@ -118,7 +139,8 @@ describe('LineWriter', () => {
 
   it('keeps every line, in order, through a slow stream with a tiny buffer', async () => {
     const { out, chunks } = recorder({ async: true, highWaterMark: 1 });
-    const w = new LineWriter(out);
+    // A soft limit of 100 bytes: the stream counts as blocked once it holds that much.
+    const w = new LineWriter(out, { softLimit: 100 });
     const expected: string[] = [];
     let sawBlocked = false;
     for (let t = 0; t < 20; t++) {

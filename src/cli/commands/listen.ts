@@ -2,7 +2,7 @@
 import { formatHostPort } from '../../errors.js';
 import { parseCidrList } from '../../net/address-filter.js';
 import { listen, type BoundAddress, type Listener } from '../../socket/receiver.js';
-import type { Datagram } from '../../types.js';
+import { datagramAt, type DatagramBatch } from '../../socket/batch.js';
 import { ipFamily, validateInteger, validatePort, validateSeconds } from '../../validate.js';
 import { DatagramSink, openLog } from '../datagram-sink.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
@@ -38,10 +38,15 @@ function parse(opts: Opts) {
 }
 
 /** The line printed on exit: what arrived, and what was lost or refused on the way. */
-async function summary(listener: Listener, sink: DatagramSink, showRefused: boolean): Promise<string> {
-  const { datagrams, bytes, refused } = listener.stats;
+async function summary(
+  counts: { received: number; receivedBytes: number; refused: number },
+  listener: Listener,
+  sink: DatagramSink,
+  showRefused: boolean,
+): Promise<string> {
+  const { received, receivedBytes, refused } = counts;
   const drops = await listener.kernelDrops();
-  let line = `received ${datagrams} datagrams, ${bytes} bytes; kernel dropped ${drops ?? 'n/a'}`;
+  let line = `received ${received} datagrams, ${receivedBytes} bytes; kernel dropped ${drops ?? 'n/a'}`;
   if (showRefused) line += `; refused ${refused}`;
   if (sink.dropped > 0) line += `; dropped ${sink.dropped} while output was blocked`;
   return line;
@@ -72,17 +77,43 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
   let received = 0;
   let lastAt = Date.now();
   let failure: string | undefined;
-  let finish!: (code: number) => void;
-  const finished = new Promise<number>((resolve) => (finish = resolve));
-
-  const onDatagram = (d: Datagram): void => {
-    received++;
-    lastAt = d.receivedAt;
-    sink.write(d);
-    if (o.echo) listener.reply(d, d.data).catch(() => undefined);
-    if ((isStop && isStop(d.data)) || (o.count !== undefined && received >= o.count)) finish(EXIT_OK);
+  let receivedBytes = 0;
+  let ended = false;
+  let resolveFinished!: (code: number) => void;
+  const finished = new Promise<number>((resolve) => (resolveFinished = resolve));
+  const finish = (code: number): void => {
+    ended = true;
+    resolveFinished(code);
   };
-  listener.on('datagram', onDatagram);
+
+  const onBatch = (b: DatagramBatch): void => {
+    if (ended) return;
+    // Show the datagrams up to the one that ends the run (stop word or --count), no further.
+    let end = b.count;
+    let stopping = false;
+    if (isStop || o.count !== undefined) {
+      for (let i = 0; i < b.count; i++) {
+        const start = b.starts[i] as number;
+        if ((isStop && isStop(b.data, start, start + (b.lengths[i] as number))) || (o.count !== undefined && received + i + 1 >= o.count)) {
+          end = i + 1;
+          stopping = true;
+          break;
+        }
+      }
+    }
+    received += end;
+    for (let i = 0; i < end; i++) receivedBytes += b.lengths[i] as number;
+    lastAt = b.receivedAt;
+    sink.writeBatch(b, 0, end);
+    if (o.echo) {
+      for (let i = 0; i < end; i++) {
+        const d = datagramAt(b, i);
+        listener.reply(d, d.data).catch(() => undefined);
+      }
+    }
+    if (stopping) finish(EXIT_OK);
+  };
+  listener.onBatch(onBatch);
   listener.on('error', (err: Error) => {
     failure = `receiving on port ${listener.address().port}/udp failed: ${err.message}`;
     finish(EXIT_FAILURE);
@@ -109,10 +140,10 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
   io.signal.addEventListener('abort', onAbort, { once: true });
 
   const code = await finished;
-  listener.off('datagram', onDatagram);
+  listener.onBatch(undefined);
   clearTimeout(idle);
   io.signal.removeEventListener('abort', onAbort);
-  const line = await summary(listener, sink, o.allow !== undefined || key !== undefined);
+  const line = await summary({ received, receivedBytes, refused: listener.stats.refused }, listener, sink, o.allow !== undefined || key !== undefined);
   await listener.close();
   await sink.end();
   io.stderr.write(line + '\n');

@@ -1,0 +1,47 @@
+// CPU per datagram from GNU time's user and system seconds, and what a difference in it means.
+import { fixed, median } from './stats.mjs';
+
+/** Median user, system and total CPU microseconds per datagram over runs ({ time, n }). */
+export function cpuPerDatagram(runs) {
+  const per = (pick) => median(runs.map((r) => (r.time && r.n > 0 ? (pick(r.time) * 1e6) / r.n : NaN)));
+  return { user: per((t) => t.user), sys: per((t) => t.sys), total: per((t) => t.user + t.sys) };
+}
+
+/** "4.44 µs (user 2.90, system 1.54)". */
+export function cpuText(c) {
+  return `${fixed(c.total, 2)} µs (user ${fixed(c.user, 2)}, system ${fixed(c.sys, 2)})`;
+}
+
+/**
+ * Where `mine` spends more than `ref`: in user space (its own code) or in the kernel (more or
+ * costlier system calls for the same datagrams).
+ */
+export function excessText(mine, ref, refName) {
+  const du = mine.user - ref.user;
+  const ds = mine.sys - ref.sys;
+  if (!Number.isFinite(du) || !Number.isFinite(ds)) return '';
+  const diff = (d, what) => `${fixed(Math.abs(d), 2)} µs ${d >= 0 ? 'more' : 'less'} ${what} time per datagram`;
+  const where = du >= ds
+    ? `most of it user-space work (${diff(du, 'user')} than ${refName}, ${diff(ds, 'system')})`
+    : `most of it in the kernel (${diff(ds, 'system')} than ${refName}, ${diff(du, 'user')}): more system calls per datagram`;
+  return `The excess is ${fixed(du + ds, 2)} µs per datagram, ${where}.`;
+}
+
+/**
+ * What a receiver's CPU use says about its losses: `cores` it used while receiving, `need` to
+ * keep up at the offered rate, next to the sender's `senderCores` on `nproc`.
+ */
+export function headroomText({ cores, need, senderCores, nproc }) {
+  const head = `It used ${fixed(cores, 2)} cores while receiving (CPU-seconds over the blast's duration); keeping up would take ${fixed(need, 2)}, ` +
+    `and the sender kept ${fixed(senderCores, 2)} of the ${nproc} busy (on loopback its system time includes delivery into the receiver's socket).`;
+  if (cores >= 0.9 && need > 1) {
+    return `${head} It ran at about one core, saturated, and keeping up needs more: its cost per datagram is the limit.`;
+  }
+  if (need > nproc - senderCores) return `${head} The CPU left next to the sender is not enough: the cost per datagram is the limit.`;
+  if (need > cores * 1.1) {
+    return `${head} It used less CPU than keeping up needs while CPU was free: it spent time waiting (blocked output, or ` +
+      'descheduled on this shared machine) instead of reading.';
+  }
+  return `${head} On average the CPU sufficed, so the losses come from pauses: stretches when the receiver did not run (other ` +
+    'processes on this shared machine, garbage collection, blocked output) longer than its receive buffer covers.';
+}

@@ -1,0 +1,139 @@
+// One receive test: start a receiver under GNU time, blast it with udp-blast, let it drain, stop
+// it, and account for every datagram: received, dropped by the kernel, or unaccounted.
+import { openSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, socketDrops, waitBound } from './kernel.mjs';
+import { readTime, run, signalPid, start, timed, waitChild } from './procs.mjs';
+
+/**
+ * The receivers, each with its command line (PORT filled in), how to tell it is ready, and how
+ * to count what it received. `udpkit` ones bind port 0 and say which port they got.
+ */
+export const RECEIVERS = {
+  'C sink': {
+    argv: (ctx, port) => [ctx.bins['udp-sink'], [String(port), '1000']],
+    ready: 'ready',
+    count: 'sink',
+  },
+  'udpkit text': {
+    argv: (ctx) => ['node', [ctx.udpkit, 'listen', '-p', '0', '--no-stop-word']],
+    ready: 'listening',
+    count: 'udpkit',
+  },
+  'udpkit --json': {
+    argv: (ctx) => ['node', [ctx.udpkit, 'listen', '-p', '0', '--no-stop-word', '--json']],
+    ready: 'listening',
+    count: 'udpkit',
+  },
+  'nc -u -l': {
+    argv: (_ctx, port) => ['nc', ['-u', '-l', String(port)]],
+    ready: 'bound',
+    count: 'bytes',
+  },
+  'ncat -u -l --recv-only': {
+    argv: (_ctx, port) => ['ncat', ['-u', '-l', '--recv-only', String(port)]],
+    ready: 'bound',
+    count: 'bytes',
+  },
+  'socat -u UDP-RECV': {
+    argv: (_ctx, port) => ['socat', ['-u', `UDP-RECV:${port}`, '-']],
+    ready: 'bound',
+    count: 'bytes',
+  },
+};
+
+/** How the receiver's command reads in docs, with PORT for the port and `udpkit` for the CLI. */
+export function receiverCommand(ctx, name, output = 'pipe') {
+  const [cmd, args] = RECEIVERS[name].argv(ctx, 'PORT');
+  const line = [cmd, ...args].join(' ').replace(`node ${ctx.udpkit}`, ctx.udpkitShown).replace(ctx.root + '/', '');
+  if (name === 'C sink') return line;
+  return `${line} ${output === 'pipe' ? '| wc -c' : '>/dev/null'}`;
+}
+
+const SUMMARY = /received (\d+) datagrams, (\d+) bytes; kernel dropped (\d+|n\/a)(?:.*?dropped (\d+) while output was blocked)?/;
+
+let serial = 0;
+
+/**
+ * Runs one test. `output`: 'pipe' (stdout into `wc -c`) or 'devnull'. Resolves with counts,
+ * the blaster's own figures, and the receiver's CPU time and peak RSS.
+ */
+export async function receiveTest(ctx, name, { count, size, rate = 0, output = 'pipe' }) {
+  const r = RECEIVERS[name];
+  const port = r.count === 'udpkit' ? 0 : await freePort();
+  const timeFile = join(ctx.tmpDir, `time-${serial++}.txt`);
+  const [cmd, args] = r.argv(ctx, port);
+  const devnull = output === 'devnull' ? openSync('/dev/null', 'w') : undefined;
+  const stdoutIsPipe = r.count !== 'sink' && output === 'pipe';
+  const recv = start(...timed(timeFile, cmd, args), {
+    stdio: ['ignore', devnull ?? 'pipe', 'pipe'],
+    collect: stdoutIsPipe ? ['stderr'] : ['stdout', 'stderr'],
+    timeoutMs: 200_000,
+  });
+  if (devnull !== undefined) closeSync(devnull);
+  // Output goes through a real pipe to a cheap reader, as `udpkit listen | ...` would.
+  const wc = stdoutIsPipe ? start('wc', ['-c'], { stdio: [recv.child.stdout, 'pipe', 'pipe'], timeoutMs: 200_000 }) : undefined;
+  if (wc) recv.child.stdout.destroy();
+  try {
+    let target = port;
+    if (r.ready === 'listening') target = Number((await recv.waitFor('stderr', /listening on .*:(\d+)\/udp/))[1]);
+    else if (r.ready === 'ready') await recv.waitFor('stderr', /ready/);
+    else if (!(await waitBound(port))) throw new Error(`${name} did not bind port ${port}: ${recv.out.stderr.slice(-300)}`);
+    const pid = await waitChild(recv.pid);
+
+    const blastTimeFile = `${timeFile}.blast`;
+    const blastArgs = ['127.0.0.1', String(target), String(count), String(size), String(rate)];
+    const blast = await run(...timed(blastTimeFile, ctx.bins['udp-blast'], blastArgs), { timeoutMs: 150_000 });
+    const m = blast.stdout.match(/sent (\d+) in ([\d.]+) seconds/);
+    if (!m) throw new Error(`udp-blast failed: ${blast.stderr || blast.stdout}`);
+    const sent = Number(m[1]);
+    const blastSeconds = Number(m[2]);
+
+    let kernel;
+    if (r.count === 'sink') {
+      await Promise.race([recv.exited, sleep(10_000)]);
+    } else {
+      // A quiet second, then as long as datagrams still wait in the socket (at most 5 s more).
+      await sleep(1000);
+      const deadline = Date.now() + 5000;
+      while (socketDrops(pid).queuedBytes > 0 && Date.now() < deadline) await sleep(50);
+      kernel = socketDrops(pid);
+      signalPid(pid, 'SIGTERM');
+    }
+    const done = await Promise.race([recv.exited, sleep(15_000).then(() => undefined)]);
+    if (!done) {
+      recv.signalGroup('SIGKILL');
+      throw new Error(`${name} did not stop within 15 s of SIGTERM`);
+    }
+    const time = readTime(timeFile);
+    const blastTime = readTime(blastTimeFile);
+    // On loopback the sender's system time includes delivering into the receiver's socket.
+    const blastCores = blastTime ? (blastTime.user + blastTime.sys) / Math.max(blastSeconds, 0.001) : NaN;
+    // Nearly all of a receiver's CPU falls within the blast, so this is its load while receiving.
+    const cores = time ? (time.user + time.sys) / Math.max(blastSeconds, 0.001) : NaN;
+    const res = { name, sent, blastSeconds, blastCores, cores, time, kernelSeen: kernel?.drops };
+    if (r.count === 'sink') {
+      const s = done.stdout.match(/received (\d+) bytes (\d+) drops (\d+)/);
+      if (!s) throw new Error(`udp-sink printed no summary: ${done.stdout}${done.stderr}`);
+      Object.assign(res, { received: Number(s[1]), drops: Number(s[3]) });
+    } else if (r.count === 'udpkit') {
+      const s = done.stderr.match(SUMMARY);
+      if (!s) throw new Error(`${name} printed no summary; stderr: ${done.stderr.slice(-400)}`);
+      Object.assign(res, {
+        received: Number(s[1]),
+        drops: s[3] === 'n/a' ? kernel.drops : Number(s[3]),
+        outputDropped: s[4] === undefined ? 0 : Number(s[4]),
+      });
+    } else {
+      const w = await wc.exited;
+      const bytes = Number(w.stdout.trim());
+      Object.assign(res, { received: Math.floor(bytes / size), drops: kernel.drops });
+    }
+    res.unaccounted = sent - res.received - res.drops;
+    return res;
+  } finally {
+    recv.signalGroup('SIGKILL');
+    wc?.signalGroup('SIGKILL');
+  }
+}

@@ -1,0 +1,151 @@
+// Sending: one datagram (send) or up to 64 per sendmmsg (sendBatch), to the connected peer or
+// to one address. "The kernel is full" (EAGAIN, or ENOBUFS as libuv also retries it) is not an
+// error: the call reports nothing taken and JS waits with waitWritable(). Everything else throws
+// coded, ECONNREFUSED included (a connected socket's peer port was closed), so JS can count it.
+#include "udpkit.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+
+namespace udpkit {
+
+namespace {
+
+bool Retryable(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS; }
+
+// Any ArrayBufferView (Buffer, Uint8Array...): Node-API's "buffer" accepts them all.
+bool BufferArg(napi_env env, napi_value v, void** data, size_t* len) {
+  bool ok = false;
+  if (napi_is_buffer(env, v, &ok) != napi_ok || !ok || napi_get_buffer_info(env, v, data, len) != napi_ok) {
+    ThrowType(env, "datagrams must be Buffers or Uint8Arrays");
+    return false;
+  }
+  return true;
+}
+
+// The optional (address, port) pair at argv[at]: absent means "the connected peer" (len 0).
+struct Target {
+  sockaddr_in6 addr;
+  socklen_t len = 0;
+  char text[kAddrText] = "";
+  int port = -1;
+};
+
+bool TargetArgs(napi_env env, const Call& c, size_t at, const char* syscall, Target* t) {
+  if (IsNullish(env, c.argv[at])) return true;
+  if (!ArgString(env, c.argv[at], t->text, sizeof t->text, "address") || !ArgPort(env, c.argv[at + 1], &t->port)) return false;
+  int err = ParseAddress(t->text, t->port, c.s->family, &t->addr, &t->len);
+  if (err != 0) {
+    ThrowErrno(env, err, syscall, t->text, t->port);
+    return false;
+  }
+  return true;
+}
+
+napi_value Boolean(napi_env env, bool b) {
+  napi_value v;
+  napi_get_boolean(env, b, &v);
+  return v;
+}
+
+}  // namespace
+
+// send(buffer, address?, port?): true when the kernel took it, false when it was full.
+napi_value Send(napi_env env, napi_callback_info info) {
+  Call c;
+  if (!GetCall(env, info, &c, "send")) return nullptr;
+  void* data = nullptr;
+  size_t len = 0;
+  Target t;
+  if (!BufferArg(env, c.argv[0], &data, &len) || !TargetArgs(env, c, 1, "send", &t)) return nullptr;
+  const sockaddr* to = t.len > 0 ? reinterpret_cast<const sockaddr*>(&t.addr) : nullptr;
+  ssize_t r;
+  do {
+    r = sendto(c.s->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL, to, t.len);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    int err = errno;
+    if (Retryable(err)) return Boolean(env, false);
+    return ThrowErrno(env, err, "send", t.len > 0 ? t.text : nullptr, t.port);
+  }
+  return Boolean(env, true);
+}
+
+// sendBatch(buffers, start, address?, port?): one sendmmsg of buffers[start .. start+64).
+napi_value SendBatch(napi_env env, napi_callback_info info) {
+  Call c;
+  if (!GetCall(env, info, &c, "sendmmsg")) return nullptr;
+  bool is_array = false;
+  napi_is_array(env, c.argv[0], &is_array);
+  if (!is_array) return ThrowType(env, "buffers must be an array");
+  uint32_t total = 0;
+  int start = 0;
+  Target t;
+  napi_get_array_length(env, c.argv[0], &total);
+  if (!ArgInt(env, c.argv[1], 0, INT_MAX, &start, "start") || !TargetArgs(env, c, 2, "sendmmsg", &t)) return nullptr;
+  int n = static_cast<uint32_t>(start) >= total ? 0 : static_cast<int>(std::min<uint32_t>(kBatch, total - start));
+  // Fetch every element first and read the pointers after: fetching can run JS (a getter could
+  // detach an earlier buffer), reading a pointer cannot, and nothing runs between it and sendmmsg.
+  napi_value items[kBatch];
+  for (int i = 0; i < n; i++) {
+    if (napi_get_element(env, c.argv[0], static_cast<uint32_t>(start + i), &items[i]) != napi_ok) return ThrowNapiFailure(env);
+  }
+  mmsghdr msgs[kBatch] = {};
+  iovec iov[kBatch];
+  for (int i = 0; i < n; i++) {
+    if (!BufferArg(env, items[i], &iov[i].iov_base, &iov[i].iov_len)) return nullptr;
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    if (t.len > 0) {
+      msgs[i].msg_hdr.msg_name = &t.addr;
+      msgs[i].msg_hdr.msg_namelen = t.len;
+    }
+  }
+  int r = 0;
+  if (n > 0) {
+    do {
+      r = sendmmsg(c.s->fd, msgs, static_cast<unsigned>(n), MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (r < 0 && errno == EINTR);
+  }
+  if (r < 0) {
+    int err = errno;
+    if (!Retryable(err)) return ThrowErrno(env, err, "sendmmsg", t.len > 0 ? t.text : nullptr, t.port);
+    r = 0;
+  }
+  napi_value v;
+  napi_create_int32(env, r, &v);
+  return v;
+}
+
+// waitWritable(callback): calls it once, from the event loop, when the socket can take more.
+napi_value WaitWritable(napi_env env, napi_callback_info info) {
+  Call c;
+  if (!GetCall(env, info, &c, "poll")) return nullptr;
+  napi_valuetype t;
+  napi_typeof(env, c.argv[0], &t);
+  if (t != napi_function) return ThrowType(env, "callback must be a function");
+  if (c.s->on_writable != nullptr) napi_delete_reference(env, c.s->on_writable);
+  c.s->on_writable = nullptr;
+  if (napi_create_reference(env, c.argv[0], 1, &c.s->on_writable) != napi_ok) return ThrowNapiFailure(env);
+  int err = UpdatePoll(c.s);
+  if (err != 0) {
+    napi_delete_reference(env, c.s->on_writable);
+    c.s->on_writable = nullptr;
+    UpdatePoll(c.s);
+    return ThrowErrno(env, err, "epoll_ctl");
+  }
+  return nullptr;
+}
+
+void FireWritable(Socket* s, napi_value self) {
+  napi_env env = s->env;
+  napi_value cb = nullptr;
+  napi_get_reference_value(env, s->on_writable, &cb);
+  napi_delete_reference(env, s->on_writable);
+  s->on_writable = nullptr;
+  UpdatePoll(s);  // one-shot: stop watching for writable before JS may ask again
+  if (cb != nullptr && napi_call_function(env, self, cb, 0, nullptr, nullptr) != napi_ok) ReportCallbackException(env);
+}
+
+}  // namespace udpkit

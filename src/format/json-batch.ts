@@ -1,0 +1,70 @@
+/**
+ * The `--json` lines of a whole batch, built as bytes. A payload of printable ASCII with no `"`
+ * or `\` (the common case) needs no JSON escaping and is copied as it is; anything else goes
+ * through `jsonLine`. Output is identical to `jsonLine` per datagram.
+ */
+import type { DatagramBatch } from '../socket/batch.js';
+import { isoTime, jsonLine } from './datagram.js';
+
+/** True when bytes [start, end) are printable ASCII other than `"` and `\`. */
+function isJsonSafeAscii(buf: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const b = buf[i] as number;
+    if (b < 0x20 || b > 0x7e || b === 0x22 || b === 0x5c) return false;
+  }
+  return true;
+}
+
+/** Builds JSON lines for datagrams [from, to) of batches; reuses the head of a repeat sender. */
+export class JsonBatchFormatter {
+  #head = '';
+  #headKey = '';
+
+  /** `{"time":...,"from":{...},"size":` for this sender at this time. */
+  #headFor(ms: number, address: string, port: number, family: string): string {
+    const key = ms + ' ' + address + ' ' + port;
+    if (key !== this.#headKey) {
+      this.#headKey = key;
+      this.#head = '{"time":"' + isoTime(ms) + '","from":{"address":' + JSON.stringify(address) + ',"port":' + port + ',"family":"' + family + '"},"size":';
+    }
+    return this.#head;
+  }
+
+  /**
+   * The lines, newline-terminated, of datagrams [from, to) of `b`.
+   * `safe`, when given, says per datagram (nonzero) that it is JSON-safe ASCII, already checked.
+   */
+  format(b: DatagramBatch, from: number, to: number, safe?: Uint8Array): Buffer {
+    const { data, starts, lengths, ports, senders, addresses, families } = b;
+    let size = 0;
+    for (let i = from; i < to; i++) size += (lengths[i] as number) + 160;
+    let out = Buffer.allocUnsafe(size);
+    let pos = 0;
+    const ensure = (n: number): void => {
+      if (pos + n <= out.length) return;
+      const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, pos + n));
+      out.copy(bigger, 0, 0, pos);
+      out = bigger;
+    };
+    for (let i = from; i < to; i++) {
+      const start = starts[i] as number;
+      const end = start + (lengths[i] as number);
+      const s = senders[i] as number;
+      const address = addresses[s] as string;
+      const port = ports[i] as number;
+      const family = families[s]!;
+      if (safe ? safe[i] !== 0 : isJsonSafeAscii(data, start, end)) {
+        const head = this.#headFor(b.receivedAt, address, port, family) + (end - start) + ',"text":"';
+        ensure(head.length + (end - start) + 3);
+        pos += out.write(head, pos, 'latin1');
+        pos += data.copy(out, pos, start, end);
+        pos += out.write('"}\n', pos, 'latin1');
+      } else {
+        const line = jsonLine(data, start, end, address, port, family, b.receivedAt) + '\n';
+        ensure(Buffer.byteLength(line));
+        pos += out.write(line, pos);
+      }
+    }
+    return out.subarray(0, pos);
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The optional native socket (native/*.cc, built by `npm install` with node-gyp): receives with
+ * recvmmsg and sends with sendmmsg, up to 64 datagrams per syscall and per call into JS. Linux
+ * only; where it is not built, or `UDPKIT_NATIVE=0`, {@link loadNative} returns `undefined` and
+ * udpkit uses node:dgram. This file is the binding's hand-written type; keep it in step with the
+ * C++ and bump `abiVersion` on both sides when the API changes.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** The `abiVersion` this file describes; a build reporting another one is ignored. */
+export const NATIVE_ABI_VERSION = 1;
+
+/**
+ * Receives one batch of `count` (1..64) datagrams. Everything passed is valid **only during the
+ * call**: `data` and the typed arrays are reused for the next batch, so copy what you keep.
+ *
+ * Datagram `i` is `data.subarray(starts[i], starts[i] + lengths[i])`, from port `ports[i]` of
+ * sender `s = senders[i]`, whose address is `addresses[s]` (as shown: a mapped `::ffff:a.b.c.d`
+ * is `a.b.c.d`; link-local IPv6 has `%ifname`), family `families[s]`, and `replyAddresses[s]`
+ * the address to give this socket to reach it (`::ffff:a.b.c.d` for a mapped IPv4 sender, else
+ * the same string as `addresses[s]`). The three sender arrays have one entry per distinct
+ * sender in the batch, in order of first appearance.
+ */
+export type NativeBatchCallback = (
+  count: number,
+  data: Buffer,
+  starts: Uint32Array,
+  lengths: Uint32Array,
+  ports: Uint16Array,
+  senders: Uint8Array,
+  addresses: readonly string[],
+  families: readonly ('IPv4' | 'IPv6')[],
+  replyAddresses: readonly string[],
+) => void;
+
+/**
+ * An OS failure, shaped like node:dgram's: `code` is the errno name (`'EADDRINUSE'`), `errno`
+ * its negative number (libuv's convention), `syscall` what failed (`'bind'`, `'connect'`,
+ * `'send'`, `'sendmmsg'`, `'recvmmsg'`, `'setsockopt'`...), plus `address` and `port` when one
+ * was given. The message reads like Node's: `bind EADDRINUSE 127.0.0.1:5000`.
+ *
+ * Wrong arguments throw at once instead: a `TypeError` coded `UDPKIT_INVALID_ARGUMENT`, or a
+ * `RangeError` coded `UDPKIT_INVALID_PORT` / `UDPKIT_INVALID_ARGUMENT`. Any method but `close`,
+ * `stopReceiving`, `drops`, `ref`, `unref` and `fd` throws `EBADF` once closed.
+ */
+export interface NativeSocketError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+  readonly address?: string;
+  readonly port?: number;
+}
+
+/** One non-blocking UDP socket, created by the addon. Addresses are IP literals (no DNS). */
+export interface NativeUdp {
+  /**
+   * Binds; throws coded (`EADDRINUSE`, `EACCES`, `EADDRNOTAVAIL`, `EINVAL` for text that is not
+   * an IP literal of a usable family). On an IPv6 socket an IPv4 address means its mapped form.
+   */
+  bind(address: string, port: number, reuseAddr: boolean): void;
+  /** Fixes the peer: `send`/`sendBatch` without an address go there, and ICMP errors surface. */
+  connect(address: string, port: number): void;
+  /** The bound address as the kernel reports it (read the port here after binding 0). */
+  localAddress(): { address: string; port: number; family: 'IPv4' | 'IPv6' };
+  /** SO_RCVBUF to ask for; Linux caps it at net.core.rmem_max and reports twice the value. */
+  setRecvBufferSize(bytes: number): void;
+  getRecvBufferSize(): number;
+  setSendBufferSize(bytes: number): void;
+  getSendBufferSize(): number;
+  setBroadcast(on: boolean): void;
+  /**
+   * Datagrams the kernel dropped for this socket because its receive buffer was full: read now
+   * (SO_MEMINFO), or else the latest SO_RXQ_OVFL counter seen on a received datagram, which
+   * lags (drops after the last received datagram show with the next one). 0 after close,
+   * unless a counter was seen before.
+   */
+  drops(): number;
+  /**
+   * Starts (or restarts, replacing the callbacks) reading: up to 16 batches of 64 per event-loop
+   * turn. `onError` gets receive failures (e.g. `ECONNREFUSED` on a connected socket); reading
+   * goes on. While receiving, the socket keeps the event loop alive (see `unref`) and is not
+   * garbage-collected. A callback that throws goes to process `'uncaughtException'`.
+   */
+  startReceiving(onBatch: NativeBatchCallback, onError: (err: NativeSocketError) => void): void;
+  /**
+   * Stops reading (backpressure): the kernel buffers, then drops and counts (see `drops`).
+   * Releases the callbacks; pass them again to `startReceiving`. Safe from inside `onBatch`.
+   */
+  stopReceiving(): void;
+  /**
+   * Sends one datagram to `address`:`port`, or to the connected peer when omitted. False when
+   * the kernel could not take it now (EAGAIN/ENOBUFS): retry after `waitWritable`. Throws coded
+   * on real errors, `ECONNREFUSED` included (connected socket, peer port closed: that datagram
+   * was not sent).
+   */
+  send(data: Uint8Array, address?: string, port?: number): boolean;
+  /**
+   * One sendmmsg of `buffers[start .. start + 64)` to `address`:`port` or the connected peer.
+   * Returns how many the kernel took (0 when full: retry after `waitWritable`); continue from
+   * `start + taken`. Throws coded when the first of them fails (`ECONNREFUSED`, `EMSGSIZE`...);
+   * a failure after the first ends the batch early and shows on the next call.
+   */
+  sendBatch(buffers: readonly Uint8Array[], start: number, address?: string, port?: number): number;
+  /** Calls `callback` once, from the event loop, when the socket can take datagrams again. */
+  waitWritable(callback: () => void): void;
+  /** Let the event loop exit while this socket is receiving / keep it alive again (default). */
+  unref(): this;
+  ref(): this;
+  /** Stops reading and closes the fd at once. Safe to call twice; also done on GC. */
+  close(): void;
+  /** The file descriptor, -1 once closed. */
+  readonly fd: number;
+}
+
+/** What `build/Release/udpkit_native.node` exports. */
+export interface NativeBinding {
+  readonly abiVersion: number;
+  /** `family` 4 or 6; `ipv6Only` false makes an IPv6 socket dual-stack (set either way). */
+  readonly NativeUdp: new (family: 4 | 6, ipv6Only?: boolean) => NativeUdp;
+}
+
+let loaded: { binding: NativeBinding | undefined; error: unknown } | undefined;
+
+function load(): { binding: NativeBinding | undefined; error: unknown } {
+  try {
+    // From src/native/ (tests), dist/native/ (built) and dist/app/ (the bundled CLI) alike, two
+    // levels up is the package root. A computed path, so that bundlers leave the require alone.
+    const path = fileURLToPath(new URL('../../build/Release/udpkit_native.node', import.meta.url));
+    const binding = createRequire(import.meta.url)(path) as NativeBinding;
+    if (binding.abiVersion !== NATIVE_ABI_VERSION) {
+      return { binding: undefined, error: new Error(`stale native build: abiVersion ${binding.abiVersion}, want ${NATIVE_ABI_VERSION}`) };
+    }
+    return { binding, error: undefined };
+  } catch (error) {
+    return { binding: undefined, error };
+  }
+}
+
+/**
+ * The native binding, or `undefined` when it is not built, fails to load (another platform or
+ * Node ABI), is stale, or `UDPKIT_NATIVE=0` forces the node:dgram path.
+ * @example
+ * const native = loadNative();
+ * const socket = native ? new native.NativeUdp(6, false) : undefined;
+ */
+export function loadNative(): NativeBinding | undefined {
+  if (process.env.UDPKIT_NATIVE === '0') return undefined;
+  loaded ??= load();
+  return loaded.binding;
+}
+
+/**
+ * True when the native socket can be used (see {@link loadNative}).
+ * @example if (!nativeAvailable()) console.error(`native addon: ${nativeLoadError()}`);
+ */
+export function nativeAvailable(): boolean {
+  return loadNative() !== undefined;
+}
+
+/** Why the binding did not load (`undefined` when it did, or was not tried), for diagnostics. */
+export function nativeLoadError(): unknown {
+  if (process.env.UDPKIT_NATIVE === '0') return new Error('disabled by UDPKIT_NATIVE=0');
+  return (loaded ??= load()).error;
+}

@@ -1,0 +1,236 @@
+/**
+ * Bench frames (docs/protocol.md, "Bench frames"): the test traffic and control messages of
+ * `udpkit bench`. Pure encode/decode; every number is big-endian. After the common header:
+ *
+ *   DATA     type 0x42 'B'  session u64 @4, seq u64 @12, sentAt µs u64 @20, zero padding to -l
+ *   CONTROL  type 0x43 'C'  op u8 @4, flags u8 @5, reserved u16 @6, session u64 @8, body @16
+ *
+ * Control ops: START, START_ACK, RESULT_REQUEST, RESULT, ECHO_REQUEST, ECHO_REPLY. A reply is
+ * never larger than the request that caused it, so a server cannot be used to amplify a flood.
+ */
+import { FRAME_VERSION, FrameType, readFrameHeader, writeFrameHeader } from './frame-header.js';
+import type { ReceiverCounts } from './bench-stats.js';
+
+/** Frame type bytes of bench frames (see {@link FrameType}). */
+export const BenchFrameType = {
+  /** Test traffic: "B". */
+  DATA: FrameType.BENCH_DATA,
+  /** Control messages: "C". */
+  CONTROL: FrameType.BENCH_CONTROL,
+} as const;
+
+/** Control operations, the byte at offset 4 of a control frame. */
+export const BenchOp = {
+  START: 1,
+  START_ACK: 2,
+  RESULT_REQUEST: 3,
+  RESULT: 4,
+  ECHO_REQUEST: 5,
+  ECHO_REPLY: 6,
+} as const;
+
+/** Bytes before a data frame's padding: the smallest test datagram (`-l`). */
+export const BENCH_DATA_HEADER_LENGTH = 28;
+/** Largest test datagram a START may announce. */
+export const BENCH_MAX_LENGTH = 65535;
+const CONTROL_HEADER = 16;
+const START_LENGTH = 28;
+const START_ACK_LENGTH = 20;
+/** RESULT, and RESULT_REQUEST padded to it (no amplification). */
+const RESULT_LENGTH = 72;
+const ECHO_MIN_LENGTH = 32;
+const FLAG_FINAL = 0x01;
+/** Two 32-bit halves of all ones: "unknown" in an optional u64 field. */
+const UNKNOWN_HI = 0xffffffff;
+const TWO_32 = 2 ** 32;
+/** High half of the largest safe integer: a u64 above 2^53 - 1 is malformed. */
+const SAFE_HI = 2 ** 21;
+
+/** Counts a server reports for one session, as carried by a RESULT frame. */
+export interface BenchResultStats extends ReceiverCounts {
+  /** Drops the kernel counted on the server's socket during the session, if it could read them. */
+  readonly kernelDrops: number | undefined;
+}
+
+/** One decoded bench frame. Session ids are random 64-bit numbers chosen by the client. */
+export type BenchFrame =
+  | { readonly kind: 'data'; readonly session: bigint; readonly seq: number; readonly sentAt: number; readonly length: number }
+  | { readonly kind: 'start'; readonly session: bigint; readonly length: number; readonly durationMs: number; readonly rate: number }
+  | { readonly kind: 'start-ack'; readonly session: bigint; readonly status: 'accepted' | 'busy' }
+  | { readonly kind: 'result-request'; readonly session: bigint; readonly final: boolean; readonly sent: number }
+  | { readonly kind: 'result'; readonly session: bigint; readonly final: boolean; readonly stats: BenchResultStats }
+  | BenchEcho<'echo-request'>
+  | BenchEcho<'echo-reply'>;
+
+/** An echo request, or its reply: the same bytes with another op. `length` is the datagram's. */
+interface BenchEcho<K extends 'echo-request' | 'echo-reply'> {
+  readonly kind: K;
+  readonly session: bigint;
+  readonly seq: number;
+  readonly sentAt: number;
+  readonly length: number;
+}
+
+const OP_OF = {
+  start: BenchOp.START,
+  'start-ack': BenchOp.START_ACK,
+  'result-request': BenchOp.RESULT_REQUEST,
+  result: BenchOp.RESULT,
+  'echo-request': BenchOp.ECHO_REQUEST,
+  'echo-reply': BenchOp.ECHO_REPLY,
+} as const;
+
+function writeU64(buf: Buffer, offset: number, n: number | undefined): void {
+  buf.writeUInt32BE(n === undefined ? UNKNOWN_HI : Math.floor(n / TWO_32), offset);
+  buf.writeUInt32BE(n === undefined ? UNKNOWN_HI : n % TWO_32, offset + 4);
+}
+
+/** A u64 as a safe integer; `null` for all ones (unknown); NaN when above 2^53 - 1. */
+function readU64(buf: Buffer, offset: number): number | null {
+  const hi = buf.readUInt32BE(offset);
+  const lo = buf.readUInt32BE(offset + 4);
+  if (hi === UNKNOWN_HI && lo === UNKNOWN_HI) return null;
+  return hi < SAFE_HI ? hi * TWO_32 + lo : NaN;
+}
+
+function frameBuffer(type: FrameType, length: number): Buffer {
+  const buf = Buffer.alloc(length);
+  writeFrameHeader(buf, type);
+  return buf;
+}
+
+/**
+ * Encodes one frame. `length` of data and echo frames is the whole datagram, zero-padded.
+ * @example
+ * encodeBenchFrame({ kind: 'data', session: 1n, seq: 0, sentAt: 1_700_000_000_000_000, length: 64 }).length // 64
+ */
+export function encodeBenchFrame(frame: BenchFrame): Buffer {
+  if (frame.kind === 'data') {
+    const buf = frameBuffer(BenchFrameType.DATA, frame.length);
+    buf.writeBigUInt64BE(frame.session, 4);
+    stampBenchData(buf, frame.seq, frame.sentAt);
+    return buf;
+  }
+  const size = frame.kind === 'start' ? START_LENGTH : frame.kind === 'start-ack' ? START_ACK_LENGTH
+    : frame.kind === 'result' || frame.kind === 'result-request' ? RESULT_LENGTH : Math.max(ECHO_MIN_LENGTH, frame.length);
+  const buf = frameBuffer(BenchFrameType.CONTROL, size);
+  buf[4] = OP_OF[frame.kind];
+  buf.writeBigUInt64BE(frame.session, 8);
+  switch (frame.kind) {
+    case 'start':
+      buf.writeUInt32BE(frame.length, 16);
+      buf.writeUInt32BE(frame.durationMs, 20);
+      buf.writeUInt32BE(frame.rate, 24);
+      break;
+    case 'start-ack':
+      buf[16] = frame.status === 'accepted' ? 0 : 1;
+      break;
+    case 'result-request':
+      buf[5] = frame.final ? FLAG_FINAL : 0;
+      writeU64(buf, 16, frame.sent);
+      break;
+    case 'result': {
+      const s = frame.stats;
+      buf[5] = frame.final ? FLAG_FINAL : 0;
+      [s.received, s.duplicates, s.outOfOrder, s.late, Math.round(s.jitterUs * 1000), s.spanUs, s.kernelDrops]
+        .forEach((n, i) => writeU64(buf, 16 + 8 * i, n));
+      break;
+    }
+    default:
+      writeU64(buf, 16, frame.seq);
+      writeU64(buf, 24, frame.sentAt);
+  }
+  return buf;
+}
+
+/**
+ * Rewrites the sequence number and timestamp of an encoded data frame in place: the sender's
+ * fast path copies one template per datagram instead of encoding it again.
+ * @example stampBenchData(frame, 41, nowUs)
+ */
+export function stampBenchData(buf: Buffer, seq: number, sentAt: number): void {
+  writeU64(buf, 12, seq);
+  writeU64(buf, 20, sentAt);
+}
+
+/** The fields every control op has; `undefined` when they break a rule. */
+function decodeControl(buf: Buffer): BenchFrame | undefined {
+  if (buf.length < CONTROL_HEADER || buf.readUInt16BE(6) !== 0) return undefined;
+  const op = buf[4];
+  const flags = buf[5] as number;
+  const session = buf.readBigUInt64BE(8);
+  const isResult = op === BenchOp.RESULT || op === BenchOp.RESULT_REQUEST;
+  if ((flags & ~(isResult ? FLAG_FINAL : 0)) !== 0) return undefined;
+  const final = flags === FLAG_FINAL;
+  switch (op) {
+    case BenchOp.START: {
+      if (buf.length !== START_LENGTH) return undefined;
+      const length = buf.readUInt32BE(16);
+      if (length < BENCH_DATA_HEADER_LENGTH || length > BENCH_MAX_LENGTH) return undefined;
+      return { kind: 'start', session, length, durationMs: buf.readUInt32BE(20), rate: buf.readUInt32BE(24) };
+    }
+    case BenchOp.START_ACK: {
+      const status = buf[16];
+      if (buf.length !== START_ACK_LENGTH || (status !== 0 && status !== 1) || buf.readUIntBE(17, 3) !== 0) return undefined;
+      return { kind: 'start-ack', session, status: status === 0 ? 'accepted' : 'busy' };
+    }
+    case BenchOp.RESULT_REQUEST: {
+      const sent = buf.length === RESULT_LENGTH ? readU64(buf, 16) : NaN;
+      return sent === null || Number.isNaN(sent) ? undefined : { kind: 'result-request', session, final, sent };
+    }
+    case BenchOp.RESULT: {
+      if (buf.length !== RESULT_LENGTH) return undefined;
+      const n = Array.from({ length: 7 }, (_, i) => readU64(buf, 16 + 8 * i));
+      if (n.some((v, i) => Number.isNaN(v) || (v === null && i < 6))) return undefined;
+      const [received, duplicates, outOfOrder, late, jitterNs, spanUs, drops] = n as number[];
+      const stats = { received, duplicates, outOfOrder, late, jitterUs: (jitterNs as number) / 1000, spanUs, kernelDrops: drops ?? undefined };
+      return { kind: 'result', session, final, stats: stats as BenchResultStats };
+    }
+    case BenchOp.ECHO_REQUEST:
+    case BenchOp.ECHO_REPLY: {
+      if (buf.length < ECHO_MIN_LENGTH) return undefined;
+      const seq = readU64(buf, 16);
+      const sentAt = readU64(buf, 24);
+      if (seq === null || sentAt === null || Number.isNaN(seq) || Number.isNaN(sentAt)) return undefined;
+      const kind = op === BenchOp.ECHO_REQUEST ? 'echo-request' : 'echo-reply';
+      return { kind, session, seq, sentAt, length: buf.length };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Decodes a bench frame, or `undefined` for anything else: another udpkit frame, a plain
+ * datagram, an unknown version or op, a wrong size. Never throws.
+ * @example decodeBenchFrame(Buffer.from('hello')) // undefined
+ */
+export function decodeBenchFrame(bytes: Uint8Array): BenchFrame | undefined {
+  const header = readFrameHeader(bytes);
+  if (header === undefined || header.version !== FRAME_VERSION) return undefined;
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (header.type === BenchFrameType.CONTROL) return decodeControl(buf);
+  if (header.type !== BenchFrameType.DATA || buf.length < BENCH_DATA_HEADER_LENGTH) return undefined;
+  const seq = readU64(buf, 12);
+  const sentAt = readU64(buf, 20);
+  if (seq === null || sentAt === null || Number.isNaN(seq) || Number.isNaN(sentAt)) return undefined;
+  return { kind: 'data', session: buf.readBigUInt64BE(4), seq, sentAt, length: buf.length };
+}
+
+/**
+ * The answer an echo request gets: the same bytes with the op turned into ECHO_REPLY.
+ * @example echoReplyFor(requestBytes)[4] // BenchOp.ECHO_REPLY
+ */
+export function echoReplyFor(request: Uint8Array): Buffer {
+  const reply = Buffer.from(request);
+  reply[4] = BenchOp.ECHO_REPLY;
+  return reply;
+}
+
+/**
+ * A session id as 16 hex digits, the way reports show it.
+ * @example formatSessionId(0xabn) // '00000000000000ab'
+ */
+export function formatSessionId(session: bigint): string {
+  return session.toString(16).padStart(16, '0');
+}

@@ -1,0 +1,226 @@
+/**
+ * The bench server's state machine (docs/protocol.md, "Bench frames"), sans-I/O: frames, the
+ * peer and `now` (µs) in; replies, session summaries and the next deadline out. The driver
+ * (src/transport/bench-server.ts) owns the socket, the clock and one timer.
+ *
+ * Call {@link BenchSessions.handle} for every datagram; {@link BenchSessions.expire} at
+ * {@link BenchSessions.nextDeadline} (early is harmless); {@link BenchSessions.noteStartDrops}
+ * and {@link BenchSessions.finish} when `handle` asks for the kernel's drop counter.
+ */
+import { decodeBenchFrame, echoReplyFor, encodeBenchFrame, formatSessionId, type BenchResultStats } from './bench-frames.js';
+import { InterarrivalJitter, SequenceCounter, lossOf, type ReceiverCounts } from './bench-stats.js';
+
+/** Where a frame came from. */
+export interface BenchPeer {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** Limits of a {@link BenchSessions}. */
+export interface BenchSessionsOptions {
+  /** Sessions kept at once; a START beyond is answered "busy". Default 64. */
+  readonly maxSessions?: number;
+  /** A session silent this long (µs) is dropped; default 10 s. */
+  readonly idleTimeoutUs?: number;
+  /** Sequence numbers remembered exactly per session. */
+  readonly windowSize?: number;
+}
+
+/** What the server says about one session once it ends. */
+export interface BenchSessionSummary extends BenchResultStats {
+  /** The session id, 16 hex digits. */
+  readonly id: string;
+  readonly peer: BenchPeer;
+  /** `'finished'`: the client asked for the result; `'expired'`: it went silent. */
+  readonly ended: 'finished' | 'expired';
+  /** The test the client announced. */
+  readonly length: number;
+  readonly durationMs: number;
+  readonly rate: number;
+  /** Datagrams the client says it sent; unknown when the session expired. */
+  readonly sent: number | undefined;
+  readonly lost: number | undefined;
+}
+
+/** What the driver does with a datagram. */
+export type BenchStep =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'reply'; readonly data: Buffer }
+  /** Reply, then read the kernel's drop counter and pass it to `noteStartDrops`. */
+  | { readonly kind: 'started'; readonly session: bigint; readonly data: Buffer }
+  /** Read the kernel's drop counter and call `finish`, which gives the reply. */
+  | { readonly kind: 'finishing'; readonly session: bigint };
+
+type SessionState = 'running' | 'finishing' | 'finished';
+
+interface Session {
+  readonly id: bigint;
+  readonly peer: BenchPeer;
+  readonly start: { readonly length: number; readonly durationMs: number; readonly rate: number };
+  state: SessionState;
+  readonly seq: SequenceCounter;
+  readonly jitter: InterarrivalJitter;
+  firstArrival: number | undefined;
+  lastArrival: number;
+  lastActivity: number;
+  dropsAtStart: number | undefined;
+  sent: number | undefined;
+  summary: BenchSessionSummary | undefined;
+}
+
+const NONE: BenchStep = { kind: 'none' };
+
+/**
+ * Every session of a bench server, in bounded memory.
+ * @example
+ * const sessions = new BenchSessions({ maxSessions: 8 });
+ * const step = sessions.handle(datagram, { address: '192.0.2.1', port: 40000 }, nowUs);
+ * if (step.kind === 'reply') socket.send(step.data);
+ */
+export class BenchSessions {
+  readonly #sessions = new Map<bigint, Session>();
+  readonly #maxSessions: number;
+  readonly #idleTimeoutUs: number;
+  readonly #windowSize: number | undefined;
+  /** Datagrams that were no bench frame, or belonged to no session of theirs. */
+  ignored = 0;
+
+  constructor(options: BenchSessionsOptions = {}) {
+    this.#maxSessions = options.maxSessions ?? 64;
+    this.#idleTimeoutUs = options.idleTimeoutUs ?? 10_000_000;
+    this.#windowSize = options.windowSize;
+  }
+
+  /** Sessions kept now, finished ones waiting out their idle timeout included. */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /** Takes one datagram from `peer`, received at `now`. */
+  handle(bytes: Uint8Array, peer: BenchPeer, now: number): BenchStep {
+    const frame = decodeBenchFrame(bytes);
+    if (frame === undefined) return this.#ignore();
+    if (frame.kind === 'echo-request') return { kind: 'reply', data: echoReplyFor(bytes) };
+    if (frame.kind === 'start') {
+      const known = this.#sessions.get(frame.session);
+      if (known === undefined && this.#sessions.size < this.#maxSessions) {
+        this.#sessions.set(frame.session, this.#open(frame, peer, now));
+        return { kind: 'started', session: frame.session, data: this.#ack(frame.session, 'accepted') };
+      }
+      const mine = known !== undefined && samePeer(known.peer, peer);
+      if (mine) known.lastActivity = now;
+      return { kind: 'reply', data: this.#ack(frame.session, mine ? 'accepted' : 'busy') };
+    }
+    const session = this.#sessions.get(frame.session);
+    if (session === undefined || !samePeer(session.peer, peer)) return this.#ignore();
+    session.lastActivity = now;
+    if (frame.kind === 'data') {
+      if (session.state !== 'running') return NONE;
+      if (session.seq.record(frame.seq) !== 'duplicate') session.jitter.update(frame.sentAt, now);
+      session.firstArrival ??= now;
+      session.lastArrival = now;
+      return NONE;
+    }
+    if (frame.kind !== 'result-request') return this.#ignore();
+    if (!frame.final) {
+      if (session.summary) return { kind: 'reply', data: this.#result(session, session.summary, true) };
+      return { kind: 'reply', data: this.#result(session, { ...this.#counts(session), kernelDrops: undefined }, false) };
+    }
+    if (session.state === 'finished' && session.summary) return { kind: 'reply', data: this.#result(session, session.summary, true) };
+    if (session.state === 'finishing') return NONE;
+    session.state = 'finishing';
+    session.sent = frame.sent;
+    return { kind: 'finishing', session: session.id };
+  }
+
+  /** Records the kernel's drop counter as it was when `session` started. */
+  noteStartDrops(session: bigint, drops: number | undefined): void {
+    const s = this.#sessions.get(session);
+    if (s && s.dropsAtStart === undefined) s.dropsAtStart = drops;
+  }
+
+  /**
+   * Ends a session that `handle` reported as `'finishing'`, with the kernel's drop counter now.
+   * Returns the RESULT to send and the summary, or `undefined` if the session is gone.
+   */
+  finish(session: bigint, drops: number | undefined): { data: Buffer; summary: BenchSessionSummary } | undefined {
+    const s = this.#sessions.get(session);
+    if (s === undefined || s.state !== 'finishing') return undefined;
+    const kernelDrops = drops === undefined || s.dropsAtStart === undefined ? undefined : Math.max(0, drops - s.dropsAtStart);
+    s.summary = this.#summarize(s, 'finished', kernelDrops);
+    s.state = 'finished';
+    return { data: this.#result(s, s.summary, true), summary: s.summary };
+  }
+
+  /** Drops sessions idle since before `now - idleTimeout`; returns those that never finished. */
+  expire(now: number): BenchSessionSummary[] {
+    const expired: BenchSessionSummary[] = [];
+    for (const [id, s] of this.#sessions) {
+      if (now - s.lastActivity < this.#idleTimeoutUs) continue;
+      this.#sessions.delete(id);
+      if (s.state !== 'finished') expired.push(this.#summarize(s, 'expired', undefined));
+    }
+    return expired;
+  }
+
+  /** When {@link expire} should next run (µs), or `undefined` with no sessions. */
+  nextDeadline(): number | undefined {
+    let oldest = Infinity;
+    for (const s of this.#sessions.values()) oldest = Math.min(oldest, s.lastActivity);
+    return oldest === Infinity ? undefined : oldest + this.#idleTimeoutUs;
+  }
+
+  #ignore(): BenchStep {
+    this.ignored++;
+    return NONE;
+  }
+
+  #open(start: Session['start'] & { session: bigint }, peer: BenchPeer, now: number): Session {
+    return {
+      id: start.session,
+      peer: { address: peer.address, port: peer.port },
+      start: { length: start.length, durationMs: start.durationMs, rate: start.rate },
+      state: 'running',
+      seq: new SequenceCounter(this.#windowSize),
+      jitter: new InterarrivalJitter(),
+      firstArrival: undefined,
+      lastArrival: now,
+      lastActivity: now,
+      dropsAtStart: undefined,
+      sent: undefined,
+      summary: undefined,
+    };
+  }
+
+  #ack(session: bigint, status: 'accepted' | 'busy'): Buffer {
+    return encodeBenchFrame({ kind: 'start-ack', session, status });
+  }
+
+  #counts(s: Session): ReceiverCounts {
+    const { received, duplicates, outOfOrder, late } = s.seq;
+    const spanUs = s.firstArrival === undefined ? 0 : s.lastArrival - s.firstArrival;
+    return { received, duplicates, outOfOrder, late, jitterUs: s.jitter.value, spanUs };
+  }
+
+  #result(s: Session, stats: BenchResultStats, final: boolean): Buffer {
+    return encodeBenchFrame({ kind: 'result', session: s.id, final, stats });
+  }
+
+  #summarize(s: Session, ended: 'finished' | 'expired', kernelDrops: number | undefined): BenchSessionSummary {
+    const counts = this.#counts(s);
+    return {
+      id: formatSessionId(s.id),
+      peer: s.peer,
+      ended,
+      ...s.start,
+      sent: s.sent,
+      lost: s.sent === undefined ? undefined : lossOf(s.sent, counts.received).lost,
+      ...counts,
+      kernelDrops,
+    };
+  }
+}
+
+function samePeer(a: BenchPeer, b: BenchPeer): boolean {
+  return a.port === b.port && a.address === b.address;
+}

@@ -1,0 +1,52 @@
+/** Which received datagrams a listener hands out: an allow-list of sources, and sealed frames. */
+import type { Opener, RefusalReason as SealRefusal } from '../protocol/opener.js';
+import type { Endpoint } from '../types.js';
+import { BatchBuilder, type DatagramBatch } from './batch.js';
+
+/** Why a datagram was refused: its source is not allowed, or it failed to open (with a key). */
+export type RefusalReason = 'source' | SealRefusal;
+
+/** Counters the admission updates. */
+export interface RefusalCounts {
+  refused: number;
+  refusedBy: Partial<Record<RefusalReason, number>>;
+}
+
+/** Filters batches: sources outside the allow-list, then datagrams that do not open. */
+export class Admission {
+  readonly #allowed: ((address: string) => boolean) | undefined;
+  readonly #opener: Opener | undefined;
+
+  constructor(allowed: ((address: string) => boolean) | undefined, opener: Opener | undefined) {
+    this.#allowed = allowed;
+    this.#opener = opener;
+  }
+
+  /** The accepted part of `batch` (payloads unsealed), counting each refusal. */
+  admit(batch: DatagramBatch, counts: RefusalCounts, onRefused: (reason: RefusalReason, from: Endpoint) => void): DatagramBatch {
+    const out = new BatchBuilder();
+    const refuse = (reason: RefusalReason, i: number): void => {
+      counts.refused++;
+      counts.refusedBy[reason] = (counts.refusedBy[reason] ?? 0) + 1;
+      const s = batch.senders[i] as number;
+      onRefused(reason, { address: batch.addresses[s] as string, port: batch.ports[i] as number, family: batch.families[s]! });
+    };
+    for (let i = 0; i < batch.count; i++) {
+      const s = batch.senders[i] as number;
+      if (this.#allowed && !this.#allowed(batch.addresses[s] as string)) {
+        refuse('source', i);
+        continue;
+      }
+      const start = batch.starts[i] as number;
+      const payload = batch.data.subarray(start, start + (batch.lengths[i] as number));
+      if (!this.#opener) {
+        out.add(payload, batch, i);
+        continue;
+      }
+      const opened = this.#opener.open(payload, batch.receivedAt);
+      if (opened.ok) out.add(opened.plaintext, batch, i);
+      else refuse(opened.reason, i);
+    }
+    return out.build(batch.receivedAt);
+  }
+}

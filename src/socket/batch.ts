@@ -1,0 +1,148 @@
+/**
+ * Datagrams as they come off a socket, many at a time: payloads side by side in one buffer,
+ * with typed arrays for where each starts and who sent it. Handlers that format or count work on
+ * a batch directly; only callers that keep datagrams get objects (see {@link datagramAt}).
+ */
+import { isUtf8 } from 'node:buffer';
+import type { AddressFamily, Datagram, Endpoint } from '../types.js';
+
+/**
+ * A batch of received datagrams. Valid only during the call that hands it over: the buffer and
+ * arrays are reused for the next batch, so copy what you keep.
+ */
+export interface DatagramBatch {
+  readonly count: number;
+  /** The payloads; datagram i is `data[starts[i] .. starts[i] + lengths[i])`. */
+  readonly data: Buffer;
+  readonly starts: Uint32Array;
+  readonly lengths: Uint32Array;
+  readonly ports: Uint16Array;
+  /** Datagram i came from `addresses[senders[i]]`. */
+  readonly senders: Uint8Array;
+  /** Senders as shown (an IPv4 sender on a dual-stack socket is plain IPv4). */
+  readonly addresses: readonly string[];
+  readonly families: readonly AddressFamily[];
+  /** Senders as the socket must be given them to reply (`::ffff:a.b.c.d` on a dual-stack socket). */
+  readonly replyAddresses: readonly string[];
+  /** When the batch was taken from the socket (ms since the epoch). */
+  readonly receivedAt: number;
+}
+
+/** Receives batches. */
+export type BatchHandler = (batch: DatagramBatch) => void;
+
+class ReceivedDatagram implements Datagram {
+  #text: string | null | undefined;
+  constructor(
+    readonly data: Buffer,
+    readonly from: Endpoint,
+    readonly receivedAt: number,
+    /** The address as the socket reported it, needed to reply on a dual-stack socket. */
+    readonly replyAddress: string,
+  ) {}
+
+  get text(): string | undefined {
+    if (this.#text === undefined) this.#text = isUtf8(this.data) ? this.data.toString('utf8') : null;
+    return this.#text ?? undefined;
+  }
+
+  toJSON(): object {
+    return { data: this.data, text: this.text, from: this.from, receivedAt: this.receivedAt };
+  }
+}
+
+/** Datagram i of a batch as an object of its own, with a copy of its payload. */
+export function datagramAt(batch: DatagramBatch, i: number): Datagram & { readonly replyAddress: string } {
+  const start = batch.starts[i] as number;
+  const data = Buffer.from(batch.data.subarray(start, start + (batch.lengths[i] as number)));
+  const s = batch.senders[i] as number;
+  const from: Endpoint = { address: batch.addresses[s] as string, port: batch.ports[i] as number, family: batch.families[s] as AddressFamily };
+  return new ReceivedDatagram(data, from, batch.receivedAt, batch.replyAddresses[s] as string);
+}
+
+/** The address a reply to `datagram` must go to, if it came from a listener. */
+export function replyAddressOf(datagram: Datagram): string | undefined {
+  return datagram instanceof ReceivedDatagram ? datagram.replyAddress : undefined;
+}
+
+/**
+ * A batch of one, refilled for every datagram: what node:dgram's one-callback-per-datagram
+ * model looks like as a batch, without allocating per datagram.
+ */
+export class SingleBatch implements DatagramBatch {
+  count = 1;
+  data: Buffer = Buffer.alloc(0);
+  readonly starts = new Uint32Array(1);
+  readonly lengths = new Uint32Array(1);
+  readonly ports = new Uint16Array(1);
+  readonly senders = new Uint8Array(1);
+  readonly addresses: string[] = [''];
+  readonly families: AddressFamily[] = ['IPv4'];
+  readonly replyAddresses: string[] = [''];
+  receivedAt = 0;
+
+  /** Refills the batch with one datagram as node:dgram reports it. */
+  set(data: Buffer, rawAddress: string, port: number, family: string): this {
+    this.data = data;
+    this.lengths[0] = data.length;
+    this.ports[0] = port;
+    this.receivedAt = Date.now();
+    if (rawAddress !== this.replyAddresses[0]) {
+      const mapped = rawAddress.startsWith('::ffff:') && rawAddress.includes('.');
+      this.replyAddresses[0] = rawAddress;
+      this.addresses[0] = mapped ? rawAddress.slice(7) : rawAddress;
+      this.families[0] = mapped || family === 'IPv4' ? 'IPv4' : 'IPv6';
+    }
+    return this;
+  }
+}
+
+/** Collects accepted datagrams into a new batch (after an allow-list or unsealing). */
+export class BatchBuilder {
+  readonly #parts: Buffer[] = [];
+  readonly #ports: number[] = [];
+  readonly #senders: number[] = [];
+  readonly #addresses: string[] = [];
+  readonly #families: AddressFamily[] = [];
+  readonly #replies: string[] = [];
+
+  /** Adds one datagram with this payload from sender `s` of `source`. */
+  add(payload: Buffer, source: DatagramBatch, i: number): void {
+    const s = source.senders[i] as number;
+    const address = source.addresses[s] as string;
+    let k = this.#addresses.indexOf(address);
+    if (k < 0) {
+      k = this.#addresses.push(address) - 1;
+      this.#families.push(source.families[s] as AddressFamily);
+      this.#replies.push(source.replyAddresses[s] as string);
+    }
+    this.#parts.push(payload);
+    this.#ports.push(source.ports[i] as number);
+    this.#senders.push(k);
+  }
+
+  /** The batch of everything added, stamped with `receivedAt`. */
+  build(receivedAt: number): DatagramBatch {
+    const count = this.#parts.length;
+    const starts = new Uint32Array(count);
+    const lengths = new Uint32Array(count);
+    let at = 0;
+    this.#parts.forEach((p, i) => {
+      starts[i] = at;
+      lengths[i] = p.length;
+      at += p.length;
+    });
+    return {
+      count,
+      data: Buffer.concat(this.#parts, at),
+      starts,
+      lengths,
+      ports: Uint16Array.from(this.#ports),
+      senders: Uint8Array.from(this.#senders),
+      addresses: this.#addresses,
+      families: this.#families,
+      replyAddresses: this.#replies,
+      receivedAt,
+    };
+  }
+}

@@ -1,0 +1,123 @@
+/** The native backend: recvmmsg batches of up to 64 datagrams per call into JavaScript. */
+import type { NativeBatchCallback, NativeBinding, NativeSocketError, NativeUdp } from '../native/binding.js';
+import type { AddressFamily } from '../types.js';
+import type { ReceiveBackend } from './backend.js';
+import type { BatchHandler, DatagramBatch } from './batch.js';
+import { bindFailure, type BindRequest } from './bind.js';
+
+/** A batch whose fields point at what the addon passed for the current call. */
+class NativeBatch implements DatagramBatch {
+  count = 0;
+  data: Buffer = Buffer.alloc(0);
+  starts: Uint32Array = new Uint32Array(0);
+  lengths: Uint32Array = new Uint32Array(0);
+  ports: Uint16Array = new Uint16Array(0);
+  senders: Uint8Array = new Uint8Array(0);
+  addresses: readonly string[] = [];
+  families: readonly AddressFamily[] = [];
+  replyAddresses: readonly string[] = [];
+  receivedAt = 0;
+}
+
+/** Wraps a bound NativeUdp socket. */
+export class NativeBackend implements ReceiveBackend {
+  readonly #socket: NativeUdp;
+  readonly dualStack: boolean;
+  #onBatch: NativeBatchCallback | undefined;
+  #onError: ((err: NativeSocketError) => void) | undefined;
+  #closed = false;
+
+  constructor(socket: NativeUdp, dualStack: boolean) {
+    this.#socket = socket;
+    this.dualStack = dualStack;
+  }
+
+  start(onBatch: BatchHandler, onError: (err: Error) => void): void {
+    const batch = new NativeBatch();
+    this.#onBatch = (count, data, starts, lengths, ports, senders, addresses, families, replyAddresses) => {
+      batch.count = count;
+      batch.data = data;
+      batch.starts = starts;
+      batch.lengths = lengths;
+      batch.ports = ports;
+      batch.senders = senders;
+      batch.addresses = addresses;
+      batch.families = families;
+      batch.replyAddresses = replyAddresses;
+      batch.receivedAt = Date.now();
+      onBatch(batch);
+    };
+    this.#onError = onError;
+    this.#socket.startReceiving(this.#onBatch, this.#onError);
+  }
+
+  pause(): boolean {
+    if (this.#closed) return false;
+    this.#socket.stopReceiving();
+    return true;
+  }
+
+  resume(): boolean {
+    if (this.#closed || !this.#onBatch || !this.#onError) return false;
+    this.#socket.startReceiving(this.#onBatch, this.#onError);
+    return true;
+  }
+
+  address(): { address: string; port: number; family: AddressFamily } {
+    return this.#socket.localAddress();
+  }
+
+  send(data: Uint8Array, port: number, address: string, callback: (err: Error | null) => void): void {
+    const attempt = (): void => {
+      try {
+        if (this.#socket.send(data, address, port)) callback(null);
+        else this.#socket.waitWritable(attempt);
+      } catch (err) {
+        callback(err as Error);
+      }
+    };
+    attempt();
+  }
+
+  receiveBufferSize(): number {
+    return this.#socket.getRecvBufferSize();
+  }
+
+  setReceiveBufferSize(bytes: number): void {
+    this.#socket.setRecvBufferSize(bytes);
+  }
+
+  kernelDrops(): Promise<number | undefined> {
+    return Promise.resolve(this.#closed ? undefined : this.#socket.drops());
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#socket.close();
+    return Promise.resolve();
+  }
+}
+
+function bindNative(native: NativeBinding, family: 4 | 6, ipv6Only: boolean, address: string, req: BindRequest): NativeUdp {
+  const socket = new native.NativeUdp(family, ipv6Only);
+  try {
+    socket.bind(address, req.port, req.reuseAddress === true);
+    return socket;
+  } catch (err) {
+    socket.close();
+    throw bindFailure(err, address, req.port);
+  }
+}
+
+/** Binds a native socket the way {@link bindUdp} binds a node:dgram one. */
+export function openNativeBackend(native: NativeBinding, req: BindRequest, literalFamily: 4 | 6 | undefined): NativeBackend {
+  if (req.address !== undefined) return new NativeBackend(bindNative(native, literalFamily ?? 4, true, req.address, req), false);
+  if (req.family === 4) return new NativeBackend(bindNative(native, 4, false, '0.0.0.0', req), false);
+  try {
+    return new NativeBackend(bindNative(native, 6, req.family === 6, '::', req), req.family === 0);
+  } catch (err) {
+    const errno = (err as { errno?: string }).errno;
+    if (req.family === 6 || (errno !== 'EAFNOSUPPORT' && errno !== 'EADDRNOTAVAIL')) throw err;
+    return new NativeBackend(bindNative(native, 4, false, '0.0.0.0', req), false);
+  }
+}

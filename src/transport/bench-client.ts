@@ -1,0 +1,233 @@
+/**
+ * The bench client: START, then paced test traffic, then the server's RESULT, then (optionally)
+ * sequential echo round trips, over one connected {@link Sender} (docs/protocol.md, "Bench
+ * frames"). Control requests are sent again until answered, within bounds.
+ */
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { UdpkitError, formatHostPort } from '../errors.js';
+import { BENCH_DATA_HEADER_LENGTH, BENCH_MAX_LENGTH, encodeBenchFrame, formatSessionId, stampBenchData, type BenchFrame } from '../protocol/bench-frames.js';
+import { Pacer } from '../protocol/bench-pacer.js';
+import { buildBenchReport, type BenchReport } from '../protocol/bench-report.js';
+import { lossOf } from '../protocol/bench-stats.js';
+import { openSender, type Sender, type SenderOptions } from '../socket/sender.js';
+import { checkPayloadSize, validateInteger } from '../validate.js';
+import { ReplyPump, ask, retrySchedule } from './bench-replies.js';
+import { DEFAULT_BENCH_PORT } from './bench-server.js';
+import { microseconds } from './clock.js';
+
+/** Target datagrams per second unless told otherwise (about 5 Mbit/s of 64-byte datagrams). */
+export const DEFAULT_BENCH_RATE = 10_000;
+/** Echo round trips measured by `rtt: true`. */
+export const DEFAULT_ECHOES = 1000;
+/** Datagrams written per event-loop turn at most, so replies and timers still get their turn. */
+const MAX_PER_TURN = 4096;
+/** In-flight sends before the sender pushes back. */
+const HIGH_WATER_MARK = 1024;
+/** Echo phase limits: one echo waits this long, all of them together at most that long. */
+const ECHO_TIMEOUT_MS = 250;
+const ECHO_BUDGET_MS = 3000;
+/** Pause between the last datagram and the RESULT request, for stragglers on a real path. */
+const SETTLE_MS = 20;
+
+/** Options of {@link benchClient}: where the server is, as for {@link openSender}, and the test. */
+export interface BenchClientOptions extends Pick<SenderOptions, 'host' | 'family' | 'lookup'> {
+  /** The bench server's port; default 5201. */
+  readonly port?: number;
+  /** Bytes per test datagram (UDP payload), 28 to 65535; default 64. */
+  readonly length?: number;
+  /** How long to send, in milliseconds; default 5000. */
+  readonly durationMs?: number;
+  /** Datagrams per second; 0 sends as fast as the socket takes them. Default 10000. */
+  readonly rate?: number;
+  /** Measure round trips with sequential echoes afterwards: `true` for 1000, or a count. */
+  readonly rtt?: boolean | number;
+  /** How long to wait for the server to answer a control request, retries included; default 3000. */
+  readonly answerTimeoutMs?: number;
+  /** Called about once a second while sending, with the server's count so far. */
+  readonly onProgress?: (progress: BenchProgress) => void;
+  /** Stops sending early when aborted; the report still comes (with `stopped: true`). */
+  readonly signal?: AbortSignal;
+}
+
+/** A report while the test runs. */
+export interface BenchProgress {
+  readonly elapsedMs: number;
+  readonly sent: number;
+  /** Over the last interval. */
+  readonly sentPerSecond: number;
+  /** The server's count, `undefined` when it did not answer in time. */
+  readonly received: number | undefined;
+  readonly lost: number | undefined;
+  readonly lossPercent: number | undefined;
+}
+
+/** The server did not answer, or would not take the test. Codes are stable. */
+export class BenchError extends UdpkitError {
+  constructor(code: 'UDPKIT_NO_ANSWER' | 'UDPKIT_SERVER_BUSY', message: string, where: { address: string; port: number }) {
+    super(code, message, where);
+    this.name = 'BenchError';
+  }
+}
+
+interface Test {
+  readonly sender: Sender;
+  readonly replies: ReplyPump;
+  readonly session: bigint;
+  readonly length: number;
+  readonly durationMs: number;
+  readonly rate: number;
+  readonly options: BenchClientOptions;
+  /** Cleared when the traffic ends: a progress answer arriving later is not reported. */
+  readonly live: { sending: boolean };
+}
+
+const is = <K extends BenchFrame['kind']>(kind: K, session: bigint) =>
+  (f: BenchFrame): f is Extract<BenchFrame, { kind: K }> => f.kind === kind && f.session === session;
+
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Sends paced test traffic until the duration is over or the signal aborts. */
+async function sendTraffic(t: Test): Promise<{ sent: number; sendUs: number }> {
+  const { sender, length, rate, options } = t;
+  const template = encodeBenchFrame({ kind: 'data', session: t.session, seq: 0, sentAt: 0, length });
+  const start = microseconds();
+  const end = start + t.durationMs * 1000;
+  const pacer = rate > 0 ? new Pacer(rate, start) : undefined;
+  const progress = options.onProgress && { next: start + 1e6, sentBefore: 0, lastAt: start };
+  let seq = 0;
+  let last = start;
+  while (!options.signal?.aborted) {
+    const now = microseconds();
+    if (now >= end) break;
+    if (progress && now >= progress.next) {
+      askProgress(t, seq, now - start, (seq - progress.sentBefore) / ((now - progress.lastAt) / 1e6));
+      Object.assign(progress, { next: progress.next + 1e6, sentBefore: seq, lastAt: now });
+    }
+    const due = pacer ? Math.min(pacer.available(now), MAX_PER_TURN) : MAX_PER_TURN;
+    let n = 0;
+    let room = true;
+    while (n < due && room) {
+      const frame = Buffer.allocUnsafe(length);
+      template.copy(frame);
+      last = microseconds();
+      stampBenchData(frame, seq++, last);
+      room = sender.write(frame);
+      n++;
+    }
+    pacer?.take(n);
+    if (!room) await once(sender, 'drain');
+    if (pacer && pacer.wait() > 0) await pause(Math.min(Math.ceil(pacer.wait() / 1000), (end - now) / 1000), options.signal);
+    else await nextTurn();
+  }
+  const sendUs = Math.max(microseconds(), last) - start;
+  t.live.sending = false;
+  await sender.flush();
+  return { sent: seq, sendUs };
+}
+
+/** Asks for the server's count so far and reports it when (if) it comes. */
+function askProgress(t: Test, sent: number, elapsedUs: number, sentPerSecond: number): void {
+  const request = encodeBenchFrame({ kind: 'result-request', session: t.session, final: false, sent });
+  const answer = t.replies.wait((f): f is Extract<BenchFrame, { kind: 'result' }> => is('result', t.session)(f) && !f.final, 900);
+  t.sender.write(request);
+  void answer.then((heard) => {
+    if (!t.live.sending || !t.options.onProgress) return;
+    const received = heard?.frame.stats.received;
+    const loss = received === undefined ? undefined : lossOf(sent, received);
+    t.options.onProgress({ elapsedMs: elapsedUs / 1000, sent, sentPerSecond, received, lost: loss?.lost, lossPercent: loss?.percent });
+  });
+}
+
+/** Sequential echo round trips, each timed on this clock. */
+async function measureRtt(t: Test, count: number): Promise<{ samples: number[]; sent: number }> {
+  const samples: number[] = [];
+  const deadline = Date.now() + ECHO_BUDGET_MS;
+  let seq = 0;
+  for (; seq < count && Date.now() < deadline; seq++) {
+    const s = seq;
+    const answer = t.replies.wait((f): f is Extract<BenchFrame, { kind: 'echo-reply' }> => is('echo-reply', t.session)(f) && f.seq === s, ECHO_TIMEOUT_MS);
+    const sentAt = microseconds();
+    t.sender.write(encodeBenchFrame({ kind: 'echo-request', session: t.session, seq: s, sentAt, length: t.length }));
+    const heard = await answer;
+    if (heard) samples.push(Math.max(0, heard.at - heard.frame.sentAt));
+  }
+  return { samples, sent: seq };
+}
+
+function validate(options: BenchClientOptions) {
+  const rtt = options.rtt;
+  return {
+    length: validateInteger(options.length ?? 64, { name: 'length', min: BENCH_DATA_HEADER_LENGTH, max: BENCH_MAX_LENGTH }),
+    durationMs: validateInteger(options.durationMs ?? 5000, { name: 'durationMs', min: 1, max: 2 ** 32 - 1 }),
+    rate: validateInteger(options.rate ?? DEFAULT_BENCH_RATE, { name: 'rate', min: 0, max: 2 ** 32 - 1 }),
+    echoes: rtt === undefined || rtt === false ? 0 : rtt === true ? DEFAULT_ECHOES : validateInteger(rtt, { name: 'rtt', min: 1, max: 1_000_000 }),
+    answerMs: validateInteger(options.answerTimeoutMs ?? 3000, { name: 'answerTimeoutMs', min: 1, max: 600_000 }),
+  };
+}
+
+/**
+ * Runs one test against a bench server and resolves with the report. Rejects with a
+ * {@link BenchError} (`UDPKIT_NO_ANSWER`, `UDPKIT_SERVER_BUSY`) when the server does not take it.
+ * @example
+ * const report = await benchClient({ host: '127.0.0.1', port: 5201, durationMs: 1000, rate: 20_000 });
+ * console.log(report.sent, report.lost, report.jitterMs);
+ */
+export async function benchClient(options: BenchClientOptions): Promise<BenchReport> {
+  const v = validate(options);
+  const sender = await openSender({
+    host: options.host,
+    port: options.port ?? DEFAULT_BENCH_PORT,
+    family: options.family ?? 0,
+    highWaterMark: HIGH_WATER_MARK,
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+  });
+  const server = { address: sender.destination.address, port: sender.destination.port };
+  const where = `${formatHostPort(server.address, server.port)}/udp`;
+  const replies = new ReplyPump(sender);
+  const t: Test = { sender, replies, session: randomBytes(8).readBigUInt64BE(), ...v, options, live: { sending: true } };
+  const schedule = retrySchedule(v.answerMs);
+  const noAnswer = (what: string): BenchError => {
+    const hint = sender.stats.refused > 0 ? ' (port unreachable: is `udpkit bench --server` running there?)' : '';
+    return new BenchError('UDPKIT_NO_ANSWER', `no answer from bench server at ${where}${what}${hint}`, server);
+  };
+  try {
+    checkPayloadSize(v.length, sender.destination.family);
+    const start = encodeBenchFrame({ kind: 'start', session: t.session, length: v.length, durationMs: v.durationMs, rate: v.rate });
+    const ack = await ask(sender, replies, start, is('start-ack', t.session), schedule);
+    if (ack === undefined) throw noAnswer('');
+    if (ack.frame.status === 'busy') throw new BenchError('UDPKIT_SERVER_BUSY', `bench server at ${where} is busy; try again later`, server);
+    const traffic = await sendTraffic(t);
+    const stopped = options.signal?.aborted === true;
+    await pause(SETTLE_MS, undefined);
+    const request = encodeBenchFrame({ kind: 'result-request', session: t.session, final: true, sent: traffic.sent });
+    const final = (f: BenchFrame): f is Extract<BenchFrame, { kind: 'result' }> => is('result', t.session)(f) && f.final;
+    const result = await ask(sender, replies, request, final, schedule);
+    if (result === undefined) throw noAnswer(' for the result');
+    const echo = v.echoes > 0 && !options.signal?.aborted ? await measureRtt(t, v.echoes) : undefined;
+    return buildBenchReport({
+      server,
+      session: formatSessionId(t.session),
+      length: v.length,
+      rate: v.rate,
+      ...traffic,
+      result: result.frame.stats,
+      stopped,
+      ...(echo ? { echo } : {}),
+    });
+  } finally {
+    replies.stop();
+    await sender.close();
+  }
+}

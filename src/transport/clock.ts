@@ -1,0 +1,11 @@
+/** The clock the transport drivers hand to protocol cores. */
+import { performance } from 'node:perf_hooks';
+
+/**
+ * Microseconds since the Unix epoch, from the monotonic high-resolution timer (so it never
+ * steps back when the wall clock is adjusted), as a whole number.
+ * @example const t = microseconds(); // 1_700_000_000_000_000-ish
+ */
+export function microseconds(): number {
+  return Math.floor((performance.timeOrigin + performance.now()) * 1000);
+}
