@@ -7,7 +7,7 @@ import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { machineInfo, toolVersions } from './lib/machine.mjs';
+import { cpuSnapshot, machineInfo, otherCpu, toolVersions } from './lib/machine.mjs';
 import { killAll, run as exec } from './lib/procs.mjs';
 import { markdownReport, terminalReport } from './lib/report.mjs';
 import { compileC, ensurePackages } from './lib/setup.mjs';
@@ -75,16 +75,21 @@ async function main() {
     log,
     scale: (n) => (quick ? Math.round(n / 10) : n),
   };
+  const idle0 = cpuSnapshot();
+  await new Promise((r) => setTimeout(r, 2000));
+  const busy = otherCpu(idle0, cpuSnapshot()).others;
+  if (busy > 0.2) log(`other processes are using ${Math.round(busy * 100)}% of the CPU; expect noisy figures`);
   const sections = [];
   try {
     for (const s of SCENARIOS) {
       const t0 = Date.now();
       const id = SCENARIOS.indexOf(s) + 1;
       if (only && !only.includes(id)) continue;
-      // Other work on a shared machine shows here; it explains a noisy section.
-      const load = os.loadavg()[0];
+      // What other work on a shared machine took meanwhile: it explains a noisy section.
+      const cpu0 = cpuSnapshot();
       try {
-        sections.push({ ...(await s.run(ctx)), seconds: (Date.now() - t0) / 1000, load });
+        const result = await s.run(ctx);
+        sections.push({ ...result, seconds: (Date.now() - t0) / 1000, noise: otherCpu(cpu0, cpuSnapshot()) });
       } catch (err) {
         log(`scenario ${id} failed: ${err.stack ?? err}`);
         sections.push({ id, title: s.name, error: String(err.message ?? err), targets: [] });

@@ -21,12 +21,30 @@ struct Arena {
   uint32_t* lengths;
   uint16_t* ports;
   uint8_t* index;
-  napi_value values[5];  // data, starts, lengths, ports, index
+  uint8_t* flags;
+  napi_value values[6];  // data, starts, lengths, ports, index, flags
 };
 
 // Offsets of the typed arrays in their shared ArrayBuffer.
 constexpr size_t kStartsAt = 0, kLengthsAt = kBatch * 4, kPortsAt = kBatch * 8, kIndexAt = kBatch * 10;
-constexpr size_t kMetaBytes = kBatch * 11;
+constexpr size_t kFlagsAt = kBatch * 11;
+constexpr size_t kMetaBytes = kBatch * 12;
+
+// What JS may skip checking for a payload: bit 0, every byte is printable ASCII or tab and none
+// is a backslash (shown as it is); bit 1, every byte is printable ASCII other than `"` and `\`
+// (a JSON string as it is). Written with byte arithmetic and no early exit so the compiler
+// vectorises it: about 0.1 ns a byte here, where a branchy loop took 1.3.
+uint8_t Classify(const uint8_t* p, size_t n) {
+  uint8_t bad_text = 0, bad_json = 0;
+  for (size_t i = 0; i < n; i++) {
+    const uint8_t b = p[i];
+    const uint8_t outside = static_cast<uint8_t>(b - 0x20) > 0x5e;  // below 0x20 or above 0x7e
+    const uint8_t backslash = b == 0x5c;
+    bad_text |= (outside & (b != 0x09)) | backslash;
+    bad_json |= outside | backslash | (b == 0x22);
+  }
+  return static_cast<uint8_t>((bad_text ? 0 : 1) | (bad_json ? 0 : 2));
+}
 
 bool View(napi_env env, napi_ref ref, napi_typedarray_type want, void** data, napi_value* value) {
   if (ref == nullptr || napi_get_reference_value(env, ref, value) != napi_ok || *value == nullptr) return false;
@@ -39,7 +57,7 @@ bool View(napi_env env, napi_ref ref, napi_typedarray_type want, void** data, na
 }
 
 bool LookupArena(napi_env env, Socket* s, Arena* a) {
-  void* p[5] = {};
+  void* p[6] = {};
   size_t len = 0;
   if (s->arena.data == nullptr || napi_get_reference_value(env, s->arena.data, &a->values[0]) != napi_ok ||
       a->values[0] == nullptr || napi_get_buffer_info(env, a->values[0], &p[0], &len) != napi_ok ||
@@ -49,7 +67,8 @@ bool LookupArena(napi_env env, Socket* s, Arena* a) {
   if (!View(env, s->arena.starts, napi_uint32_array, &p[1], &a->values[1]) ||
       !View(env, s->arena.lengths, napi_uint32_array, &p[2], &a->values[2]) ||
       !View(env, s->arena.ports, napi_uint16_array, &p[3], &a->values[3]) ||
-      !View(env, s->arena.index, napi_uint8_array, &p[4], &a->values[4])) {
+      !View(env, s->arena.index, napi_uint8_array, &p[4], &a->values[4]) ||
+      !View(env, s->arena.flags, napi_uint8_array, &p[5], &a->values[5])) {
     return false;
   }
   a->data = static_cast<uint8_t*>(p[0]);
@@ -57,6 +76,7 @@ bool LookupArena(napi_env env, Socket* s, Arena* a) {
   a->lengths = static_cast<uint32_t*>(p[2]);
   a->ports = static_cast<uint16_t*>(p[3]);
   a->index = static_cast<uint8_t*>(p[4]);
+  a->flags = static_cast<uint8_t*>(p[5]);
   return true;
 }
 
@@ -71,13 +91,14 @@ bool GetArena(napi_env env, Socket* s, Arena* a) {
   // First batch, or JS detached one of them: make a new set (about 4 MiB, touched lazily).
   void* data;
   void* meta;
-  napi_value buf, ab, views[4];
+  napi_value buf, ab, views[5];
   if (napi_create_buffer(env, kBatch * kSlot, &data, &buf) != napi_ok ||
       napi_create_arraybuffer(env, kMetaBytes, &meta, &ab) != napi_ok ||
       napi_create_typedarray(env, napi_uint32_array, kBatch, ab, kStartsAt, &views[0]) != napi_ok ||
       napi_create_typedarray(env, napi_uint32_array, kBatch, ab, kLengthsAt, &views[1]) != napi_ok ||
       napi_create_typedarray(env, napi_uint16_array, kBatch, ab, kPortsAt, &views[2]) != napi_ok ||
-      napi_create_typedarray(env, napi_uint8_array, kBatch, ab, kIndexAt, &views[3]) != napi_ok) {
+      napi_create_typedarray(env, napi_uint8_array, kBatch, ab, kIndexAt, &views[3]) != napi_ok ||
+      napi_create_typedarray(env, napi_uint8_array, kBatch, ab, kFlagsAt, &views[4]) != napi_ok) {
     return false;
   }
   Replace(env, &s->arena.data, buf);
@@ -85,6 +106,7 @@ bool GetArena(napi_env env, Socket* s, Arena* a) {
   Replace(env, &s->arena.lengths, views[1]);
   Replace(env, &s->arena.ports, views[2]);
   Replace(env, &s->arena.index, views[3]);
+  Replace(env, &s->arena.flags, views[4]);
   return LookupArena(env, s, a);
 }
 
@@ -194,6 +216,7 @@ bool ReadOneBatch(Socket* s, Globals* g, napi_value self) {
     msghdr& h = s->msgs[i].msg_hdr;
     a.starts[i] = static_cast<uint32_t>(i * kSlot);
     a.lengths[i] = s->msgs[i].msg_len;
+    a.flags[i] = Classify(a.data + static_cast<size_t>(i) * kSlot, s->msgs[i].msg_len);
     a.ports[i] = PortOf(s->names[i]);
     ReadDropCounter(s, &h);
     AddrKey key = KeyOf(&s->names[i], h.msg_namelen);
@@ -204,7 +227,9 @@ bool ReadOneBatch(Socket* s, Globals* g, napi_value self) {
       }
       if (last < 0) {
         if (!SenderStrings(env, s, g, &strings, key, &distinct[count])) {
-          ReportCallbackException(env);
+          napi_value ignored;  // out of memory: this batch is lost; say so rather than hide it
+          napi_get_and_clear_last_exception(env, &ignored);
+          ReportReceiveError(s, self, ENOMEM, "recvmmsg");
           return false;
         }
         last = count++;
@@ -212,7 +237,7 @@ bool ReadOneBatch(Socket* s, Globals* g, napi_value self) {
     }
     a.index[i] = static_cast<uint8_t>(last);
   }
-  napi_value argv[9], cb = nullptr;
+  napi_value argv[10], cb = nullptr;
   napi_create_uint32(env, static_cast<uint32_t>(n), &argv[0]);
   for (int i = 0; i < 5; i++) argv[1 + i] = a.values[i];
   napi_create_array_with_length(env, count, &argv[6]);
@@ -223,8 +248,9 @@ bool ReadOneBatch(Socket* s, Globals* g, napi_value self) {
     napi_set_element(env, argv[7], k, distinct[k].family);
     napi_set_element(env, argv[8], k, distinct[k].reply);
   }
+  argv[9] = a.values[5];
   napi_get_reference_value(env, s->on_batch, &cb);
-  if (cb == nullptr || napi_call_function(env, self, cb, 9, argv, nullptr) != napi_ok) {
+  if (cb == nullptr || napi_call_function(env, self, cb, 10, argv, nullptr) != napi_ok) {
     ReportCallbackException(env);
     return false;
   }
@@ -262,7 +288,8 @@ void DeleteReceiveRefs(Socket* s) {
 
 // Drops the arena and the cached strings (JS may still hold the arena: it is JS memory).
 void ReleaseReceiveMemory(Socket* s) {
-  for (napi_ref* r : {&s->arena.data, &s->arena.starts, &s->arena.lengths, &s->arena.ports, &s->arena.index, &s->cache_strings}) {
+  for (napi_ref* r : {&s->arena.data, &s->arena.starts, &s->arena.lengths, &s->arena.ports, &s->arena.index, &s->arena.flags,
+                      &s->cache_strings}) {
     if (*r != nullptr) napi_delete_reference(s->env, *r);
     *r = nullptr;
   }

@@ -22,7 +22,7 @@
 namespace udpkit {
 
 // Bumped when the JS-visible API changes, so binding.ts refuses a stale build/ directory.
-constexpr uint32_t kAbiVersion = 1;
+constexpr uint32_t kAbiVersion = 2;
 
 constexpr int kBatch = 64;             // datagrams per recvmmsg / sendmmsg
 constexpr int kBatchesPerWakeup = 16;  // then back to the event loop so timers and output run
@@ -48,6 +48,7 @@ struct CacheEntry {
 // The JS-owned memory batches are delivered in, created once and reused (see receive.cc).
 struct ArenaRefs {
   napi_ref data = nullptr, starts = nullptr, lengths = nullptr, ports = nullptr, index = nullptr;
+  napi_ref flags = nullptr;  // per datagram: 1 = plain text ASCII, 2 = JSON-safe ASCII
 };
 
 struct Socket {

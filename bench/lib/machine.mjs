@@ -50,7 +50,7 @@ export async function toolVersions(udpkitBin) {
   ]);
   return {
     udpkit,
-    cc,
+    cc: cc.replace(/^cc /, ''),
     socat: socat.replace(/^socat version (\S+).*/, '$1'),
     'nc (netcat-openbsd)': nc,
     ncat: ncat.replace(/^Ncat: Version (\S+).*/, '$1'),
@@ -58,4 +58,30 @@ export async function toolVersions(udpkitBin) {
     hyperfine: hyperfine.replace(/^hyperfine /, ''),
     'GNU time': time,
   };
+}
+
+/**
+ * CPU time so far, in clock ticks: the whole machine's busy and total time (/proc/stat) and this
+ * process tree's (ourselves plus every child reaped, which is every child once a scenario ends).
+ */
+export function cpuSnapshot() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = f;
+  const s = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ').map(Number);
+  return {
+    busy: user + nice + system + irq + softirq,
+    steal,
+    total: user + nice + system + idle + iowait + irq + softirq + steal,
+    ours: s[11] + s[12] + s[13] + s[14],
+  };
+}
+
+/**
+ * Between two snapshots, the share of the machine's CPU that other processes used, and the
+ * share the hypervisor took (steal): what makes a section noisy on a shared machine.
+ */
+export function otherCpu(a, b) {
+  const total = b.total - a.total;
+  if (!(total > 0)) return { others: NaN, steal: NaN };
+  return { others: Math.max(0, b.busy - a.busy - (b.ours - a.ours)) / total, steal: (b.steal - a.steal) / total };
 }

@@ -1,4 +1,5 @@
 // Turns the scenarios' results into the terminal summary and docs/BENCHMARKS.md.
+import { pct } from './stats.mjs';
 import { markdownTable, textTable } from './table.mjs';
 
 
@@ -21,7 +22,7 @@ function targetRows(sections) {
 export function terminalReport(sections) {
   const parts = [];
   for (const s of sections) {
-    parts.push(`\n${s.id}. ${s.title}${s.seconds ? ` [${s.seconds.toFixed(0)} s, load average ${s.load.toFixed(2)} before]` : ''}`);
+    parts.push(`\n${s.id}. ${s.title}${s.seconds ? ` [${s.seconds.toFixed(0)} s; other processes ${pct(s.noise.others, 0)} of the CPU, steal ${pct(s.noise.steal, 0)}]` : ''}`);
     if (s.error) parts.push(`   error: ${s.error}`);
     else parts.push(textTable(s.header, s.rows));
   }
@@ -65,7 +66,7 @@ export function markdownReport({ date, machine, tools, revision, sections, total
     }
     out.push(markdownTable(s.header, s.rows));
     out.push('');
-    out.push(`Took ${s.seconds.toFixed(0)} s; 1-minute load average when it began: ${s.load.toFixed(2)}.`);
+    out.push(`Took ${s.seconds.toFixed(0)} s, while processes other than the benchmark's used ${pct(s.noise.others, 0)} of the machine's CPU (hypervisor steal ${pct(s.noise.steal, 0)}).`);
     out.push('');
     for (const n of s.notes ?? []) {
       out.push(n);

@@ -3,7 +3,7 @@
  * or `\` (the common case) needs no JSON escaping and is copied as it is; anything else goes
  * through `jsonLine`. Output is identical to `jsonLine` per datagram.
  */
-import type { DatagramBatch } from '../socket/batch.js';
+import { PLAIN_JSON, type DatagramBatch } from '../socket/batch.js';
 import { isoTime, jsonLine } from './datagram.js';
 
 /** True when bytes [start, end) are printable ASCII other than `"` and `\`. */
@@ -30,12 +30,9 @@ export class JsonBatchFormatter {
     return this.#head;
   }
 
-  /**
-   * The lines, newline-terminated, of datagrams [from, to) of `b`.
-   * `safe`, when given, says per datagram (nonzero) that it is JSON-safe ASCII, already checked.
-   */
-  format(b: DatagramBatch, from: number, to: number, safe?: Uint8Array): Buffer {
-    const { data, starts, lengths, ports, senders, addresses, families } = b;
+  /** The lines, newline-terminated, of datagrams [from, to) of `b`. */
+  format(b: DatagramBatch, from: number, to: number): Buffer {
+    const { data, starts, lengths, ports, senders, addresses, families, flags } = b;
     let size = 0;
     for (let i = from; i < to; i++) size += (lengths[i] as number) + 160;
     let out = Buffer.allocUnsafe(size);
@@ -53,7 +50,7 @@ export class JsonBatchFormatter {
       const address = addresses[s] as string;
       const port = ports[i] as number;
       const family = families[s]!;
-      if (safe ? safe[i] !== 0 : isJsonSafeAscii(data, start, end)) {
+      if (flags ? (flags[i] as number) & PLAIN_JSON : isJsonSafeAscii(data, start, end)) {
         const head = this.#headFor(b.receivedAt, address, port, family) + (end - start) + ',"text":"';
         ensure(head.length + (end - start) + 3);
         pos += out.write(head, pos, 'latin1');

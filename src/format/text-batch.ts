@@ -3,7 +3,7 @@
  * (the common case) is copied as it is, with no decoding and re-encoding; anything else goes
  * through the same sanitizer as a single line. Output is identical to `textLine` per datagram.
  */
-import type { DatagramBatch } from '../socket/batch.js';
+import { PLAIN_TEXT, type DatagramBatch } from '../socket/batch.js';
 import { textLine } from './datagram.js';
 
 const PREFIX = Buffer.from('received message: ');
@@ -34,12 +34,9 @@ export class TextBatchFormatter {
     return this.#suffix;
   }
 
-  /**
-   * The lines, newline-terminated, of datagrams [from, to) of `b`.
-   * `plain`, when given, says per datagram (nonzero) that it is plain ASCII, already checked.
-   */
-  format(b: DatagramBatch, from: number, to: number, plain?: Uint8Array): Buffer {
-    const { data, starts, lengths, ports, senders, addresses } = b;
+  /** The lines, newline-terminated, of datagrams [from, to) of `b`. */
+  format(b: DatagramBatch, from: number, to: number): Buffer {
+    const { data, starts, lengths, ports, senders, addresses, flags } = b;
     let size = 0;
     for (let i = from; i < to; i++) size += (lengths[i] as number) + 96;
     let out = Buffer.allocUnsafe(size);
@@ -55,7 +52,7 @@ export class TextBatchFormatter {
       const end = start + (lengths[i] as number);
       const port = ports[i] as number;
       const address = addresses[senders[i] as number] as string;
-      if (plain ? plain[i] !== 0 : isPlainAscii(data, start, end)) {
+      if (flags ? (flags[i] as number) & PLAIN_TEXT : isPlainAscii(data, start, end)) {
         const suffix = this.#suffixFor(port, address);
         ensure(PREFIX.length + (end - start) + suffix.length);
         pos += PREFIX.copy(out, pos);

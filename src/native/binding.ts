@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 /** The `abiVersion` this file describes; a build reporting another one is ignored. */
-export const NATIVE_ABI_VERSION = 1;
+export const NATIVE_ABI_VERSION = 2;
 
 /**
  * Receives one batch of `count` (1..64) datagrams. Everything passed is valid **only during the
@@ -20,7 +20,9 @@ export const NATIVE_ABI_VERSION = 1;
  * is `a.b.c.d`; link-local IPv6 has `%ifname`), family `families[s]`, and `replyAddresses[s]`
  * the address to give this socket to reach it (`::ffff:a.b.c.d` for a mapped IPv4 sender, else
  * the same string as `addresses[s]`). The three sender arrays have one entry per distinct
- * sender in the batch, in order of first appearance.
+ * sender in the batch, in order of first appearance. `flags[i]` says what JS need not check:
+ * bit 0, the payload is printable ASCII or tab with no backslash (shown as it is); bit 1, it is
+ * printable ASCII with no `"` or backslash (a JSON string as it is).
  */
 export type NativeBatchCallback = (
   count: number,
@@ -32,6 +34,7 @@ export type NativeBatchCallback = (
   addresses: readonly string[],
   families: readonly ('IPv4' | 'IPv6')[],
   replyAddresses: readonly string[],
+  flags: Uint8Array,
 ) => void;
 
 /**

@@ -26,7 +26,17 @@ export interface DatagramBatch {
   readonly replyAddresses: readonly string[];
   /** When the batch was taken from the socket (ms since the epoch). */
   readonly receivedAt: number;
+  /**
+   * Checks already made, when the socket made them: bit 0 of `flags[i]`, payload i is printable
+   * ASCII or tab with no backslash; bit 1, printable ASCII with no `"` or backslash.
+   */
+  readonly flags?: Uint8Array;
 }
+
+/** `flags` bit: shown as it is in a text line. */
+export const PLAIN_TEXT = 1;
+/** `flags` bit: a JSON string as it is. */
+export const PLAIN_JSON = 2;
 
 /** Receives batches. */
 export type BatchHandler = (batch: DatagramBatch) => void;

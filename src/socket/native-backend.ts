@@ -17,6 +17,7 @@ class NativeBatch implements DatagramBatch {
   families: readonly AddressFamily[] = [];
   replyAddresses: readonly string[] = [];
   receivedAt = 0;
+  flags: Uint8Array = new Uint8Array(0);
 }
 
 /** Wraps a bound NativeUdp socket. */
@@ -34,7 +35,7 @@ export class NativeBackend implements ReceiveBackend {
 
   start(onBatch: BatchHandler, onError: (err: Error) => void): void {
     const batch = new NativeBatch();
-    this.#onBatch = (count, data, starts, lengths, ports, senders, addresses, families, replyAddresses) => {
+    this.#onBatch = (count, data, starts, lengths, ports, senders, addresses, families, replyAddresses, flags) => {
       batch.count = count;
       batch.data = data;
       batch.starts = starts;
@@ -44,6 +45,7 @@ export class NativeBackend implements ReceiveBackend {
       batch.addresses = addresses;
       batch.families = families;
       batch.replyAddresses = replyAddresses;
+      batch.flags = flags;
       batch.receivedAt = Date.now();
       onBatch(batch);
     };

@@ -111,11 +111,14 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
     this.stats.bytes += bytes;
     this.#batchHandler?.(batch);
     const emitting = this.listenerCount('datagram') > 0;
-    if (!emitting && !this.#iterating) return;
+    // Until someone takes datagrams another way, keep them (up to maxQueue) for the iterator,
+    // so those that arrive before the first `for await` are not lost.
+    const queueing = this.#iterating || (!emitting && !this.#batchHandler);
+    if (!emitting && !queueing) return;
     for (let i = 0; i < n; i++) {
       const d = datagramAt(batch, i);
       if (emitting) this.emit('datagram', d);
-      if (this.#iterating) this.#enqueue(d);
+      if (queueing) this.#enqueue(d);
     }
   }
 

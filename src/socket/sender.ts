@@ -4,7 +4,6 @@
  * is reported instead of lost. UDP stays best effort: a refusal is counted, never thrown.
  */
 import { isUtf8 } from 'node:buffer';
-import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { UdpkitError, describeErrno, errnoOf, formatHostPort } from '../errors.js';
 import { isBroadcastAddress } from '../net/broadcast-address.js';
@@ -14,7 +13,10 @@ import type { Opener } from '../protocol/opener.js';
 import type { Sealer } from '../protocol/seal.js';
 import { DEFAULT_PORT, MAX_UDP_PAYLOAD_IPV4, MAX_UDP_PAYLOAD_IPV6, checkPayloadSize, validateHost, validatePort } from '../validate.js';
 import { bindFailure } from './bind.js';
+import { loadNative } from '../native/binding.js';
+import { openNativeSendIo } from './native-send-io.js';
 import { loadSealing, type Sealing } from './sealing.js';
+import { openDgramSendIo, type ConnectFailure, type ConnectRequest, type SendIo } from './send-io.js';
 import { resolveHost } from './resolve.js';
 
 /** Bytes a sealed frame adds (docs/protocol.md); kept here so plain sends need not load the seal code. */
@@ -60,7 +62,7 @@ export interface SenderStats {
 /** A socket connected to one destination. Emits `'drain'` after `write` returned false. */
 export class Sender extends EventEmitter {
   #state: SocketState = 'bound';
-  readonly #socket: dgram.Socket;
+  readonly #io: SendIo;
   readonly #highWaterMark: number;
   readonly #limitFamily: 4 | 6;
   #inFlight = 0;
@@ -76,24 +78,24 @@ export class Sender extends EventEmitter {
   readonly #opener: Opener | undefined;
 
   constructor(
-    socket: dgram.Socket,
+    io: SendIo,
     destination: { address: string; port: number; family: 4 | 6 },
     highWaterMark: number,
     sealing?: Sealing,
   ) {
     super();
-    this.#socket = socket;
+    this.#io = io;
     this.destination = destination;
     this.#limitFamily = destination.family;
     this.#highWaterMark = highWaterMark;
     this.#sealer = sealing?.sealer;
     this.#opener = sealing?.opener;
-    socket.on('error', (err) => {
+    io.onError((err) => {
       // On a connected socket an ICMP refusal surfaces on the next receive as ECONNREFUSED.
       if (errnoOf(err) === 'ECONNREFUSED') this.stats.refused++;
       else this.#failure ??= this.#sendFailure(err);
     });
-    socket.on('message', (raw, rinfo) => {
+    io.onMessage((raw, from) => {
       const waiter = this.#replyWaiter;
       if (!waiter) return;
       let data: Buffer = raw;
@@ -103,19 +105,8 @@ export class Sender extends EventEmitter {
         data = opened.plaintext;
       }
       this.#replyWaiter = undefined;
-      const mapped = rinfo.address.startsWith('::ffff:') && rinfo.address.includes('.');
-      waiter({
-        data,
-        text: isUtf8(data) ? data.toString('utf8') : undefined,
-        from: {
-          address: mapped ? rinfo.address.slice(7) : rinfo.address,
-          port: rinfo.port,
-          family: mapped || rinfo.family === 'IPv4' ? 'IPv4' : 'IPv6',
-        },
-        receivedAt: Date.now(),
-      });
+      waiter({ data, text: isUtf8(data) ? data.toString('utf8') : undefined, from, receivedAt: Date.now() });
     });
-    socket.on('close', () => (this.#state = 'closed'));
   }
 
   get state(): SocketState {
@@ -124,8 +115,7 @@ export class Sender extends EventEmitter {
 
   /** The local address and port datagrams are sent from. */
   localAddress(): { address: string; port: number } {
-    const a = this.#socket.address();
-    return { address: a.address, port: a.port };
+    return this.#io.localAddress();
   }
 
   /** Datagrams handed to the kernel whose send has not completed yet. */
@@ -167,7 +157,7 @@ export class Sender extends EventEmitter {
   /** `size` is the message's own length, which is what the stats count (not the sealed length). */
   #transmit(data: Buffer | Uint8Array, size: number, retries: number): void {
     this.#inFlight++;
-    this.#socket.send(data, (err) => {
+    this.#io.send(data, (err) => {
       this.#inFlight--;
       if (err) {
         if (errnoOf(err) === 'ECONNREFUSED') {
@@ -217,7 +207,8 @@ export class Sender extends EventEmitter {
     if (this.#state !== 'bound') return;
     await this.flush().catch(() => undefined);
     this.#state = 'closing';
-    await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+    await this.#io.close();
+    this.#state = 'closed';
   }
 }
 
@@ -238,40 +229,33 @@ export async function openSender(options: SenderOptions): Promise<Sender> {
     ...(options.resolveTimeoutMs !== undefined ? { timeoutMs: options.resolveTimeoutMs } : {}),
   });
   const broadcast = options.broadcast ?? (target.family === 4 && isBroadcastAddress(target.address));
-  const socket = dgram.createSocket(target.family === 6 ? 'udp6' : 'udp4');
-  const where = formatHostPort(target.address, port);
-  const fail = (syscall: string, err: unknown): UdpkitError => {
-    socket.close();
-    let why = describeErrno(errnoOf(err));
-    if (errnoOf(err) === 'EACCES' && !broadcast) why += ' (a broadcast address needs --broadcast)';
-    return new UdpkitError('UDPKIT_SEND_FAILED', `cannot send to ${where}/udp: ${why}`, {
-      syscall,
+  const request: ConnectRequest = {
+    address: target.address,
+    port,
+    family: target.family,
+    broadcast,
+    ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
+    ...(options.localPort !== undefined ? { localPort: options.localPort } : {}),
+  };
+  let io: SendIo;
+  try {
+    const native = loadNative();
+    io = native ? openNativeSendIo(native, request) : await openDgramSendIo(request);
+  } catch (err) {
+    const { step, cause } = err as ConnectFailure;
+    if (step === 'bind') throw bindFailure(cause, options.localAddress ?? (target.family === 6 ? '::' : '0.0.0.0'), options.localPort ?? 0);
+    let why = describeErrno(errnoOf(cause));
+    if (errnoOf(cause) === 'EACCES' && !broadcast) why += ' (a broadcast address needs --broadcast)';
+    throw new UdpkitError('UDPKIT_SEND_FAILED', `cannot send to ${formatHostPort(target.address, port)}/udp: ${why}`, {
+      syscall: 'connect',
       address: target.address,
       port,
-      errno: errnoOf(err),
-      cause: err,
+      errno: errnoOf(cause),
+      cause,
     });
-  };
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', (err) => {
-      socket.close();
-      reject(bindFailure(err, options.localAddress ?? (target.family === 6 ? '::' : '0.0.0.0'), options.localPort ?? 0));
-    });
-    socket.bind({ port: options.localPort ?? 0, ...(options.localAddress ? { address: options.localAddress } : {}) }, () => {
-      socket.removeAllListeners('error');
-      resolve();
-    });
-  });
-  if (broadcast) socket.setBroadcast(true);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', (err) => reject(fail('connect', err)));
-    socket.connect(port, target.address, () => {
-      socket.removeAllListeners('error');
-      resolve();
-    });
-  });
+  }
   const sender = new Sender(
-    socket,
+    io,
     { address: target.address, port, family: target.family },
     options.highWaterMark ?? 256,
     sealing,

@@ -1,0 +1,116 @@
+/**
+ * The native sender: datagrams written in one event-loop turn go out together, up to 64 per
+ * sendmmsg, instead of one syscall and one callback from libuv each.
+ */
+import type { NativeBinding, NativeUdp } from '../native/binding.js';
+import type { Endpoint } from '../types.js';
+import { connectFailure, endpointOf, type ConnectRequest, type SendIo } from './send-io.js';
+
+type Done = (err: Error | null) => void;
+
+class NativeSendIo implements SendIo {
+  readonly #socket: NativeUdp;
+  #queue: Uint8Array[] = [];
+  #dones: Done[] = [];
+  #head = 0;
+  #scheduled = false;
+  #waiting = false;
+  #onMessage: ((data: Buffer, from: Endpoint) => void) | undefined;
+  #onError: ((err: Error) => void) | undefined;
+
+  constructor(socket: NativeUdp) {
+    this.#socket = socket;
+    socket.startReceiving(
+      (count, data, starts, lengths, ports, senders, addresses, families) => {
+        const handler = this.#onMessage;
+        if (!handler) return;
+        for (let i = 0; i < count; i++) {
+          const start = starts[i] as number;
+          const s = senders[i] as number;
+          handler(Buffer.from(data.subarray(start, start + (lengths[i] as number))), endpointOf(addresses[s] as string, ports[i] as number, families[s] as string));
+        }
+      },
+      (err) => this.#onError?.(err),
+    );
+    // Replies are optional: an idle sender must not keep the process alive by listening.
+    socket.unref();
+  }
+
+  send(data: Uint8Array, done: Done): void {
+    this.#queue.push(data);
+    this.#dones.push(done);
+    if (!this.#scheduled && !this.#waiting) {
+      this.#scheduled = true;
+      setImmediate(() => this.#pump());
+    }
+  }
+
+  #pump(): void {
+    this.#scheduled = false;
+    while (this.#head < this.#queue.length) {
+      let taken: number;
+      try {
+        taken = this.#socket.sendBatch(this.#queue, this.#head);
+      } catch (err) {
+        // The first datagram of the batch failed (e.g. a refusal meant for an earlier one).
+        const done = this.#dones[this.#head++] as Done;
+        done(err as Error);
+        continue;
+      }
+      if (taken === 0) {
+        // The kernel is full; while we wait, the socket must keep the process alive.
+        this.#waiting = true;
+        this.#socket.ref();
+        this.#socket.waitWritable(() => {
+          this.#waiting = false;
+          this.#socket.unref();
+          this.#pump();
+        });
+        return;
+      }
+      const end = this.#head + taken;
+      for (let k = this.#head; k < end; k++) (this.#dones[k] as Done)(null);
+      this.#head = end;
+    }
+    this.#queue = [];
+    this.#dones = [];
+    this.#head = 0;
+  }
+
+  onMessage(handler: (data: Buffer, from: Endpoint) => void): void {
+    this.#onMessage = handler;
+  }
+
+  onError(handler: (err: Error) => void): void {
+    this.#onError = handler;
+  }
+
+  localAddress(): { address: string; port: number } {
+    const a = this.#socket.localAddress();
+    return { address: a.address, port: a.port };
+  }
+
+  close(): Promise<void> {
+    this.#socket.close();
+    return Promise.resolve();
+  }
+}
+
+/** Binds and connects a native socket; throws a ConnectFailure like the dgram one. */
+export function openNativeSendIo(native: NativeBinding, req: ConnectRequest): SendIo {
+  const socket = new native.NativeUdp(req.family, false);
+  try {
+    socket.bind(req.localAddress ?? (req.family === 6 ? '::' : '0.0.0.0'), req.localPort ?? 0, false);
+  } catch (err) {
+    socket.close();
+    throw connectFailure('bind', err);
+  }
+  try {
+    if (req.broadcast) socket.setBroadcast(true);
+    socket.connect(req.address, req.port);
+  } catch (err) {
+    socket.close();
+    throw connectFailure('connect', err);
+  }
+  return new NativeSendIo(socket);
+}

@@ -1,0 +1,88 @@
+/**
+ * The socket under a sender, connected to one destination: node:dgram (one syscall per
+ * datagram) or the native addon (sendmmsg, up to 64 datagrams per syscall). Both report each
+ * datagram's outcome, replies and asynchronous errors the same way.
+ */
+import dgram from 'node:dgram';
+import { errnoOf } from '../errors.js';
+import type { Endpoint } from '../types.js';
+
+/** A connected UDP socket as a sender uses it. */
+export interface SendIo {
+  /** Hands one datagram to the kernel; `done` tells how it went (never synchronously). */
+  send(data: Uint8Array, done: (err: Error | null) => void): void;
+  /** Datagrams that come back (replies), each with a payload the handler may keep. */
+  onMessage(handler: (data: Buffer, from: Endpoint) => void): void;
+  /** Errors outside any send, such as an ICMP refusal seen while receiving. */
+  onError(handler: (err: Error) => void): void;
+  localAddress(): { address: string; port: number };
+  close(): Promise<void>;
+}
+
+/** Where to connect, and how. */
+export interface ConnectRequest {
+  readonly address: string;
+  readonly port: number;
+  readonly family: 4 | 6;
+  readonly broadcast: boolean;
+  readonly localAddress?: string;
+  readonly localPort?: number;
+}
+
+/** An OS failure with the step that failed (`bind` or `connect`). */
+export type ConnectFailure = Error & { readonly step: 'bind' | 'connect'; readonly cause: unknown };
+
+/** Tags an OS error with the step it came from. */
+export function connectFailure(step: 'bind' | 'connect', cause: unknown): ConnectFailure {
+  return Object.assign(new Error(`${step} failed`), { step, cause, code: errnoOf(cause) });
+}
+
+/** Shows an IPv4-mapped sender as plain IPv4. */
+export function endpointOf(address: string, port: number, family: string): Endpoint {
+  const mapped = address.startsWith('::ffff:') && address.includes('.');
+  return { address: mapped ? address.slice(7) : address, port, family: mapped || family === 'IPv4' ? 'IPv4' : 'IPv6' };
+}
+
+class DgramSendIo implements SendIo {
+  readonly #socket: dgram.Socket;
+  constructor(socket: dgram.Socket) {
+    this.#socket = socket;
+  }
+  send(data: Uint8Array, done: (err: Error | null) => void): void {
+    this.#socket.send(data, (err) => done(err ?? null));
+  }
+  onMessage(handler: (data: Buffer, from: Endpoint) => void): void {
+    this.#socket.on('message', (data, rinfo) => handler(data, endpointOf(rinfo.address, rinfo.port, rinfo.family)));
+  }
+  onError(handler: (err: Error) => void): void {
+    this.#socket.on('error', handler);
+  }
+  localAddress(): { address: string; port: number } {
+    const a = this.#socket.address();
+    return { address: a.address, port: a.port };
+  }
+  close(): Promise<void> {
+    return new Promise((resolve) => this.#socket.close(() => resolve()));
+  }
+}
+
+/** Binds and connects a node:dgram socket; rejects with a {@link ConnectFailure}. */
+export async function openDgramSendIo(req: ConnectRequest): Promise<SendIo> {
+  const socket = dgram.createSocket(req.family === 6 ? 'udp6' : 'udp4');
+  const step = (name: 'bind' | 'connect', start: (done: () => void) => void): Promise<void> =>
+    new Promise((resolve, reject) => {
+      socket.once('error', (err) => {
+        socket.close();
+        reject(connectFailure(name, err));
+      });
+      start(() => {
+        socket.removeAllListeners('error');
+        resolve();
+      });
+    });
+  await step('bind', (done) => socket.bind({ port: req.localPort ?? 0, ...(req.localAddress ? { address: req.localAddress } : {}) }, done));
+  // SO_BROADCAST must be set before connect(): Linux refuses to connect to a broadcast address without it.
+  if (req.broadcast) socket.setBroadcast(true);
+  await step('connect', (done) => socket.connect(req.port, req.address, done));
+  return new DgramSendIo(socket);
+}
