@@ -29,19 +29,24 @@ export function excessText(mine, ref, refName) {
 
 /**
  * What a receiver's CPU use says about its losses: `cores` it used while receiving, `need` to
- * keep up at the offered rate, next to the sender's `senderCores` on `nproc`.
+ * keep up at the offered rate, next to the sender's `senderCores` and other processes'
+ * `othersCores` (averaged over the whole test, so a lower bound during the blast) on `nproc`.
  */
-export function headroomText({ cores, need, senderCores, nproc }) {
-  const head = `It used ${fixed(cores, 2)} cores while receiving (CPU-seconds over the blast's duration); keeping up would take ${fixed(need, 2)}, ` +
-    `and the sender kept ${fixed(senderCores, 2)} of the ${nproc} busy (on loopback its system time includes delivery into the receiver's socket).`;
+export function headroomText({ cores, need, senderCores, othersCores, nproc }) {
+  const left = nproc - senderCores - othersCores;
+  const head = `It used ${fixed(cores, 2)} cores while receiving (CPU-seconds over the blast's duration); keeping up would take ${fixed(need, 2)}. ` +
+    `The sender kept ${fixed(senderCores, 2)} cores busy (on loopback its system time includes delivery into the receiver's socket) and ` +
+    `other processes on the machine at least ${fixed(othersCores, 2)}, leaving ${fixed(Math.max(left, 0), 2)} of ${nproc}.`;
   if (cores >= 0.9 && need > 1) {
     return `${head} It ran at about one core, saturated, and keeping up needs more: its cost per datagram is the limit.`;
   }
-  if (need > nproc - senderCores) return `${head} The CPU left next to the sender is not enough: the cost per datagram is the limit.`;
+  if (need > left) {
+    return `${head} That is less than keeping up needs: the CPU left next to the sender${othersCores >= 0.1 ? ' and the other processes' : ''} is the limit at this cost per datagram.`;
+  }
   if (need > cores * 1.1) {
     return `${head} It used less CPU than keeping up needs while CPU was free: it spent time waiting (blocked output, or ` +
-      'descheduled on this shared machine) instead of reading.';
+      'descheduled) instead of reading.';
   }
   return `${head} On average the CPU sufficed, so the losses come from pauses: stretches when the receiver did not run (other ` +
-    'processes on this shared machine, garbage collection, blocked output) longer than its receive buffer covers.';
+    'processes, garbage collection, blocked output) longer than its receive buffer covers.';
 }

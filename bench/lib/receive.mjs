@@ -4,6 +4,7 @@ import { openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, socketDrops, waitBound } from './kernel.mjs';
+import { cpuSnapshot, otherCpu } from './machine.mjs';
 import { readTime, run, signalPid, start, timed, waitChild } from './procs.mjs';
 
 /**
@@ -61,6 +62,8 @@ let serial = 0;
  */
 export async function receiveTest(ctx, name, { count, size, rate = 0, output = 'pipe' }) {
   const r = RECEIVERS[name];
+  const cpu0 = cpuSnapshot();
+  const began = Date.now();
   const port = r.count === 'udpkit' ? 0 : await freePort();
   const timeFile = join(ctx.tmpDir, `time-${serial++}.txt`);
   const [cmd, args] = r.argv(ctx, port);
@@ -131,6 +134,9 @@ export async function receiveTest(ctx, name, { count, size, rate = 0, output = '
       Object.assign(res, { received: Math.floor(bytes / size), drops: kernel.drops });
     }
     res.unaccounted = sent - res.received - res.drops;
+    // Cores other processes on the machine used during this test (every child is reaped now).
+    res.othersCores = otherCpu(cpu0, cpuSnapshot()).others * ctx.machine.nproc;
+    res.testSeconds = (Date.now() - began) / 1000;
     return res;
   } finally {
     recv.signalGroup('SIGKILL');

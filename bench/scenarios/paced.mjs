@@ -33,6 +33,7 @@ export async function run(ctx) {
     const cpuUs = cpu.total;
     const senderCores = median(rs.map((r) => r.blastCores));
     const cores = median(rs.map((r) => r.cores));
+    const othersCores = median(rs.map((r) => r.othersCores));
     const achieved = median(rs.map((r) => r.sent / r.blastSeconds));
     rows.push([
       name, int(median(rs.map((r) => r.received))), int(max(rs.map((r) => r.drops))), `${clean}/${rs.length}`,
@@ -55,7 +56,7 @@ export async function run(ctx) {
         `**Paced ${rate(RATE)}/s, ${name}**: ${clean} of ${rs.length} runs were free of loss; the worst received ${int(worst.received)} of ${int(worst.sent)} ` +
         `(kernel dropped ${int(worst.drops)}); the sender ${achieved >= 0.98 * RATE ? 'kept its pace' : 'fell behind its pace'} (${rate(achieved)}/s). The receiver's CPU per datagram was ${cpuText(cpu)} ` +
         `against the C sink's ${cpuText(sinkCpu)}. ${excessText(cpu, sinkCpu, 'the C sink')} ` +
-        headroomText({ cores, need, senderCores, nproc: ctx.machine.nproc }) +
+        headroomText({ cores, need, senderCores, othersCores, nproc: ctx.machine.nproc }) +
         ` The C sink was free of loss in ${sinkClean} of ${rs.length} runs. (perf-baselines.md measured the receive buffer at about 10,000 ` +
         `datagrams of 64 B with net.core.rmem_max ${ctx.machine.rmemMax}: some 50 ms at ${rate(RATE)}/s.)`,
       );

@@ -37,6 +37,7 @@ export async function run(ctx) {
       blastRate: median(rs.map((r) => r.sent / r.blastSeconds)),
       blastCores: median(rs.map((r) => r.blastCores)),
       cores: median(rs.map((r) => r.cores)),
+      othersCores: median(rs.map((r) => r.othersCores)),
       cpu: cpuPerDatagram(rs.map((r) => ({ time: r.time, n: r.received }))),
       rssMb: median(rs.map((r) => r.time?.rssMb)),
     };
@@ -76,7 +77,7 @@ export async function run(ctx) {
         `udp-blast sent ${rate(f.blastRate)} datagrams/s; ${label} received ${pct(f.received / f.sent)} and the kernel dropped ${int(f.drops)} ` +
         `(medians of ${ctx.runs}); ${accounted(f)}. Its CPU per received datagram was ${cpuText(f.cpu)}, start-up included, against the ` +
         `C sink's ${cpuText(c.cpu)}. ${excessText(f.cpu, c.cpu, 'the C sink')} ` +
-        headroomText({ cores: f.cores, need, senderCores: f.blastCores, nproc: ctx.machine.nproc }),
+        headroomText({ cores: f.cores, need, senderCores: f.blastCores, othersCores: f.othersCores, nproc: ctx.machine.nproc }),
       );
     }
   }

@@ -94,7 +94,9 @@ export async function run(ctx) {
   if (!t2.pass) {
     limits.push(
       `**Sender memory**: udpkit send peaked at ${fixed(peak, 1)} MB (median ${fixed(u.rssMb, 1)} MB with ${int(small)} lines, ${fixed(long.rssMb, 1)} MB with ${int(big)}). ` +
-      (long.rssMb > u.rssMb * 1.5 ? 'It grows with the input, so something queues per line (unsent datagrams or their callbacks).' : 'It does not grow with the input: the floor is Node plus the read buffers.'),
+      (long.rssMb > u.rssMb * 1.5
+        ? 'It grows with the input, so something is kept per line.'
+        : 'It hardly grows with five times the input, so it is a fixed cost of the process, not a queue that grows with the lines.'),
     );
   }
   return {

@@ -20,20 +20,6 @@ class NativeSendIo implements SendIo {
 
   constructor(socket: NativeUdp) {
     this.#socket = socket;
-    socket.startReceiving(
-      (count, data, starts, lengths, ports, senders, addresses, families) => {
-        const handler = this.#onMessage;
-        if (!handler) return;
-        for (let i = 0; i < count; i++) {
-          const start = starts[i] as number;
-          const s = senders[i] as number;
-          handler(Buffer.from(data.subarray(start, start + (lengths[i] as number))), endpointOf(addresses[s] as string, ports[i] as number, families[s] as string));
-        }
-      },
-      (err) => this.#onError?.(err),
-    );
-    // Replies are optional: an idle sender must not keep the process alive by listening.
-    socket.unref();
   }
 
   send(data: Uint8Array, done: Done): void {
@@ -77,8 +63,26 @@ class NativeSendIo implements SendIo {
     this.#head = 0;
   }
 
+  /**
+   * Starts reading replies. Until then the socket does not read at all (no receive arena), and
+   * an ICMP refusal shows up on the next send instead.
+   */
   onMessage(handler: (data: Buffer, from: Endpoint) => void): void {
+    const first = this.#onMessage === undefined;
     this.#onMessage = handler;
+    if (!first) return;
+    this.#socket.startReceiving(
+      (count, data, starts, lengths, ports, senders, addresses, families) => {
+        for (let i = 0; i < count; i++) {
+          const start = starts[i] as number;
+          const s = senders[i] as number;
+          handler(Buffer.from(data.subarray(start, start + (lengths[i] as number))), endpointOf(addresses[s] as string, ports[i] as number, families[s] as string));
+        }
+      },
+      (err) => this.#onError?.(err),
+    );
+    // Replies are optional: an idle sender must not keep the process alive by listening.
+    this.#socket.unref();
   }
 
   onError(handler: (err: Error) => void): void {

@@ -95,7 +95,15 @@ export class Sender extends EventEmitter {
       if (errnoOf(err) === 'ECONNREFUSED') this.stats.refused++;
       else this.#failure ??= this.#sendFailure(err);
     });
-    io.onMessage((raw, from) => {
+  }
+
+  #listening = false;
+
+  /** Starts taking replies, the first time they are wanted (the native socket then reads too). */
+  #listenForReplies(): void {
+    if (this.#listening) return;
+    this.#listening = true;
+    this.#io.onMessage((raw, from) => {
       const waiter = this.#replyWaiter;
       if (!waiter) return;
       let data: Buffer = raw;
@@ -190,6 +198,7 @@ export class Sender extends EventEmitter {
 
   /** Waits for one datagram from the destination; `undefined` after `timeoutMs`. */
   receive(timeoutMs: number): Promise<Datagram | undefined> {
+    this.#listenForReplies();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.#replyWaiter = undefined;
