@@ -56,6 +56,8 @@ async function main() {
   const began = Date.now();
   const udpkit = udpkitBin();
   const udpkitShown = `node ${relative(root, udpkit)}`;
+  // Taken now, just after the build: others may commit while the run goes on.
+  const measured = await revision();
   await ensurePackages(log);
   const bins = await compileC(join(here, 'c'), join(here, 'out'), log);
   const tmpDir = mkdtempSync(join(os.tmpdir(), 'udpkit-bench-'));
@@ -107,7 +109,7 @@ async function main() {
       date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
       machine,
       tools: await toolVersions(udpkit),
-      revision: await revision(),
+      revision: measured,
       sections,
       totalSeconds,
       udpkitShown,

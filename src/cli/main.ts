@@ -117,6 +117,26 @@ function build(io: CliIo, done: (code: number) => void): Command {
   ).action(action(() => import('./commands/bench.js')));
 
   program
+    .command('relay')
+    .description('forward datagrams to HOST:PORT and back, losing, duplicating, reordering and delaying some on purpose')
+    .requiredOption('-p, --port <port>', 'UDP port clients send to (0: any free port)')
+    .requiredOption('--to <host:port>', 'the upstream server, HOST:PORT or [IPv6]:PORT')
+    .option('--bind <address>', 'listen on this address only')
+    .option('--loss <rate>', 'drop this share of datagrams, 0 to 1 (or 0% to 100%)')
+    .option('--dup <rate>', 'send an extra copy of this share')
+    .option('--reorder <rate>', 'hold this share back until the next datagram of the client has overtaken it')
+    .option('--delay <ms>', 'add this much latency')
+    .option('--jitter <ms>', 'vary the latency by up to ± this much (never reordering by itself)')
+    .option('--rate <pps>', 'let at most this many datagrams per second through each way; drop the rest')
+    .option('--burst <n>', 'with --rate: datagrams let through back to back (default a tenth of a second\'s worth)')
+    .option('--seed <n>', 'seed the random decisions, to repeat a run (default: random, printed at start)')
+    .addOption(new Option('--up-only', 'impair only client-to-upstream datagrams').conflicts('downOnly'))
+    .option('--down-only', 'impair only upstream-to-client datagrams')
+    .option('--idle <seconds>', 'forget a client silent this long (default 60)')
+    .option('--json', 'print the counts on exit as one JSON object on stdout')
+    .action(action(() => import('./commands/relay.js')));
+
+  program
     .command('info')
     .description("this machine's IP and MAC address, then every interface")
     .option('--json', 'one JSON document')

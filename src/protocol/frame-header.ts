@@ -28,7 +28,10 @@ export const FrameType = {
   BENCH_DATA: 0x42,
   /** `udpkit bench` control messages: "C". */
   BENCH_CONTROL: 0x43,
-  // Reserved for reliable delivery: DATA = 0x44 ("D"), ACK = 0x41 ("A").
+  /** Reliable delivery (`--ack`): a sequence-numbered message, "D". */
+  DATA: 0x44,
+  /** Reliable delivery (`--ack`): a cumulative and selective acknowledgement, "A". */
+  ACK: 0x41,
 } as const;
 
 /** One of the known frame type bytes. */

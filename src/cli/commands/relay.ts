@@ -1,0 +1,69 @@
+/**
+ * `udpkit relay`: a UDP proxy that misbehaves on purpose (loss, duplicates, reordering, delay,
+ * jitter, a rate limit) between clients and one upstream server, both ways, until Ctrl-C.
+ */
+import { formatHostPort } from '../../errors.js';
+import { describeImpairment, formatRelayStats, relayStatsJson } from '../../format/relay.js';
+import { validateMilliseconds, validateProbability, type ImpairmentOptions } from '../../protocol/impairment-options.js';
+import { relay, type RelayOptions } from '../../transport/relay.js';
+import { ipFamily, parseHostPort, validateInteger, validatePort, validateSeconds } from '../../validate.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
+import type { Opts } from '../main.js';
+
+function impairments(opts: Opts): ImpairmentOptions {
+  const flag = <T>(name: string, check: (value: unknown, o: { name: string }) => T): T | undefined =>
+    opts[name] === undefined ? undefined : check(opts[name], { name: `--${name}` });
+  const count = (min: number) => (value: unknown, o: { name: string }) => validateInteger(value, { ...o, min, max: 1e9 });
+  if (opts['burst'] !== undefined && opts['rate'] === undefined) throw new UsageError('--burst goes with --rate');
+  return {
+    loss: flag('loss', validateProbability),
+    duplicate: flag('dup', validateProbability),
+    reorder: flag('reorder', validateProbability),
+    delayMs: flag('delay', validateMilliseconds),
+    jitterMs: flag('jitter', validateMilliseconds),
+    rate: flag('rate', count(0)),
+    burst: flag('burst', count(1)),
+    only: opts['upOnly'] === true ? 'up' : opts['downOnly'] === true ? 'down' : undefined,
+  };
+}
+
+function parse(opts: Opts): RelayOptions {
+  const bind = (opts['bind'] as string | undefined)?.replace(/^\[|\]$/g, '');
+  if (bind !== undefined && ipFamily(bind) === undefined) {
+    throw new UsageError(`--bind takes an IP address of this machine, got ${JSON.stringify(opts['bind'])}`);
+  }
+  const upstream = parseHostPort(opts['to'], 0);
+  if (upstream.port === 0) throw new UsageError(`--to needs HOST:PORT (or [IPv6]:PORT), got ${JSON.stringify(opts['to'])}`);
+  return {
+    upstream,
+    port: validatePort(opts['port'], { allowZero: true, name: '--port' }),
+    ...(bind !== undefined ? { address: bind } : {}),
+    ...(opts['seed'] !== undefined ? { seed: validateInteger(opts['seed'], { name: '--seed', max: 2 ** 32 - 1 }) } : {}),
+    ...(opts['idle'] !== undefined ? { idleTimeoutMs: validateSeconds(opts['idle'], { name: '--idle', min: 1 }) } : {}),
+    ...impairments(opts),
+  };
+}
+
+/** Runs `udpkit relay`. */
+export async function run(_args: readonly string[], opts: Opts, io: CliIo): Promise<number> {
+  const r = await relay(parse(opts));
+  const a = r.address();
+  const where = a.dualStack ? `*:${a.port}` : formatHostPort(a.address, a.port);
+  const to = formatHostPort(r.upstream.address, r.upstream.port);
+  io.stderr.write(`listening on ${where}/udp; relaying to ${to}/udp; ${describeImpairment(r.settings)}; seed ${r.seed}\n`);
+
+  let failure: string | undefined;
+  const code = await new Promise<number>((resolve) => {
+    r.once('error', (err: Error) => {
+      failure = `receiving on port ${a.port}/udp failed: ${err.message}`;
+      resolve(EXIT_FAILURE);
+    });
+    if (io.signal.aborted) resolve(EXIT_OK);
+    else io.signal.addEventListener('abort', () => resolve(EXIT_OK), { once: true });
+  });
+  await r.close();
+  if (opts['json'] === true) io.stdout.write(relayStatsJson(r.stats, r.seed) + '\n');
+  else io.stderr.write(formatRelayStats(r.stats) + '\n');
+  if (failure !== undefined) io.stderr.write(`udpkit: ${failure}\n`);
+  return code;
+}

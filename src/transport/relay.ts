@@ -1,0 +1,222 @@
+/**
+ * The relay: runs the sans-I/O {@link Impairment} core between clients and one upstream server,
+ * over a front socket, one upstream socket per client (so replies find their way back) and one
+ * timer, armed for whatever comes first: the next datagram due, or the next client gone idle.
+ */
+import { randomInt } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { Impairment, type ImpairmentCounts } from '../protocol/impairment.js';
+import { validateImpairment, type Direction, type ImpairmentOptions, type ImpairmentSettings } from '../protocol/impairment-options.js';
+import { seededRandom } from '../protocol/seeded-random.js';
+import type { DatagramBatch } from '../socket/batch.js';
+import { listen, type BoundAddress, type Listener } from '../socket/receiver.js';
+import { resolveHost, type ResolvedAddress } from '../socket/resolve.js';
+import type { Lookup, SocketState } from '../types.js';
+import { validateHost, validateInteger, validatePort, type HostPort } from '../validate.js';
+import { microseconds } from './clock.js';
+import { RelaySessions, type RelaySession } from './relay-sessions.js';
+
+/** Options of {@link relay}: where to listen, where to forward, and the impairments. */
+export interface RelayOptions extends ImpairmentOptions {
+  /** The server to forward to. */
+  readonly upstream: HostPort;
+  /** UDP port clients send to, 0 to let the OS choose; default 0. */
+  readonly port?: number;
+  /** Address to listen on; default every address (dual-stack). */
+  readonly address?: string;
+  /** 4 or 6 for one family only (listening and resolving upstream); 0 (default) for both. */
+  readonly family?: 0 | 4 | 6;
+  /** Seeds the random decisions (the same seed, the same decisions); default a random seed. */
+  readonly seed?: number;
+  /** A client silent this long (both ways) loses its upstream socket; default 60 s. */
+  readonly idleTimeoutMs?: number;
+  /** Clients at once; a new one beyond this replaces the longest silent. Default 256. */
+  readonly maxSessions?: number;
+  /** Name resolver for `upstream.host`; tests inject one. */
+  readonly lookup?: Lookup;
+  /** Closes the relay when aborted. */
+  readonly signal?: AbortSignal;
+}
+
+/** Counters for one direction: the core's, plus sends the OS refused. */
+export interface RelayDirectionStats extends ImpairmentCounts {
+  /** Datagrams let through whose send failed. */
+  failed: number;
+}
+
+/** What a relay has done so far. `up`: client to upstream; `down`: back. */
+export interface RelayStats {
+  readonly up: RelayDirectionStats;
+  readonly down: RelayDirectionStats;
+  /** Clients with an upstream socket now. */
+  readonly sessions: number;
+  /** Clients seen since the start. */
+  readonly sessionsOpened: number;
+}
+
+interface Parcel {
+  readonly session: RelaySession;
+  readonly direction: Direction;
+  readonly data: Buffer;
+}
+
+const copyOf = (b: DatagramBatch, i: number): Buffer => {
+  const start = b.starts[i] as number;
+  return Buffer.from(b.data.subarray(start, start + (b.lengths[i] as number)));
+};
+
+/** A running relay. Emits `'error'` when its listening socket fails, and `'close'`. */
+export class Relay extends EventEmitter {
+  #state: SocketState = 'bound';
+  readonly #front: Listener;
+  readonly #core: Impairment<Parcel>;
+  readonly #sessions: RelaySessions;
+  readonly #failed: Record<Direction, number> = { up: 0, down: 0 };
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt: number | undefined;
+  /** The seed of the random decisions (given, or drawn at start). */
+  readonly seed: number;
+  /** Where datagrams go: the resolved upstream. */
+  readonly upstream: ResolvedAddress & { readonly port: number };
+
+  /** @internal use {@link relay} */
+  constructor(front: Listener, upstream: ResolvedAddress & { port: number }, core: Impairment<Parcel>, seed: number, limits: { idleTimeoutMs: number; maxSessions: number }) {
+    super();
+    this.#front = front;
+    this.upstream = upstream;
+    this.#core = core;
+    this.seed = seed;
+    this.#sessions = new RelaySessions({
+      upstream,
+      ...limits,
+      onReply: (s, b) => this.#onReply(s, b),
+      onClose: (s) => {
+        this.#core.forget(s.flows.up);
+        this.#core.forget(s.flows.down);
+      },
+    });
+    front.onBatch((b) => this.#onRequest(b));
+    front.on('error', (err: Error) => this.emit('error', err));
+  }
+
+  /** The address and port clients send to (read the port here after asking for port 0). */
+  address(): BoundAddress {
+    return this.#front.address();
+  }
+
+  /** `'bound'` while relaying, then `'closing'` and `'closed'`. */
+  get state(): SocketState {
+    return this.#state;
+  }
+
+  /** The impairments, checked and with their defaults. */
+  get settings(): ImpairmentSettings {
+    return this.#core.settings;
+  }
+
+  /** A snapshot of the counters. */
+  get stats(): RelayStats {
+    const { up, down } = this.#core.counts;
+    return {
+      up: { ...up, failed: this.#failed.up },
+      down: { ...down, failed: this.#failed.down },
+      sessions: this.#sessions.size,
+      sessionsOpened: this.#sessions.opened,
+    };
+  }
+
+  #onRequest(b: DatagramBatch): void {
+    const now = microseconds();
+    for (let i = 0; i < b.count; i++) {
+      const s = this.#sessions.get(b.replyAddresses[b.senders[i] as number] as string, b.ports[i] as number, now);
+      this.#core.arrive({ session: s, direction: 'up', data: copyOf(b, i) }, 'up', s.flows.up, now);
+    }
+    this.#run(now);
+  }
+
+  #onReply(s: RelaySession, b: DatagramBatch): void {
+    if (this.#state !== 'bound' || s.closed) return;
+    const now = microseconds();
+    for (let i = 0; i < b.count; i++) {
+      // The socket is not connected: only what comes from the upstream's port is a reply.
+      if (b.ports[i] !== this.upstream.port) continue;
+      this.#sessions.touch(s, now);
+      this.#core.arrive({ session: s, direction: 'down', data: copyOf(b, i) }, 'down', s.flows.down, now);
+    }
+    this.#run(now);
+  }
+
+  /** Sends what is due, drops idle clients, and arms the one timer for what comes next. */
+  #run(now: number): void {
+    for (const p of this.#core.due(now)) void this.#send(p);
+    this.#sessions.expire(now);
+    const due = this.#core.nextDeadline();
+    const idle = this.#sessions.nextExpiry();
+    const next = due === undefined ? idle : idle === undefined ? due : Math.min(due, idle);
+    if (next === undefined || (this.#timerAt !== undefined && this.#timerAt <= next)) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = next;
+    this.#timer = setTimeout(() => {
+      this.#timerAt = undefined;
+      this.#run(microseconds());
+    }, Math.max(0, Math.ceil((next - now) / 1000)));
+    this.#timer.unref();
+  }
+
+  #send(p: Parcel): Promise<void> {
+    const { session: s, direction, data } = p;
+    const sent =
+      direction === 'down'
+        ? this.#front.sendTo(data, s.clientPort, s.clientAddress)
+        : s.ready.then((socket) => {
+            if (socket === undefined || s.closed) throw new Error('session closed');
+            return socket.sendTo(data, this.upstream.port, this.upstream.address);
+          });
+    // Best effort, like UDP itself: a failed send is counted, never thrown.
+    return sent.catch(() => void this.#failed[direction]++);
+  }
+
+  /** Sends what is still held back, closes every socket. Safe to call more than once. */
+  async close(): Promise<void> {
+    if (this.#state !== 'bound') {
+      if (this.#state === 'closing') await new Promise((resolve) => this.once('close', resolve));
+      return;
+    }
+    this.#state = 'closing';
+    clearTimeout(this.#timer);
+    this.#front.onBatch(undefined);
+    await Promise.all(this.#core.drain().map((p) => this.#send(p)));
+    await this.#sessions.closeAll();
+    await this.#front.close();
+    this.#state = 'closed';
+    this.emit('close');
+  }
+}
+
+/**
+ * Starts a relay to `upstream`, impairing what passes as asked. Resolves once listening.
+ * @example
+ * const r = await relay({ upstream: { host: '127.0.0.1', port: 9000 }, loss: 0.2, seed: 1 });
+ * console.log(r.address().port); // clients send here instead of to 9000
+ * // ...
+ * await r.close();
+ * console.log(r.stats.up.dropped);
+ */
+export async function relay(options: RelayOptions): Promise<Relay> {
+  const host = validateHost(options.upstream?.host);
+  const upstreamPort = validatePort(options.upstream.port, { name: 'upstream port' });
+  const port = validatePort(options.port ?? 0, { allowZero: true });
+  const settings = validateImpairment(options);
+  const seed = options.seed === undefined ? randomInt(0, 2 ** 32) : validateInteger(options.seed, { name: 'seed', max: 2 ** 32 - 1 });
+  const idleTimeoutMs = validateInteger(options.idleTimeoutMs ?? 60_000, { name: 'idleTimeoutMs', min: 1000, max: 86_400_000 });
+  const maxSessions = validateInteger(options.maxSessions ?? 256, { name: 'maxSessions', min: 1, max: 65_536 });
+  const family = options.family ?? 0;
+  const target = await resolveHost(host, { family, ...(options.lookup ? { lookup: options.lookup } : {}) });
+  const front = await listen({ port, family, ...(options.address !== undefined ? { address: options.address } : {}) });
+  const core = new Impairment<Parcel>(settings, seededRandom(seed));
+  const r = new Relay(front, { ...target, port: upstreamPort }, core, seed, { idleTimeoutMs, maxSessions });
+  const signal = options.signal;
+  if (signal?.aborted) await r.close();
+  else signal?.addEventListener('abort', () => void r.close(), { once: true });
+  return r;
+}

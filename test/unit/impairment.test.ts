@@ -1,0 +1,181 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decide, Impairment } from '../../src/protocol/impairment.js';
+import { validateImpairment, validateMilliseconds, validateProbability, type ImpairmentOptions } from '../../src/protocol/impairment-options.js';
+import { seededRandom } from '../../src/protocol/seeded-random.js';
+import { thrown } from '../helpers/thrown.js';
+
+const N = 100_000;
+
+/** The share of `N` decisions for which `pick` holds. */
+function share(options: ImpairmentOptions, seed: number, pick: (d: ReturnType<typeof decide>) => boolean): number {
+  const s = validateImpairment(options);
+  const random = seededRandom(seed);
+  let hits = 0;
+  for (let i = 0; i < N; i++) if (pick(decide(s, random))) hits++;
+  return hits / N;
+}
+
+/** Feeds `count` datagrams (their index as the item) into one flow, `gapUs` apart; returns them in leaving order. */
+function run(imp: Impairment<number>, count: number, gapUs: number, direction: 'up' | 'down' = 'up'): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    imp.arrive(i, direction, 'flow', i * gapUs);
+    out.push(...imp.due(i * gapUs));
+  }
+  out.push(...imp.drain());
+  return out;
+}
+
+describe('decide', () => {
+  it.each([0.01, 0.2, 0.5, 0.9])('loses %f of 100k datagrams, within ±1%%', (rate) => {
+    expect(Math.abs(share({ loss: rate }, 7, (d) => d.lost) - rate)).toBeLessThan(0.01);
+  });
+
+  it.each([0.05, 0.3])('duplicates and reorders %f, within ±1%%', (rate) => {
+    expect(Math.abs(share({ duplicate: rate }, 8, (d) => d.copies === 2) - rate)).toBeLessThan(0.01);
+    expect(Math.abs(share({ reorder: rate }, 9, (d) => d.reorder) - rate)).toBeLessThan(0.01);
+  });
+
+  it('keeps delay plus jitter within bounds, never below 0, centred on the delay', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 0, max: 1000 }), fc.integer(), (delayMs, jitterMs, seed) => {
+        const s = validateImpairment({ delayMs, jitterMs });
+        const random = seededRandom(seed);
+        for (let i = 0; i < 200; i++) {
+          const { delayUs } = decide(s, random);
+          expect(delayUs).toBeGreaterThanOrEqual(Math.max(0, (delayMs - jitterMs) * 1000));
+          expect(delayUs).toBeLessThanOrEqual((delayMs + jitterMs) * 1000);
+        }
+      }),
+    );
+    expect(Math.abs(avgDelay({ delayMs: 50, jitterMs: 20 }) - 50_000)).toBeLessThan(200);
+    expect(avgDelay({ delayMs: 12.5 })).toBe(12_500);
+  });
+
+  it('makes the same decisions for the same seed, other ones for another seed', () => {
+    const s = validateImpairment({ loss: 0.3, duplicate: 0.1, reorder: 0.1, delayMs: 10, jitterMs: 5 });
+    const draw = (seed: number) => {
+      const random = seededRandom(seed);
+      return Array.from({ length: 1000 }, () => decide(s, random));
+    };
+    expect(draw(42)).toEqual(draw(42));
+    expect(draw(42)).not.toEqual(draw(43));
+  });
+});
+
+function avgDelay(options: ImpairmentOptions): number {
+  const s = validateImpairment(options);
+  const random = seededRandom(5);
+  let sum = 0;
+  for (let i = 0; i < N; i++) sum += decide(s, random).delayUs;
+  return sum / N;
+}
+
+describe('Impairment', () => {
+  it('with nothing asked passes every datagram at once, in order, and counts them', () => {
+    const imp = new Impairment<number>(validateImpairment({}), seededRandom(1));
+    const out: number[] = [];
+    for (let i = 0; i < 1000; i++) {
+      expect(imp.arrive(i, 'up', 'a', i)).toBe('forwarded');
+      out.push(...imp.due(i));
+    }
+    expect(out).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    expect(imp.pending).toBe(0);
+    expect(imp.nextDeadline()).toBeUndefined();
+    expect(imp.counts.up).toEqual({ received: 1000, forwarded: 1000, dropped: 0, duplicated: 0, reordered: 0, rateLimited: 0 });
+  });
+
+  it('holds each datagram for the delay; the timer deadline says when', () => {
+    const imp = new Impairment<string>(validateImpairment({ delayMs: 200 }), seededRandom(1));
+    imp.arrive('x', 'down', 'a', 1_000);
+    expect(imp.due(200_999)).toEqual([]);
+    expect(imp.nextDeadline()).toBe(201_000);
+    expect(imp.due(201_000)).toEqual(['x']);
+  });
+
+  it('never lets jitter reorder one flow', () => {
+    const imp = new Impairment<number>(validateImpairment({ delayMs: 5, jitterMs: 50 }), seededRandom(2));
+    const out = run(imp, 2000, 100);
+    expect(out).toEqual([...out].sort((a, b) => a - b));
+    expect(out).toHaveLength(2000);
+  });
+
+  it('with reorder 1, lets every second datagram overtake the one before', () => {
+    const imp = new Impairment<number>(validateImpairment({ reorder: 1 }), seededRandom(1));
+    expect(run(imp, 6, 1000)).toEqual([1, 0, 3, 2, 5, 4]);
+    expect(imp.counts.up.reordered).toBe(3);
+  });
+
+  it('releases a held-back datagram after reorderHoldMs when nothing overtakes it', () => {
+    const imp = new Impairment<string>(validateImpairment({ reorder: 1, reorderHoldMs: 30 }), seededRandom(1));
+    imp.arrive('alone', 'up', 'a', 0);
+    expect(imp.due(29_999)).toEqual([]);
+    expect(imp.due(30_000)).toEqual(['alone']);
+    // Held no longer: the next one is held in its turn, not released.
+    imp.arrive('next', 'up', 'a', 40_000);
+    expect(imp.due(40_000)).toEqual([]);
+  });
+
+  it('sends a duplicate right after its original, and counts it once as forwarded', () => {
+    const imp = new Impairment<number>(validateImpairment({ duplicate: 1 }), seededRandom(1));
+    expect(run(imp, 3, 10)).toEqual([0, 0, 1, 1, 2, 2]);
+    expect(imp.counts.up).toMatchObject({ received: 3, forwarded: 3, duplicated: 3 });
+  });
+
+  it('rate-limits each direction with its own bucket, exactly', () => {
+    const imp = new Impairment<number>(validateImpairment({ rate: 100, burst: 5 }), seededRandom(1));
+    // One datagram per millisecond for a second, both ways: 5 (the burst) + 99 tokens earned by 999 ms.
+    for (let t = 0; t < 1000; t++) {
+      imp.arrive(t, 'up', 'a', t * 1000);
+      imp.arrive(t, 'down', 'a', t * 1000);
+    }
+    expect(imp.counts.up).toMatchObject({ received: 1000, forwarded: 104, rateLimited: 896 });
+    expect(imp.counts.down).toEqual(imp.counts.up);
+  });
+
+  it('impairs one direction only when asked', () => {
+    const imp = new Impairment<number>(validateImpairment({ loss: 1, only: 'up' }), seededRandom(1));
+    expect(run(imp, 10, 1, 'up')).toEqual([]);
+    expect(run(imp, 10, 1, 'down')).toHaveLength(10);
+    expect(imp.counts.up.dropped).toBe(10);
+  });
+
+  it('accounts for every datagram: received = forwarded + dropped + rate-limited; all forwarded leave', () => {
+    const rate = fc.double({ min: 0, max: 1, noNaN: true });
+    fc.assert(
+      fc.property(rate, rate, rate, fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 2000 }), fc.integer(), (loss, duplicate, reorder, delayMs, pps, seed) => {
+        const imp = new Impairment<number>(validateImpairment({ loss, duplicate, reorder, delayMs, jitterMs: delayMs / 2, rate: pps }), seededRandom(seed));
+        const out = run(imp, 300, 700);
+        const c = imp.counts.up;
+        expect(c.received).toBe(300);
+        expect(c.forwarded + c.dropped + c.rateLimited).toBe(300);
+        expect(out).toHaveLength(c.forwarded + c.duplicated);
+        expect(imp.pending).toBe(0);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('impairment options', () => {
+  it('take rates as decimals or percentages and refuse anything outside 0..1 with a coded RangeError', () => {
+    expect(validateProbability('0.2', { name: '--loss' })).toBe(0.2);
+    expect(validateProbability('20%', { name: '--loss' })).toBe(0.2);
+    expect(validateProbability('.5', { name: '--loss' })).toBe(0.5);
+    for (const bad of ['2', '-0.1', '101%', 'half', '', Number.NaN]) {
+      const err = thrown(() => validateProbability(bad, { name: '--loss' }));
+      expect(err).toBeInstanceOf(RangeError);
+      expect(err).toMatchObject({ code: 'UDPKIT_INVALID_ARGUMENT' });
+      expect((err as Error).message).toContain('--loss');
+    }
+    expect(thrown(() => validateMilliseconds('-5', { name: '--delay' }))).toMatchObject({ code: 'UDPKIT_INVALID_ARGUMENT' });
+    expect(thrown(() => validateImpairment({ loss: 1.5 }))).toMatchObject({ code: 'UDPKIT_INVALID_ARGUMENT' });
+  });
+
+  it('default the burst to a tenth of a second of the rate', () => {
+    expect(validateImpairment({ rate: 100 }).burst).toBe(10);
+    expect(validateImpairment({ rate: 3 }).burst).toBe(1);
+    expect(validateImpairment({}).rate).toBe(0);
+  });
+});
