@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `udpkit` executable: wires the process to the in-process CLI. */
+import type { CliIo } from './io.js';
 import { run } from './main.js';
 
 const controller = new AbortController();
@@ -12,20 +13,35 @@ const onSignal = (): void => {
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
-// A closed pipe on stdout (`udpkit listen | head`) ends us quietly, like other Unix tools.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
-});
 
-void run(process.argv.slice(2), {
-  stdin: process.stdin,
-  stdout: process.stdout,
-  stderr: process.stderr,
+// Node builds process.stdin and process.stdout on first use, which costs milliseconds at every
+// start; a command that never reads stdin (or never writes stdout) should not pay for them.
+let stdinUsed = false;
+let stdoutUsed = false;
+const io: CliIo = {
+  get stdin() {
+    stdinUsed = true;
+    return process.stdin;
+  },
+  get stdout() {
+    if (!stdoutUsed) {
+      stdoutUsed = true;
+      // A closed pipe on stdout (`udpkit listen | head`) ends us quietly, like other Unix tools.
+      process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EPIPE') process.exit(0);
+      });
+    }
+    return process.stdout;
+  },
+  get stderr() {
+    return process.stderr;
+  },
   env: process.env,
   signal: controller.signal,
-}).then((code) => {
+};
+
+void run(process.argv.slice(2), io).then((code) => {
   process.exitCode = code;
-  // Helper sockets and timers are unref()ed; once the command is done nothing keeps us alive
-  // except stdin, which a command may have left paused.
-  process.stdin.destroy();
+  // A command may leave stdin paused; only then does it keep the process alive.
+  if (stdinUsed) process.stdin.destroy();
 });

@@ -15,7 +15,8 @@ export type MessageSource =
   | { readonly kind: 'lines' };
 
 /** Picks the source from the message words and the `--hex`, `--file`, `--raw` flags. */
-export async function messageSource(words: readonly string[], opts: Opts, stdin: Readable): Promise<MessageSource> {
+/** `from.stdin` is read (and so created) only when the source is stdin. */
+export async function messageSource(words: readonly string[], opts: Opts, from: { readonly stdin: Readable }): Promise<MessageSource> {
   const fromStdin = words.length === 0 || (words.length === 1 && words[0] === '-');
   const chosen = [!fromStdin && 'MESSAGE', opts['hex'] !== undefined && '--hex', opts['file'] !== undefined && '--file', opts['raw'] === true && '--raw'].filter(
     (x): x is string => typeof x === 'string',
@@ -36,7 +37,7 @@ export async function messageSource(words: readonly string[], opts: Opts, stdin:
   }
   if (opts['raw'] === true) {
     const chunks: Buffer[] = [];
-    for await (const chunk of stdin) chunks.push(chunk as Buffer);
+    for await (const chunk of from.stdin) chunks.push(chunk as Buffer);
     return { kind: 'fixed', data: Buffer.concat(chunks) };
   }
   if (!fromStdin) return { kind: 'fixed', data: Buffer.from(words.join(' ')) };

@@ -176,7 +176,7 @@ describe('errors say what was attempted and where', () => {
       console.warn('SKIPPED privileged-port test: needs root and setpriv to run as nobody');
       return;
     }
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, fileURLToPath(new URL('../../dist/app/udpkit.js', import.meta.url)), 'listen', '-4', '-p', '80'], { encoding: 'utf8' });
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, fileURLToPath(new URL('../../dist/app/udpkit.cjs', import.meta.url)), 'listen', '-4', '-p', '80'], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stderr).toBe('udpkit: cannot bind 0.0.0.0:80/udp: permission denied (ports below 1024 need privileges)\n');
   });

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const BIN = fileURLToPath(new URL('../../dist/app/udpkit.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../dist/app/udpkit.cjs', import.meta.url));
 
 export interface CliResult {
   readonly code: number | null;

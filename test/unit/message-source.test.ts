@@ -83,44 +83,44 @@ describe('messageSource', () => {
     [['-', 'x'], '- x'],
     [[''], ''],
   ])('joins the words %j with spaces', async (words, text) => {
-    expect(await messageSource(words, {}, noStdin())).toEqual({ kind: 'fixed', data: Buffer.from(text) });
+    expect(await messageSource(words, {}, { stdin: noStdin() })).toEqual({ kind: 'fixed', data: Buffer.from(text) });
   });
 
   it.each([[[]], [['-']]])('reads stdin line by line for the words %j', async (words) => {
-    expect(await messageSource(words, {}, noStdin())).toEqual({ kind: 'lines' });
+    expect(await messageSource(words, {}, { stdin: noStdin() })).toEqual({ kind: 'lines' });
   });
 
   it('sends the bytes of --hex', async () => {
-    expect(await messageSource([], { hex: 'de ad:00' }, noStdin())).toEqual({ kind: 'fixed', data: Buffer.from([0xde, 0xad, 0x00]) });
+    expect(await messageSource([], { hex: 'de ad:00' }, { stdin: noStdin() })).toEqual({ kind: 'fixed', data: Buffer.from([0xde, 0xad, 0x00]) });
   });
 
   it('refuses --hex that is not hex, with its coded error', async () => {
-    expect(await rejection(messageSource([], { hex: 'xyz' }, noStdin()))).toMatchObject({ code: 'UDPKIT_INVALID_ARGUMENT' });
+    expect(await rejection(messageSource([], { hex: 'xyz' }, { stdin: noStdin() }))).toMatchObject({ code: 'UDPKIT_INVALID_ARGUMENT' });
   });
 
   it('reads all of stdin, byte for byte, with --raw', async () => {
     const stdin = stream(['line 1\n', [0xff, 0x00, 0x0d, 0x0a]]);
-    expect(await messageSource([], { raw: true }, stdin)).toEqual({ kind: 'fixed', data: Buffer.concat([Buffer.from('line 1\n'), Buffer.from([0xff, 0x00, 0x0d, 0x0a])]) });
+    expect(await messageSource([], { raw: true }, { stdin })).toEqual({ kind: 'fixed', data: Buffer.concat([Buffer.from('line 1\n'), Buffer.from([0xff, 0x00, 0x0d, 0x0a])]) });
   });
 
   it('gives an empty datagram for an empty stdin with --raw', async () => {
-    expect(await messageSource([], { raw: true }, noStdin())).toEqual({ kind: 'fixed', data: Buffer.alloc(0) });
+    expect(await messageSource([], { raw: true }, { stdin: noStdin() })).toEqual({ kind: 'fixed', data: Buffer.alloc(0) });
   });
 
   it('does not count --raw when it is false', async () => {
-    expect(await messageSource(['hi'], { raw: false }, noStdin())).toEqual({ kind: 'fixed', data: Buffer.from('hi') });
+    expect(await messageSource(['hi'], { raw: false }, { stdin: noStdin() })).toEqual({ kind: 'fixed', data: Buffer.from('hi') });
   });
 
   it('sends the bytes of --file', async () => {
     const path = fileURLToPath(import.meta.url);
-    expect(await messageSource([], { file: path }, noStdin())).toEqual({ kind: 'fixed', data: readFileSync(path) });
+    expect(await messageSource([], { file: path }, { stdin: noStdin() })).toEqual({ kind: 'fixed', data: readFileSync(path) });
   });
 
   it.each([
     ['/nonexistent-udpkit-dir/missing.bin', 'ENOENT', 'no such file or directory'],
     [tmpdir(), 'EISDIR', 'is a directory'],
   ])('reports a --file %s that cannot be read, naming the path', async (path, errno, why) => {
-    const err = await rejection(messageSource([], { file: path }, noStdin()));
+    const err = await rejection(messageSource([], { file: path }, { stdin: noStdin() }));
     expect(err).toMatchObject({ name: 'UdpkitError', code: 'UDPKIT_IO_FAILED', errno, message: `cannot read file ${JSON.stringify(path)}: ${why}` });
   });
 
@@ -131,7 +131,7 @@ describe('messageSource', () => {
     [[], { file: 'x', raw: true }, '--file, --raw'],
     [['a', 'b'], { hex: '00', file: 'x', raw: true }, 'MESSAGE, --hex, --file, --raw'],
   ])('refuses %j with %j: two sources at once', async (words, opts, named) => {
-    const err = await rejection(messageSource(words, opts, noStdin()));
+    const err = await rejection(messageSource(words, opts, { stdin: noStdin() }));
     expect(err).toMatchObject({ code: 'UDPKIT_USAGE', message: `give only one of ${named}` });
   });
 });

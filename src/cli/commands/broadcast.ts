@@ -21,7 +21,7 @@ export async function run(args: readonly string[], opts: Opts, io: CliIo): Promi
   const port = validatePort(opts['port'], { name: '--port' });
   const iface = typeof opts['iface'] === 'string' ? opts['iface'] : undefined;
   const key = await keyFrom(opts, io.env);
-  const source = await messageSource(args, opts, io.stdin);
+  const source = await messageSource(args, opts, io);
   const broadcaster = await openBroadcaster({
     port,
     ...(key !== undefined ? { key } : {}),

@@ -49,7 +49,7 @@ export async function run(args: readonly string[], opts: Opts, io: CliIo): Promi
   const waitOpt = opts['waitReply'];
   const waitMs = waitOpt === undefined ? undefined : waitOpt === true ? 5000 : validateSeconds(waitOpt, { name: '--wait-reply', min: 0.001 });
   const key = await keyFrom(opts, io.env);
-  const source = await messageSource(words, opts, io.stdin);
+  const source = await messageSource(words, opts, io);
   if (source.kind === 'lines' && count !== 1) throw new UsageError('--count repeats one message; it does not apply to stdin lines');
 
   const sender = await openSender({
