@@ -37,3 +37,8 @@ export { benchLoopback, type BenchLoopbackOptions } from './transport/bench-loop
 export type { BenchReport, BenchRtt } from './protocol/bench-report.js';
 export { encodeBenchFrame, decodeBenchFrame, BenchFrameType, BenchOp, BENCH_DATA_HEADER_LENGTH, type BenchFrame } from './protocol/bench-frames.js';
 export { formatBenchReport, benchReportJson } from './format/bench.js';
+export { relay, Relay, type RelayOptions, type RelayStats, type RelayDirectionStats } from './transport/relay.js';
+export { Impairment, decide, type Fate, type Decision, type ImpairmentCounts } from './protocol/impairment.js';
+export { validateImpairment, type ImpairmentOptions, type ImpairmentSettings, type Direction } from './protocol/impairment-options.js';
+export { seededRandom, type Random } from './protocol/seeded-random.js';
+export { formatRelayStats, relayStatsJson } from './format/relay.js';

@@ -1,20 +1,19 @@
 /**
- * Items waiting for their moment: a binary min-heap ordered by due time, then by insertion (so
- * items due together leave in the order they were queued). Cancelling marks an entry dead; dead
- * entries are skipped as they reach the top.
+ * Items waiting for their moment, over the shared {@link TimerHeap}: ordered by due time, then by
+ * insertion (so items due together leave in the order they were queued). Cancelled entries stay
+ * in the heap and are skipped as they reach the top.
  */
+import { TimerHeap } from './timer-heap.js';
 
 /** One queued item; keep it to {@link DueQueue.cancel} it. */
 export interface DueEntry<T> {
+  /** Its place in the insertion order, which breaks ties. */
+  readonly id: number;
   readonly at: number;
-  readonly seq: number;
   readonly item: T;
   /** How many times the item is handed out (2 for a duplicated datagram). */
   readonly copies: number;
-  live: boolean;
 }
-
-const before = (a: DueEntry<unknown>, b: DueEntry<unknown>): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq);
 
 /**
  * A time-ordered queue.
@@ -25,68 +24,46 @@ const before = (a: DueEntry<unknown>, b: DueEntry<unknown>): boolean => a.at < b
  * q.pop()?.item; // 'a'
  */
 export class DueQueue<T> {
-  readonly #heap: DueEntry<T>[] = [];
-  #seq = 0;
-  #live = 0;
+  readonly #heap = new TimerHeap();
+  /** Live entries by their heap id (insertion number). */
+  readonly #live = new Map<number, DueEntry<T>>();
+  #next = 0;
 
   /** Live entries. */
   get size(): number {
-    return this.#live;
+    return this.#live.size;
   }
 
   /** Queues `item` for time `at`. */
   push(at: number, item: T, copies = 1): DueEntry<T> {
-    const entry: DueEntry<T> = { at, seq: this.#seq++, item, copies, live: true };
-    const heap = this.#heap;
-    let i = heap.push(entry) - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!before(entry, heap[parent] as DueEntry<T>)) break;
-      heap[i] = heap[parent] as DueEntry<T>;
-      i = parent;
-    }
-    heap[i] = entry;
-    this.#live++;
+    const id = this.#next++;
+    const entry: DueEntry<T> = { id, at, item, copies };
+    this.#live.set(id, entry);
+    this.#heap.push(at, id);
     return entry;
   }
 
   /** Takes `entry` out; it will not be handed out. */
   cancel(entry: DueEntry<T>): void {
-    if (!entry.live) return;
-    entry.live = false;
-    this.#live--;
+    if (this.#live.get(entry.id) === entry) this.#live.delete(entry.id);
   }
 
   /** The earliest live entry, left in place. */
   peek(): DueEntry<T> | undefined {
-    while (this.#heap.length > 0 && !(this.#heap[0] as DueEntry<T>).live) this.#removeTop();
-    return this.#heap[0];
+    for (let t = this.#heap.peek(); t !== undefined; t = this.#heap.peek()) {
+      const entry = this.#live.get(t.id);
+      if (entry !== undefined) return entry;
+      this.#heap.pop();
+    }
+    return undefined;
   }
 
   /** Takes the earliest live entry out. */
   pop(): DueEntry<T> | undefined {
-    const top = this.peek();
-    if (top === undefined) return undefined;
-    this.#removeTop();
-    top.live = false;
-    this.#live--;
-    return top;
-  }
-
-  #removeTop(): void {
-    const heap = this.#heap;
-    const last = heap.pop() as DueEntry<T>;
-    if (heap.length === 0) return;
-    let i = 0;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= heap.length) break;
-      const right = heap[child + 1];
-      if (right !== undefined && before(right, heap[child] as DueEntry<T>)) child++;
-      if (!before(heap[child] as DueEntry<T>, last)) break;
-      heap[i] = heap[child] as DueEntry<T>;
-      i = child;
-    }
-    heap[i] = last;
+    const entry = this.peek();
+    if (entry === undefined) return undefined;
+    this.#heap.pop();
+    this.#live.delete(entry.id);
+    return entry;
   }
 }
