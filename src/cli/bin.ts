@@ -40,7 +40,17 @@ const io: CliIo = {
   signal: controller.signal,
 };
 
+let finished = false;
+// If a command ever left nothing for the event loop to do before it finished, Node would exit
+// with status 0 as if all went well; say so and fail instead.
+process.on('beforeExit', () => {
+  if (finished) return;
+  process.stderr.write('udpkit: internal error: the command stopped before it finished\n');
+  process.exit(1);
+});
+
 void run(process.argv.slice(2), io).then((code) => {
+  finished = true;
   process.exitCode = code;
   // A command may leave stdin paused; only then does it keep the process alive.
   if (stdinUsed) process.stdin.destroy();

@@ -68,7 +68,8 @@ function build(io: CliIo, done: (code: number) => void): Command {
       .option('--echo', 'send every datagram back to its sender')
       .option('--allow <cidrs>', 'show only datagrams from these sources, e.g. 192.168.1.0/24,fe80::/10 (repeatable)', collect)
       .option('--log <file>', 'append every datagram to FILE as a JSON line')
-      .option('--rcvbuf <bytes>', 'receive buffer to ask the kernel for (default 8 MB)'),
+      .option('--rcvbuf <bytes>', 'receive buffer to ask the kernel for (default 8 MB)')
+      .option('--linger <seconds>', 'after stopping, keep acknowledging --ack senders this long (default 2)'),
   )).action(action(() => import('./commands/listen.js')));
 
   addKeyFlags(addFamilyFlags(
@@ -86,7 +87,10 @@ function build(io: CliIo, done: (code: number) => void): Command {
       .option('-w, --wait-reply [seconds]', 'wait for one reply and print it (default 5 s)')
       .option('-s, --source <address>', 'send from this local address')
       .option('--broadcast', 'allow a broadcast destination (set automatically for known ones)')
-      .option('-q, --quiet', 'no summary line on stderr'),
+      .option('-q, --quiet', 'no summary line on stderr')
+      .option('--ack', 'reliable delivery: resend until acknowledged, in order, exactly once; exit 3 if not all are')
+      .option('--window <n>', 'with --ack: messages in flight at most (default 64)')
+      .option('--ack-timeout <seconds>', 'with --ack: give up after this long without a new acknowledgement (default 10)'),
   )).action(action(() => import('./commands/send.js')));
 
   addKeyFlags(program

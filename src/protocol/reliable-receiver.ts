@@ -88,13 +88,16 @@ export class ReliableReceiver {
 
   /**
    * Takes one datagram from `peer` (an opaque key such as `"192.0.2.1:5555"`) received at `now`.
-   * Returns `undefined` when it is not a DATA frame. Never throws on any bytes.
+   * Returns `undefined` when it is not a DATA frame. Never throws on any bytes. With
+   * `acceptNew: false` (a receiver that has stopped delivering but lingers) only messages already
+   * accepted are acknowledged again; nothing new is accepted, acknowledged or delivered.
    */
-  receive(datagram: Uint8Array, peer: string, now: number): ReliableReceipt | undefined {
+  receive(datagram: Uint8Array, peer: string, now: number, { acceptNew = true }: { readonly acceptNew?: boolean } = {}): ReliableReceipt | undefined {
     const frame = decodeReliableFrame(datagram);
     if (frame?.kind !== 'data') return undefined;
     const key = `${peer} ${frame.sessionId.toString('hex')}`;
     let session = this.#sessions.get(key);
+    if (!acceptNew && (session === undefined || (frame.seq >= session.next && !session.held.has(frame.seq)))) return this.#drop(key);
     if (session === undefined && (this.#evicted.has(key) || frame.seq > this.#maxBuffered)) return this.#drop(key);
     if (session === undefined) {
       this.#makeRoom(now);

@@ -51,7 +51,17 @@ interface Message {
   retransmitted: boolean;
   /** Selectively acknowledged: held by the receiver, not retransmitted, not yet delivered. */
   sacked: boolean;
+  /** Already resent early since its last transmission (see FAST_RETRANSMIT_AFTER). */
+  fast?: boolean;
 }
+
+/**
+ * A message is resent at once, without waiting for its timer, when the receiver already holds
+ * this many messages sent after it: it was almost surely lost (TCP's fast retransmit, with
+ * selective acknowledgements). Once per transmission, so a lost resend still falls back on the
+ * timer. Without it, every loss stalls the window for a whole timeout.
+ */
+const FAST_RETRANSMIT_AFTER = 3;
 
 /**
  * One sender session: numbers messages from 0, keeps up to `window` unacknowledged, retransmits
@@ -205,6 +215,16 @@ export class ReliableSender {
     }
     if (progressed) this.#lastProgress = now;
     if (sample !== undefined) this.#rtt.sample(now - sample.sentAt);
+    const highest = ack.selective.at(-1);
+    if (highest !== undefined) {
+      for (let seq = this.#base; seq < highest - FAST_RETRANSMIT_AFTER + 1; seq++) {
+        const m = this.#messages.get(seq);
+        if (m === undefined || m.sacked || m.fast || seq >= this.#nextSend) continue;
+        m.fast = true;
+        m.deadline = now;
+        this.#timers.push(now, seq);
+      }
+    }
     if (this.#state === 'finishing' && this.#base === this.#nextSeq) this.#state = 'done';
     if (this.#timers.size > 2 * this.#messages.size + 64) this.#compactTimers();
     return true;
@@ -234,6 +254,7 @@ export class ReliableSender {
   }
 
   #transmit(seq: number, m: Message, now: number, out: Buffer[]): void {
+    if (m.fast && m.deadline !== now) m.fast = false;
     m.sentAt = now;
     m.deadline = now + m.rto;
     this.#timers.push(m.deadline, seq);

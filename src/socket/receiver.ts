@@ -16,6 +16,7 @@ import { Admission, type RefusalReason } from './admission.js';
 import type { ReceiveBackend } from './backend.js';
 import { datagramAt, replyAddressOf, type BatchHandler, type DatagramBatch } from './batch.js';
 import { openBackend } from './open-backend.js';
+import { ReliableIntake } from './reliable-intake.js';
 import { loadSealing } from './sealing.js';
 
 export type { RefusalReason } from './admission.js';
@@ -44,6 +45,11 @@ export interface ListenOptions {
    * replies. Plain, forged, corrupted, stale and replayed datagrams are refused.
    */
   readonly key?: string | Uint8Array;
+  /**
+   * Acknowledge and order `send --ack` messages (reliable DATA frames), handing each out once, in
+   * order per sender session; default true. False shows the frames as they are.
+   */
+  readonly reliable?: boolean;
   /** Closes the listener when aborted. */
   readonly signal?: AbortSignal;
 }
@@ -80,6 +86,7 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
   readonly #backend: ReceiveBackend;
   readonly #admission: Admission | undefined;
   readonly #sealer: Sealer | undefined;
+  readonly #intake: ReliableIntake | undefined;
   readonly #queue: Datagram[] = [];
   readonly #maxQueue: number;
   #batchHandler: BatchHandler | undefined;
@@ -88,12 +95,15 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
   readonly stats: ListenerStats = { datagrams: 0, bytes: 0, refused: 0, refusedBy: {}, queueDropped: 0 };
 
   /** @internal use {@link listen} */
-  constructor(backend: ReceiveBackend, options: { maxQueue: number; admission?: Admission; sealer?: Sealer }) {
+  constructor(backend: ReceiveBackend, options: { maxQueue: number; admission?: Admission; sealer?: Sealer; reliable: boolean }) {
     super();
     this.#backend = backend;
     this.#maxQueue = options.maxQueue;
     this.#admission = options.admission;
     this.#sealer = options.sealer;
+    this.#intake = options.reliable
+      ? new ReliableIntake((ack, port, address) => void this.sendTo(ack, port, address).catch(() => undefined))
+      : undefined;
     backend.start(
       (batch) => this.#onBatch(batch),
       (err) => this.emit('error', err),
@@ -102,7 +112,8 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
 
   #onBatch(raw: DatagramBatch): void {
     if (this.#state !== 'bound') return;
-    const batch = this.#admission ? this.#admission.admit(raw, this.stats, (reason, from) => this.#refused(reason, from)) : raw;
+    const admitted = this.#admission ? this.#admission.admit(raw, this.stats, (reason, from) => this.#refused(reason, from)) : raw;
+    const batch = this.#intake ? this.#intake.process(admitted) : admitted;
     const n = batch.count;
     if (n === 0) return;
     this.stats.datagrams += n;
@@ -132,6 +143,18 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
    */
   onBatch(handler: BatchHandler | undefined): void {
     this.#batchHandler = handler;
+  }
+
+  /**
+   * Stops handing out datagrams but keeps acknowledging reliable messages already accepted, so a
+   * sender whose last acknowledgement was lost can still finish (the "linger" after a stop).
+   * Returns true when any reliable sender was seen, that is, when lingering is worth it.
+   */
+  stopAccepting(): boolean {
+    this.#batchHandler = undefined;
+    this.removeAllListeners('datagram');
+    this.#intake?.stopAccepting();
+    return (this.#intake?.sessionsSeen ?? 0) > 0;
   }
 
   /** `'binding' | 'bound' | 'closing' | 'closed'`. */
@@ -208,6 +231,7 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
       return;
     }
     this.#state = 'closing';
+    this.#intake?.close();
     await this.#backend.close();
     this.#state = 'closed';
     this.#wake?.();
@@ -271,6 +295,7 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
   const admission = allowed || sealing ? new Admission(allowed, sealing?.opener) : undefined;
   const listener = new Listener(backend, {
     maxQueue: options.maxQueue ?? 10_000,
+    reliable: options.reliable ?? true,
     ...(admission ? { admission } : {}),
     ...(sealing ? { sealer: sealing.sealer } : {}),
   });

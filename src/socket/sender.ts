@@ -92,12 +92,28 @@ export class Sender extends EventEmitter {
     this.#opener = sealing?.opener;
     io.onError((err) => {
       // On a connected socket an ICMP refusal surfaces on the next receive as ECONNREFUSED.
-      if (errnoOf(err) === 'ECONNREFUSED') this.stats.refused++;
+      if (errnoOf(err) === 'ECONNREFUSED') this.#refusedOnce();
       else this.#failure ??= this.#sendFailure(err);
     });
   }
 
   #listening = false;
+  #messageHandler: ((d: Datagram) => void) | undefined;
+
+  #refusedOnce(): void {
+    this.stats.refused++;
+    this.emit('refused');
+  }
+
+  /**
+   * Hands every datagram that comes back (opened, when keyed) to `handler`, for protocols that
+   * expect many replies (acknowledgements). Emits `'refused'` when the destination answers
+   * ICMP port unreachable.
+   */
+  onMessage(handler: (d: Datagram) => void): void {
+    this.#messageHandler = handler;
+    this.#listenForReplies();
+  }
 
   /** Starts taking replies, the first time they are wanted (the native socket then reads too). */
   #listenForReplies(): void {
@@ -105,15 +121,18 @@ export class Sender extends EventEmitter {
     this.#listening = true;
     this.#io.onMessage((raw, from) => {
       const waiter = this.#replyWaiter;
-      if (!waiter) return;
+      if (!waiter && !this.#messageHandler) return;
       let data: Buffer = raw;
       if (this.#opener) {
         const opened = this.#opener.open(raw, Date.now());
         if (!opened.ok) return;
         data = opened.plaintext;
       }
+      const d: Datagram = { data, text: isUtf8(data) ? data.toString('utf8') : undefined, from, receivedAt: Date.now() };
+      this.#messageHandler?.(d);
+      if (!waiter) return;
       this.#replyWaiter = undefined;
-      waiter({ data, text: isUtf8(data) ? data.toString('utf8') : undefined, from, receivedAt: Date.now() });
+      waiter(d);
     });
   }
 
@@ -171,7 +190,7 @@ export class Sender extends EventEmitter {
         if (errnoOf(err) === 'ECONNREFUSED') {
           // The refusal belonged to an earlier datagram; this one was not sent. Each retry
           // consumes one pending refusal, so a few retries always get it out.
-          this.stats.refused++;
+          this.#refusedOnce();
           if (retries > 0 && this.#state === 'bound') this.#transmit(data, size, retries - 1);
           else this.#failure ??= this.#sendFailure(err);
         } else this.#failure ??= this.#sendFailure(err);

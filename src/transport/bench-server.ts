@@ -128,6 +128,7 @@ export async function benchServer(options: BenchServerOptions = {}): Promise<Ben
   const listener = await listen({
     port: options.port ?? DEFAULT_BENCH_PORT,
     family: options.family ?? 0,
+    reliable: false,
     ...(options.address !== undefined ? { address: options.address } : {}),
     ...(options.receiveBufferSize !== undefined ? { receiveBufferSize: options.receiveBufferSize } : {}),
   });

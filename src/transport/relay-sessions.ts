@@ -123,6 +123,8 @@ export class RelaySessions {
       family: upstream.family,
       allow: upstream.address.replace(/%.*$/, ''),
       receiveBufferSize: SESSION_RECEIVE_BUFFER,
+      // A relay forwards bytes; it must never answer --ack traffic itself.
+      reliable: false,
     });
   }
 

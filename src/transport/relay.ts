@@ -212,7 +212,7 @@ export async function relay(options: RelayOptions): Promise<Relay> {
   const maxSessions = validateInteger(options.maxSessions ?? 256, { name: 'maxSessions', min: 1, max: 65_536 });
   const family = options.family ?? 0;
   const target = await resolveHost(host, { family, ...(options.lookup ? { lookup: options.lookup } : {}) });
-  const front = await listen({ port, family, ...(options.address !== undefined ? { address: options.address } : {}) });
+  const front = await listen({ port, family, reliable: false, ...(options.address !== undefined ? { address: options.address } : {}) });
   const core = new Impairment<Parcel>(settings, seededRandom(seed));
   const r = new Relay(front, { ...target, port: upstreamPort }, core, seed, { idleTimeoutMs, maxSessions });
   const signal = options.signal;

@@ -26,6 +26,12 @@ describe('reliable frames', () => {
     expect(decodeReliableFrame(ack)).toEqual({ kind: 'ack', sessionId: id, cumulative: 5, selective: [6, 8, 69] });
   });
 
+  it('matches the examples in docs/protocol.md', () => {
+    const doc = Buffer.from('a0a1a2a3a4a5a6a7', 'hex');
+    expect(encodeData(doc, 258, Buffer.from('hi')).toString('hex')).toBe('554b0144a0a1a2a3a4a5a6a7000001026869');
+    expect(encodeAck(doc, 5, [6, 8, 69]).toString('hex')).toBe('554b0141a0a1a2a3a4a5a6a700000005a000000000000001');
+  });
+
   it('round-trips any DATA and ACK', () => {
     const sessionId = fc.uint8Array({ minLength: 8, maxLength: 8 }).map((b) => Buffer.from(b));
     fc.assert(

@@ -5,6 +5,7 @@
  */
 import { ReliableReceiver } from '../../src/protocol/reliable-receiver.js';
 import { ReliableSender, type ReliableSenderEvent } from '../../src/protocol/reliable-sender.js';
+import { TimerHeap } from '../../src/protocol/timer-heap.js';
 
 /** What the link does to one datagram: `copies` 0 drops it; each copy arrives `delay` ms later, the next `spread` ms after. */
 export interface Fate {
@@ -33,12 +34,6 @@ export class Link {
   }
 }
 
-interface InFlight {
-  readonly at: number;
-  readonly order: number;
-  readonly run: () => void;
-}
-
 export interface SimSender {
   readonly peer: string;
   readonly sender: ReliableSender;
@@ -56,7 +51,9 @@ export interface SimSender {
 /** The whole network: runs until every sender is done or failed, or `maxTime` passes. */
 export class Simulation {
   now = 0;
-  readonly #queue: InFlight[] = [];
+  /** Datagrams in flight: arrival time, and an id into `#arrivals` (ids in send order break ties). */
+  readonly #queue = new TimerHeap();
+  readonly #arrivals = new Map<number, () => void>();
   #order = 0;
   /** Called after every step, to check invariants. */
   onStep: () => void = () => {};
@@ -74,8 +71,12 @@ export class Simulation {
       const next = this.#nextTime();
       if (next === undefined || next > maxTime) return;
       this.now = Math.max(this.now, next);
-      this.#queue.sort((a, b) => a.at - b.at || a.order - b.order);
-      while (this.#queue.length > 0 && (this.#queue[0] as InFlight).at <= this.now) (this.#queue.shift() as InFlight).run();
+      for (let t = this.#queue.peek(); t !== undefined && t.at <= this.now; t = this.#queue.peek()) {
+        this.#queue.pop();
+        const arrive = this.#arrivals.get(t.id) as () => void;
+        this.#arrivals.delete(t.id);
+        arrive();
+      }
       if ((this.receiver.nextDeadline() ?? Infinity) <= this.now) this.receiver.expire(this.now);
     }
   }
@@ -100,13 +101,15 @@ export class Simulation {
 
   #transmit(link: Link, run: () => void): void {
     const fate = link.next();
-    for (let i = 0; i < fate.copies; i++) this.#queue.push({ at: this.now + fate.delay + i * fate.spread, order: this.#order++, run });
+    for (let i = 0; i < fate.copies; i++) {
+      this.#arrivals.set(this.#order, run);
+      this.#queue.push(this.now + fate.delay + i * fate.spread, this.#order++);
+    }
   }
 
   #nextTime(): number | undefined {
-    const times = [...this.#queue.map((f) => f.at), this.receiver.nextDeadline() ?? Infinity];
-    for (const s of this.senders) times.push(s.sender.nextDeadline() ?? Infinity);
-    const next = Math.min(...times);
+    let next = Math.min(this.#queue.peek()?.at ?? Infinity, this.receiver.nextDeadline() ?? Infinity);
+    for (const s of this.senders) next = Math.min(next, s.sender.nextDeadline() ?? Infinity);
     return next === Infinity ? undefined : next;
   }
 }

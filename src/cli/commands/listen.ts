@@ -34,6 +34,7 @@ function parse(opts: Opts) {
     allow: opts['allow'] === undefined ? undefined : parseCidrList(opts['allow'] as string[]),
     rcvbuf: opts['rcvbuf'] === undefined ? undefined : validateInteger(opts['rcvbuf'], { name: '--rcvbuf', min: 1024, max: 2 ** 31 - 1 }),
     log: opts['log'] as string | undefined,
+    lingerMs: validateSeconds(opts['linger'] ?? '2', { name: '--linger' }),
   } as const;
 }
 
@@ -141,6 +142,8 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
 
   const code = await finished;
   listener.onBatch(undefined);
+  // Senders using --ack whose last acknowledgement was lost resend it; answer them a while.
+  if (listener.stopAccepting() && o.lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, o.lingerMs));
   clearTimeout(idle);
   io.signal.removeEventListener('abort', onAbort);
   const line = await summary({ received, receivedBytes, refused: listener.stats.refused }, listener, sink, o.allow !== undefined || key !== undefined);

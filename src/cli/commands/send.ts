@@ -5,10 +5,10 @@ import { formatHostPort } from '../../errors.js';
 import { formatTextLine } from '../../format/datagram.js';
 import { openSender, type Sender } from '../../socket/sender.js';
 import { ipFamily, parseHostPort, validateInteger, validatePort, validateSeconds } from '../../validate.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_UNCONFIRMED, UsageError, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
 import type { Opts } from '../main.js';
-import { messageSource, readLineBatches } from '../message-source.js';
+import { messageSource, readLineBatches, type MessageSource } from '../message-source.js';
 
 function validateSource(value: string): string {
   const address = value.replace(/^\[|\]$/g, '');
@@ -39,6 +39,33 @@ async function sendLines(sender: Sender, io: CliIo, intervalMs: number): Promise
   }
 }
 
+/** `send --ack`: every message acknowledged, or exit 3 saying how many were not. */
+async function sendWithAck(sender: Sender, source: MessageSource, count: number, where: string, opts: Opts, io: CliIo): Promise<number> {
+  const window = validateInteger(opts['window'] ?? '64', { name: '--window', min: 1, max: 65_536 });
+  const ackTimeoutMs = validateSeconds(opts['ackTimeout'] ?? '10', { name: '--ack-timeout', min: 0.001 });
+  const { sendReliably } = await import('../../transport/reliable-send.js');
+  const batches = source.kind === 'lines' ? readLineBatches(io.stdin) : [Array.from({ length: count }, () => source.data)];
+  let result;
+  try {
+    result = await sendReliably(sender, batches, { window, ackTimeoutMs, signal: io.signal });
+  } finally {
+    await sender.close();
+  }
+  const { sent, confirmed, unconfirmed, failure, retransmissions } = result;
+  if (unconfirmed === 0) {
+    if (opts['quiet'] !== true) {
+      io.stderr.write(`sent ${plural(sent, 'message')} to ${where}/udp, all confirmed (${plural(retransmissions, 'retransmission')})\n`);
+    }
+    return EXIT_OK;
+  }
+  const why =
+    failure === 'refused'
+      ? `no listener at ${where}/udp (port unreachable)`
+      : `no acknowledgement from ${where}/udp for ${ackTimeoutMs / 1000} s`;
+  io.stderr.write(`udpkit: ${why}; ${unconfirmed} of ${plural(sent, 'message')} unconfirmed (${confirmed} confirmed)\n`);
+  return EXIT_UNCONFIRMED;
+}
+
 /** Runs `udpkit send`. */
 export async function run(args: readonly string[], opts: Opts, io: CliIo): Promise<number> {
   const [target, ...words] = args;
@@ -62,6 +89,7 @@ export async function run(args: readonly string[], opts: Opts, io: CliIo): Promi
     signal: io.signal,
   });
   const where = formatHostPort(sender.destination.address, port);
+  if (opts['ack'] === true) return sendWithAck(sender, source, count, where, opts, io);
   // Listen for the reply before sending: an echo on loopback can beat the send's callback.
   const reply = waitMs === undefined ? undefined : sender.receive(waitMs);
   try {

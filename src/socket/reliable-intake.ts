@@ -1,0 +1,87 @@
+/**
+ * What lets a plain listener take `send --ack` traffic: DATA frames (docs/protocol.md, "Reliable
+ * delivery") are acknowledged, deduplicated and handed on exactly once, in order per sender
+ * session; everything else passes through untouched, so nc, socat and the textbook's sender work
+ * as before. Drives a ReliableReceiver with the socket's clock and one expiry timer.
+ */
+import { FRAME_MAGIC, FRAME_VERSION, FrameType } from '../protocol/frame-header.js';
+import { ReliableReceiver } from '../protocol/reliable-receiver.js';
+import { BatchBuilder, type DatagramBatch } from './batch.js';
+
+/** Sends an acknowledgement back to a sender (sealed by the listener when keyed). */
+export type AckSender = (ack: Buffer, port: number, replyAddress: string) => void;
+
+const MAGIC_HI = FRAME_MAGIC >> 8;
+const MAGIC_LO = FRAME_MAGIC & 0xff;
+
+function isDataFrame(data: Buffer, start: number, length: number): boolean {
+  return length >= 4 && data[start] === MAGIC_HI && data[start + 1] === MAGIC_LO && data[start + 2] === FRAME_VERSION && data[start + 3] === FrameType.DATA;
+}
+
+/** Acknowledges and orders reliable messages inside received batches. */
+export class ReliableIntake {
+  readonly #receiver = new ReliableReceiver();
+  readonly #sendAck: AckSender;
+  #timer: NodeJS.Timeout | undefined;
+  #accepting = true;
+  /** Sender sessions seen so far (a lingering listener waits only if there were any). */
+  sessionsSeen = 0;
+
+  constructor(sendAck: AckSender) {
+    this.#sendAck = sendAck;
+  }
+
+  /**
+   * Stops accepting new messages: from now on only messages already accepted are acknowledged
+   * again (a sender whose last acknowledgement was lost can still finish).
+   */
+  stopAccepting(): void {
+    this.#accepting = false;
+  }
+
+  /** The batch with DATA frames replaced by the messages they deliver (unchanged without any). */
+  process(batch: DatagramBatch): DatagramBatch {
+    const { count, data, starts, lengths } = batch;
+    let any = false;
+    for (let i = 0; i < count && !any; i++) any = isDataFrame(data, starts[i] as number, lengths[i] as number);
+    if (!any) return batch;
+    const out = new BatchBuilder();
+    const acks = new Map<string, { ack: Buffer; port: number; reply: string }>();
+    for (let i = 0; i < count; i++) {
+      const start = starts[i] as number;
+      const payload = data.subarray(start, start + (lengths[i] as number));
+      if (!isDataFrame(data, start, payload.length)) {
+        if (this.#accepting) out.add(payload, batch, i);
+        continue;
+      }
+      const s = batch.senders[i] as number;
+      const port = batch.ports[i] as number;
+      const reply = batch.replyAddresses[s] as string;
+      const receipt = this.#receiver.receive(payload, `${reply}:${port}`, batch.receivedAt, { acceptNew: this.#accepting });
+      if (!receipt) continue;
+      // One acknowledgement per sender session per batch: the last one says everything.
+      if (receipt.ack) acks.set(receipt.key, { ack: receipt.ack, port, reply });
+      for (const message of receipt.deliver) out.add(Buffer.from(message), batch, i);
+    }
+    this.sessionsSeen = Math.max(this.sessionsSeen, this.#receiver.size);
+    for (const { ack, port, reply } of acks.values()) this.#sendAck(ack, port, reply);
+    this.#arm();
+    return out.build(batch.receivedAt);
+  }
+
+  #arm(): void {
+    const due = this.#receiver.nextDeadline();
+    clearTimeout(this.#timer);
+    if (due === undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#receiver.expire(Date.now());
+      this.#arm();
+    }, Math.max(0, due - Date.now()));
+    this.#timer.unref();
+  }
+
+  /** Stops the expiry timer. */
+  close(): void {
+    clearTimeout(this.#timer);
+  }
+}
