@@ -21,6 +21,8 @@ export type RuntimeErrorCode =
   | 'UDPKIT_RESOLVE_FAILED'
   | 'UDPKIT_NO_INTERFACE'
   | 'UDPKIT_IO_FAILED'
+  /** A message sent with `ack` was not acknowledged (timeout, or nobody listening). */
+  | 'UDPKIT_UNCONFIRMED'
   /** A peer that should answer (a bench server) did not. */
   | 'UDPKIT_NO_ANSWER'
   /** A peer answered that it is too busy (a bench server at its session limit). */

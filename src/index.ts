@@ -12,7 +12,7 @@ export {
   type HostPort,
 } from './validate.js';
 export { listen, Listener, DEFAULT_PORT, type ListenOptions, type BoundAddress, type ListenerStats, type RefusalReason } from './socket/receiver.js';
-export { send, openSender, Sender, type SenderOptions, type SenderStats } from './socket/sender.js';
+export { send, openSender, Sender, type SenderOptions, type SendOptions, type SenderStats } from './socket/sender.js';
 export { resolveHost, systemLookup, type ResolveOptions, type ResolvedAddress } from './socket/resolve.js';
 export { directedBroadcast, isBroadcastAddress, LIMITED_BROADCAST } from './net/broadcast-address.js';
 export { sanitizeBytes, sanitizeText } from './format/sanitize.js';
@@ -42,3 +42,7 @@ export { Impairment, decide, type Fate, type Decision, type ImpairmentCounts } f
 export { validateImpairment, type ImpairmentOptions, type ImpairmentSettings, type Direction } from './protocol/impairment-options.js';
 export { seededRandom, type Random } from './protocol/seeded-random.js';
 export { formatRelayStats, relayStatsJson } from './format/relay.js';
+export { sendReliably, type ReliableSendOptions, type ReliableSendResult } from './transport/reliable-send.js';
+export { ReliableSender, type ReliableSenderOptions, type ReliableSenderEvent } from './protocol/reliable-sender.js';
+export { ReliableReceiver, type ReliableReceiverOptions } from './protocol/reliable-receiver.js';
+export { encodeData, encodeAck, decodeReliableFrame } from './protocol/reliable-frames.js';

@@ -292,17 +292,38 @@ export async function openSender(options: SenderOptions): Promise<Sender> {
   return sender;
 }
 
+/** Options of {@link send}: a sender's, plus reliable delivery. */
+export interface SendOptions extends SenderOptions {
+  /**
+   * Resend until the listener acknowledges it (see docs/protocol.md, "Reliable delivery"); the
+   * promise then resolves, or rejects coded `UDPKIT_UNCONFIRMED`.
+   */
+  readonly ack?: boolean;
+  /** With `ack`: give up after this long without an acknowledgement (ms, default 10000). */
+  readonly ackTimeoutMs?: number;
+}
+
 /**
- * Sends one datagram and closes. Resolves when the kernel has taken it; like any UDP send this
- * says nothing about arrival.
- * @example await send('hello', { host: '127.0.0.1', port: 5000 });
+ * Sends one datagram and closes. Resolves when the kernel has taken it (like any UDP send this
+ * says nothing about arrival), or, with `ack: true`, when the listener has acknowledged it.
+ * @example
+ * await send('hello', { host: '127.0.0.1', port: 5000 });
+ * await send('hello, surely', { host: '127.0.0.1', port: 5000, ack: true });
  */
-export async function send(message: Buffer | Uint8Array | string, options: SenderOptions): Promise<SenderStats> {
+export async function send(message: Buffer | Uint8Array | string, options: SendOptions): Promise<SenderStats> {
   const data = typeof message === 'string' ? Buffer.from(message) : message;
   checkPayloadSize(data.length, 6);
   const sender = await openSender(options);
   try {
-    await sender.send(data);
+    if (options.ack) {
+      const { sendReliably } = await import('../transport/reliable-send.js');
+      const result = await sendReliably(sender, [[Buffer.from(data)]], options.ackTimeoutMs !== undefined ? { ackTimeoutMs: options.ackTimeoutMs } : {});
+      if (result.unconfirmed > 0) {
+        const { address, port } = sender.destination;
+        const why = result.failure === 'refused' ? 'nobody is listening there (port unreachable)' : 'no acknowledgement came';
+        throw new UdpkitError('UDPKIT_UNCONFIRMED', `message to ${formatHostPort(address, port)}/udp not confirmed: ${why}`, { address, port });
+      }
+    } else await sender.send(data);
   } finally {
     await sender.close();
   }

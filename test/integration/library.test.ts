@@ -140,3 +140,23 @@ describe('send() and openSender()', () => {
     expect(sender.stats.datagrams).toBe(4);
   });
 });
+
+describe('send({ ack: true }) and relay()', () => {
+  it('resolves once acknowledged through a lossy relay, and rejects coded when nobody listens', async () => {
+    const { relay } = await import('../../src/index.js');
+    const l = await bound();
+    const r = await relay({ port: 0, upstream: { host: '127.0.0.1', port: l.address().port }, loss: 0.3, seed: 4 });
+    try {
+      const got = new Promise<Datagram>((resolve) => l.once('datagram', resolve));
+      await send('made it', { host: '127.0.0.1', port: r.address().port, ack: true });
+      expect((await got).text).toBe('made it');
+    } finally {
+      await r.close();
+    }
+    const closed = await bound({ family: 4 });
+    const port = closed.address().port;
+    await closed.close();
+    const err = await send('anyone?', { host: '127.0.0.1', port, ack: true }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'UDPKIT_UNCONFIRMED', message: `message to 127.0.0.1:${port}/udp not confirmed: nobody is listening there (port unreachable)` });
+  });
+});
