@@ -18,8 +18,9 @@ import * as measure from './scenarios/measure.mjs';
 import * as startup from './scenarios/startup.mjs';
 import * as rtt from './scenarios/rtt.mjs';
 import * as flood from './scenarios/flood.mjs';
+import * as ack from './scenarios/ack.mjs';
 
-const SCENARIOS = [receivers, paced, senders, measure, startup, rtt, flood];
+const SCENARIOS = [receivers, paced, senders, measure, startup, rtt, flood, ack];
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
