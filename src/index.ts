@@ -46,3 +46,24 @@ export { sendReliably, type ReliableSendOptions, type ReliableSendResult } from 
 export { ReliableSender, type ReliableSenderOptions, type ReliableSenderEvent } from './protocol/reliable-sender.js';
 export { ReliableReceiver, type ReliableReceiverOptions } from './protocol/reliable-receiver.js';
 export { encodeData, encodeAck, decodeReliableFrame } from './protocol/reliable-frames.js';
+export { chat, Chat, type ChatOptions, type ChatStats } from './transport/chat.js';
+export { IpmsgSession, type IpmsgSessionOptions, type IpmsgSessionState, type IpmsgEvent, type IpmsgDatagram, type IpmsgEndpoint, type IpmsgPeer, type IpmsgStats } from './protocol/ipmsg-session.js';
+export {
+  decodeIpmsgPacket,
+  encodeIpmsgPacket,
+  validateLegacyEncoding,
+  ipmsgCommandOf,
+  entryExtra,
+  parseEntryExtra,
+  messageText,
+  confirmedPacketNo,
+  IpmsgCommand,
+  IpmsgOption,
+  IPMSG_PORT,
+  IPMSG_MAX_PACKET,
+  DEFAULT_LEGACY_ENCODING,
+  type IpmsgPacket,
+  type IpmsgPacketFields,
+} from './protocol/ipmsg-packet.js';
+export { findPeers } from './protocol/ipmsg-peers.js';
+export { chatEventJson, formatChatEvent, formatPeerList, peersJson, peerJson, type ChatPeerJson } from './format/chat.js';

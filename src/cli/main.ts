@@ -140,6 +140,18 @@ function build(io: CliIo, done: (code: number) => void): Command {
     .option('--json', 'print the counts on exit as one JSON object on stdout')
     .action(action(() => import('./commands/relay.js')));
 
+  addKeyFlags(
+    program
+      .command('chat')
+      .description('a LAN messenger that speaks IP Messenger (port 2425): who is here, messages, receipts')
+      .option('-n, --name <name>', 'the name others see (default: your login name)')
+      .option('-p, --port <port>', 'UDP port; IP Messenger uses 2425 (0: any free port)', '2425')
+      .option('--json', 'commands from stdin, one JSON event per line on stdout (the default when stdin is not a terminal)')
+      .option('--legacy-encoding <name>', 'read packets of clients that do not send UTF-8 in this encoding: gbk, cp932, big5, latin1...', 'gbk')
+      .option('--peer <host[:port]>', 'also announce to this host, e.g. one on another network (repeatable)', collect)
+      .option('--no-broadcast', 'announce only to --peer hosts, not to the local networks\' broadcast addresses'),
+  ).action(action(() => import('./commands/chat.js')));
+
   program
     .command('info')
     .description("this machine's IP and MAC address, then every interface")

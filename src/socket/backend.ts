@@ -20,6 +20,8 @@ export interface ReceiveBackend {
   send(data: Uint8Array, port: number, address: string, callback: (err: Error | null) => void): void;
   receiveBufferSize(): number;
   setReceiveBufferSize(bytes: number): void;
+  /** SO_BROADCAST: lets this socket send to broadcast addresses. */
+  setBroadcast(on: boolean): void;
   /** The kernel's count of datagrams dropped for this socket (buffer full), if readable. */
   kernelDrops(): Promise<number | undefined>;
   /** Closes the socket; resolves once closed. */

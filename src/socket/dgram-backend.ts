@@ -47,6 +47,10 @@ export class DgramBackend implements ReceiveBackend {
     this.#socket.setRecvBufferSize(bytes);
   }
 
+  setBroadcast(on: boolean): void {
+    this.#socket.setBroadcast(on);
+  }
+
   kernelDrops(): Promise<number | undefined> {
     const fd = socketFd(this.#socket);
     return fd === undefined ? Promise.resolve(undefined) : kernelDropsForFd(fd);

@@ -89,6 +89,10 @@ export class NativeBackend implements ReceiveBackend {
     this.#socket.setRecvBufferSize(bytes);
   }
 
+  setBroadcast(on: boolean): void {
+    this.#socket.setBroadcast(on);
+  }
+
   kernelDrops(): Promise<number | undefined> {
     return Promise.resolve(this.#closed ? undefined : this.#socket.drops());
   }

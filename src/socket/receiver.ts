@@ -50,6 +50,8 @@ export interface ListenOptions {
    * order per sender session; default true. False shows the frames as they are.
    */
   readonly reliable?: boolean;
+  /** Set SO_BROADCAST, so that {@link Listener.sendTo} may send to broadcast addresses. */
+  readonly broadcast?: boolean;
   /** Closes the listener when aborted. */
   readonly signal?: AbortSignal;
 }
@@ -173,6 +175,16 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
   }
 
   /**
+   * Sets or clears SO_BROADCAST: with it, {@link sendTo} may send to a broadcast address (the
+   * kernel refuses with EACCES otherwise). Throws `UDPKIT_CLOSED` once closing.
+   * @example listener.setBroadcast(true); await listener.sendTo('hi', 2425, '192.168.1.255');
+   */
+  setBroadcast(on: boolean): void {
+    if (this.#state !== 'bound') throw new UdpkitError('UDPKIT_CLOSED', 'the listener is closed');
+    this.#backend.setBroadcast(on);
+  }
+
+  /**
    * Stops taking datagrams from the kernel (a slow consumer): the kernel buffers them and, once
    * its buffer is full, drops and counts them (see {@link kernelDrops}). Returns false where the
    * socket cannot be paused; then datagrams keep coming.
@@ -291,6 +303,14 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
     backend.setReceiveBufferSize(options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER);
   } catch {
     // The kernel keeps its default; the listener still works.
+  }
+  if (options.broadcast === true) {
+    try {
+      backend.setBroadcast(true);
+    } catch (err) {
+      await backend.close();
+      throw new UdpkitError('UDPKIT_IO_FAILED', `cannot allow broadcast on port ${port}/udp: ${describeErrno(errnoOf(err))}`, { syscall: 'setsockopt', errno: errnoOf(err), cause: err });
+    }
   }
   const admission = allowed || sealing ? new Admission(allowed, sealing?.opener) : undefined;
   const listener = new Listener(backend, {

@@ -1,0 +1,126 @@
+/**
+ * `udpkit chat`: a LAN messenger that speaks IP Messenger (IPMsg) on port 2425. At a terminal:
+ * a prompt. Otherwise (or with --json): commands from stdin, one JSON event per line on stdout.
+ */
+import os from 'node:os';
+import { describeErrno, errnoOf, isUdpkitError } from '../../errors.js';
+import { sanitizeText } from '../../format/sanitize.js';
+import { IPMSG_PORT, validateLegacyEncoding } from '../../protocol/ipmsg-packet.js';
+import type { IpmsgEndpoint, IpmsgEvent } from '../../protocol/ipmsg-session.js';
+import { resolveHost } from '../../socket/resolve.js';
+import { chat, type Chat } from '../../transport/chat.js';
+import { parseHostPort, validatePort } from '../../validate.js';
+import { parseChatLine, type ChatCommand } from '../chat-input.js';
+import { jsonUi, terminalUi, type ChatUi } from '../chat-ui.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
+import { keyFrom } from '../key-option.js';
+import type { Opts } from '../main.js';
+
+const EVENTS = ['join', 'leave', 'message', 'delivered', 'undelivered'] as const;
+
+function defaultName(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'udpkit';
+  }
+}
+
+function parse(opts: Opts, io: CliIo) {
+  const name = typeof opts['name'] === 'string' ? opts['name'] : defaultName();
+  if (name.trim() === '' || /[\x00-\x1f\x7f]/.test(name) || name.length > 100) {
+    throw new UsageError(`--name takes 1 to 100 printable characters, got ${JSON.stringify(name)}`);
+  }
+  const port = validatePort(opts['port'] ?? String(IPMSG_PORT), { allowZero: true, name: '--port' });
+  return {
+    name,
+    port,
+    legacyEncoding: validateLegacyEncoding(opts['legacyEncoding'] ?? 'gbk'),
+    json: opts['json'] === true || io.stdin.isTTY !== true,
+    broadcast: opts['broadcast'] !== false,
+    peers: ((opts['peer'] as string[] | undefined) ?? []).map((p) => parseHostPort(p, port || IPMSG_PORT)),
+  } as const;
+}
+
+/** Carries out one typed command. */
+function perform(cmd: ChatCommand, c: Chat, ui: ChatUi, quit: () => void): void {
+  try {
+    switch (cmd.kind) {
+      case 'say':
+        if (c.peers().length === 0) ui.notice('nobody here yet: not sent');
+        else c.send(cmd.text, 'all');
+        return;
+      case 'msg': {
+        const to = c.find(cmd.to);
+        if (to.length === 0) ui.notice(`nobody called ${sanitizeText(cmd.to)} here (see /who): not sent`);
+        else c.send(cmd.text, to);
+        return;
+      }
+      case 'who':
+        return ui.peers(c.peers());
+      case 'help':
+        return ui.help();
+      case 'quit':
+        return quit();
+      case 'error':
+        return ui.notice(cmd.message);
+      case 'none':
+        return;
+    }
+  } catch (err) {
+    if (!isUdpkitError(err)) throw err;
+    ui.notice(`not sent: ${err.message}`);
+  }
+}
+
+/** Runs `udpkit chat`. */
+export async function run(_args: readonly string[], opts: Opts, io: CliIo): Promise<number> {
+  const o = parse(opts, io);
+  const key = await keyFrom(opts, io.env);
+  const announceTo: IpmsgEndpoint[] = [];
+  for (const p of o.peers) announceTo.push({ address: (await resolveHost(p.host, { family: 4 })).address, port: p.port });
+  const c = await chat({ nickname: o.name, port: o.port, legacyEncoding: o.legacyEncoding, broadcast: o.broadcast, announceTo, ...(key !== undefined ? { key } : {}) });
+  const a = c.address();
+  const to = c.targets.length === 0 ? 'no network to announce to (add --peer HOST)' : `announced to ${c.targets.map((t) => `${t.address}:${t.port}`).join(', ')}`;
+  const sealed = key === undefined ? '' : '; sealed (--key): only udpkit peers with the same key understand it';
+  io.stderr.write(`listening on ${a.address}:${a.port}/udp as ${sanitizeText(o.name)}; ${to}${sealed}\n`);
+  const ui = o.json ? jsonUi(io) : terminalUi(io, o.name);
+  ui.ready(a.port);
+
+  let failure: string | undefined;
+  let inputEnded = false;
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((resolve) => (resolveDone = resolve));
+  const quit = (): void => resolveDone(EXIT_OK);
+  // Once input ends, wait for the receipts of messages still in flight (5 s at most), then go.
+  const settle = (): void => {
+    if (inputEnded && c.pending === 0) quit();
+  };
+  const show = (e: IpmsgEvent): void => {
+    ui.event(e, c.peers());
+    if (e.type === 'delivered' || e.type === 'undelivered') settle();
+  };
+  for (const type of EVENTS) c.on(type, show);
+  c.on('error', (err: Error) => {
+    failure = `receiving on port ${a.port}/udp failed: ${describeErrno(errnoOf(err))}`;
+    resolveDone(EXIT_FAILURE);
+  });
+  ui.input.on('line', (line: string) => {
+    if (!inputEnded) perform(parseChatLine(line), c, ui, quit);
+  });
+  ui.input.on('close', () => {
+    inputEnded = true;
+    settle();
+  });
+  ui.input.on('SIGINT', quit);
+  const onAbort = (): void => quit();
+  if (io.signal.aborted) quit();
+  else io.signal.addEventListener('abort', onAbort, { once: true });
+
+  const code = await done;
+  io.signal.removeEventListener('abort', onAbort);
+  await c.close();
+  await ui.close();
+  if (failure !== undefined) io.stderr.write(`udpkit: ${failure}\n`);
+  return code;
+}

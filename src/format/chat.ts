@@ -1,0 +1,87 @@
+/**
+ * How `udpkit chat` shows what happens: one JSON object per event for scripts (the text as it
+ * came: JSON escaping makes it safe), or one line per event for people, where everything that
+ * came from the network is made safe for the terminal with {@link sanitizeText}.
+ */
+import type { IpmsgEvent, IpmsgPeer } from '../protocol/ipmsg-session.js';
+import { sanitizeText } from './sanitize.js';
+
+/** A peer as `--json` shows it. */
+export interface ChatPeerJson {
+  readonly name: string;
+  readonly user: string;
+  readonly host: string;
+  readonly address: string;
+}
+
+/** The fields of a peer that `--json` shows. @example peerJson(peer) // { name: 'Bob', user: 'bob', host: 'pc2', address: '10.0.0.2' } */
+export function peerJson(p: IpmsgPeer): ChatPeerJson {
+  return { name: p.name, user: p.user, host: p.host, address: p.address };
+}
+
+/**
+ * One event as one JSON line (without its newline).
+ * @example chatEventJson({ type: 'delivered', to: peer, packetNo: 7 }) // '{"event":"delivered","to":"Bob","packet":7}'
+ */
+export function chatEventJson(e: IpmsgEvent): string {
+  switch (e.type) {
+    case 'join':
+    case 'leave':
+      return JSON.stringify({ event: e.type, peer: peerJson(e.peer) });
+    case 'message':
+      return JSON.stringify({ event: 'message', from: peerJson(e.from), text: e.text, direct: e.direct });
+    case 'delivered':
+    case 'undelivered':
+      return JSON.stringify({ event: e.type, to: e.to.name, packet: e.packetNo });
+  }
+}
+
+/** The answer to `/who` as one JSON line. @example peersJson([]) // '{"event":"peers","peers":[]}' */
+export function peersJson(peers: readonly IpmsgPeer[]): string {
+  return JSON.stringify({ event: 'peers', peers: peers.map(peerJson) });
+}
+
+const safe = sanitizeText;
+
+/** A peer's name for a person: escaped, and with its address when another peer has the same name. */
+function who(p: IpmsgPeer, others: readonly IpmsgPeer[] = []): string {
+  const twin = others.some((o) => o.key !== p.key && o.name === p.name);
+  return twin ? `${safe(p.name)} (${p.key})` : safe(p.name);
+}
+
+/**
+ * One event as one terminal line, after the time `[HH:MM:SS]`.
+ * @example formatChatEvent(e, '12:00:01') // '[12:00:01] <Bob> hello'
+ */
+export function formatChatEvent(e: IpmsgEvent, time: string, peers: readonly IpmsgPeer[] = []): string {
+  const at = `[${time}]`;
+  switch (e.type) {
+    case 'join':
+      return `${at} * ${who(e.peer, peers)} joined (${safe(e.peer.user)}@${safe(e.peer.host)}, ${e.peer.key})`;
+    case 'leave':
+      return `${at} * ${who(e.peer, peers)} ${e.reason === 'exit' ? 'left' : 'stopped answering and was dropped'}`;
+    case 'message':
+      return `${at} <${who(e.from, peers)}>${e.direct ? ' (to you)' : ''} ${safe(e.text)}`;
+    case 'delivered':
+      return `${at} * ${who(e.to, peers)} received your message`;
+    case 'undelivered':
+      return `${at} * NOT delivered to ${who(e.to, peers)}: no receipt came`;
+  }
+}
+
+/**
+ * The answer to `/who` for a person: one line per peer, or one saying there is nobody.
+ * @example formatPeerList([]) // ['nobody else here yet']
+ */
+export function formatPeerList(peers: readonly IpmsgPeer[]): string[] {
+  if (peers.length === 0) return ['nobody else here yet'];
+  return [
+    `${peers.length} ${peers.length === 1 ? 'peer' : 'peers'}:`,
+    ...peers.map((p) => `  ${who(p, peers)}  ${safe(p.user)}@${safe(p.host)}  ${p.key}${p.group ? `  group ${safe(p.group)}` : ''}`),
+  ];
+}
+
+/** The local time of `date` as `HH:MM:SS`. */
+export function clockTime(date: Date): string {
+  return date.toTimeString().slice(0, 8);
+}

@@ -1,0 +1,243 @@
+/**
+ * An IP Messenger (IPMsg) participant, sans-I/O (docs/protocol.md, "IP Messenger"): packets
+ * ({@link decodeIpmsgPacket}) and `now` (ms) in; datagrams to send, events and the next deadline
+ * out. It keeps the peer table (entries, exits, ageing), answers entries and receipts, and
+ * resends messages until their receipt comes.
+ *
+ * Driving it: {@link IpmsgSession.start} once and send what it returns (to the broadcast
+ * addresses it was given); {@link IpmsgSession.receive} every datagram, {@link IpmsgSession.send}
+ * to talk, {@link IpmsgSession.poll} when the timer armed for {@link IpmsgSession.nextDeadline}
+ * fires; after each call send the datagrams it returned and {@link IpmsgSession.drainEvents}.
+ * {@link IpmsgSession.quit} to leave.
+ */
+import { UdpkitError, UdpkitRangeError, UdpkitTypeError } from '../errors.js';
+import { validateInteger } from '../validate.js';
+import { IpmsgOutbox } from './ipmsg-outbox.js';
+import {
+  IPMSG_MAX_PACKET,
+  IpmsgCommand as Cmd,
+  IpmsgOption as Opt,
+  confirmedPacketNo,
+  decodeIpmsgPacket,
+  encodeIpmsgPacket,
+  entryExtra,
+  ipmsgCommandOf,
+  messageText,
+  parseEntryExtra,
+  validateLegacyEncoding,
+} from './ipmsg-packet.js';
+import { IpmsgPeerTable, peerKey, type IpmsgPeer } from './ipmsg-peers.js';
+import type { IpmsgDatagram, IpmsgEndpoint, IpmsgEvent, IpmsgSessionOptions, IpmsgSessionState, IpmsgStats } from './ipmsg-types.js';
+
+export type { IpmsgPeer } from './ipmsg-peers.js';
+export type { IpmsgDatagram, IpmsgEndpoint, IpmsgEvent, IpmsgSessionOptions, IpmsgSessionState, IpmsgStats } from './ipmsg-types.js';
+
+/** How long a received message's packet number is remembered to spot retransmissions. */
+const DEDUPE_MS = 60_000;
+const DEDUPE_MAX = 10_000;
+const MAX_PACKET_NO = 0x7fffffff;
+
+function checkName(value: string, what: string, banned: RegExp): string {
+  if (typeof value !== 'string' || banned.test(value)) throw new UdpkitTypeError('UDPKIT_INVALID_ARGUMENT', `bad IPMsg ${what}: ${JSON.stringify(value)}`);
+  return value;
+}
+
+/**
+ * One IPMsg participant. Reads no clock and no socket.
+ * @example
+ * const s = new IpmsgSession({ nickname: 'Alice', user: 'alice', host: 'pc1', firstPacketNo: 1, broadcast: [{ address: '10.0.0.255', port: 2425 }] });
+ * for (const d of s.start(Date.now())) socket.send(d.data, d.port, d.address);
+ */
+export class IpmsgSession {
+  readonly #o: Required<Omit<IpmsgSessionOptions, 'group'>> & { readonly group: string };
+  readonly #peers: IpmsgPeerTable;
+  readonly #outbox: IpmsgOutbox;
+  readonly #seen = new Map<string, number>();
+  readonly #announced = new Set<number>();
+  #events: IpmsgEvent[] = [];
+  #next: number;
+  #state: IpmsgSessionState = 'idle';
+  readonly stats: IpmsgStats = { packets: 0, malformed: 0, own: 0, duplicates: 0, ignored: 0 };
+
+  constructor(options: IpmsgSessionOptions) {
+    const ms = (v: number | undefined, d: number, name: string, min = 1): number => validateInteger(v ?? d, { name, min, max: 86_400_000 });
+    this.#o = {
+      nickname: checkName(options.nickname, 'nickname', /\0/),
+      user: checkName(options.user, 'user name', /[:\0]/),
+      host: checkName(options.host, 'host name', /[:\0]/),
+      group: checkName(options.group ?? '', 'group', /\0/),
+      broadcast: [...options.broadcast],
+      firstPacketNo: validateInteger(options.firstPacketNo, { name: 'firstPacketNo', min: 1, max: MAX_PACKET_NO }),
+      legacyEncoding: validateLegacyEncoding(options.legacyEncoding ?? 'gbk'),
+      probeAfterMs: ms(options.probeAfterMs, 10_000, 'probeAfterMs'),
+      probeIntervalMs: ms(options.probeIntervalMs, 3000, 'probeIntervalMs'),
+      dropAfterMs: ms(options.dropAfterMs, 10_000, 'dropAfterMs'),
+      retransmitMs: ms(options.retransmitMs, 1000, 'retransmitMs'),
+      maxRetransmits: ms(options.maxRetransmits, 5, 'maxRetransmits', 0),
+      maxPeers: ms(options.maxPeers, 1024, 'maxPeers'),
+    };
+    this.#next = this.#o.firstPacketNo;
+    this.#peers = new IpmsgPeerTable(this.#o, this.#o.maxPeers);
+    this.#outbox = new IpmsgOutbox(this.#o);
+  }
+
+  get state(): IpmsgSessionState {
+    return this.#state;
+  }
+
+  /** Known peers, in the order they joined. */
+  peers(): IpmsgPeer[] {
+    return this.#peers.list();
+  }
+
+  /** Messages sent with a receipt requested and not yet confirmed or given up. */
+  get pending(): number {
+    return this.#outbox.size;
+  }
+
+  /** A new packet from us, with the next packet number. */
+  #packet(command: number, extra: string): { packetNo: number; data: Buffer } {
+    const packetNo = this.#next;
+    this.#next = packetNo >= MAX_PACKET_NO ? 1 : packetNo + 1;
+    return { packetNo, data: encodeIpmsgPacket({ packetNo, user: this.#o.user, host: this.#o.host, command, extra }) };
+  }
+
+  #entry(command: number): { packetNo: number; data: Buffer } {
+    return this.#packet(command | Opt.CAPUTF8OPT, entryExtra(this.#o.nickname, this.#o.group));
+  }
+
+  #toBroadcast({ packetNo, data }: { packetNo: number; data: Buffer }): IpmsgDatagram[] {
+    // Broadcasts come back to us: remember their numbers to recognise them.
+    this.#announced.add(packetNo);
+    return this.#o.broadcast.map((b) => ({ data, address: b.address, port: b.port }));
+  }
+
+  /** Announces this participant (BR_ENTRY to every broadcast address). Call once, first. */
+  start(_now: number): IpmsgDatagram[] {
+    if (this.#state !== 'idle') return [];
+    this.#state = 'running';
+    return this.#toBroadcast(this.#entry(Cmd.BR_ENTRY));
+  }
+
+  /** Takes one received datagram; returns the answers to send. Never throws on its bytes. */
+  receive(bytes: Uint8Array, from: IpmsgEndpoint, now: number): IpmsgDatagram[] {
+    if (this.#state === 'closed') return [];
+    const p = decodeIpmsgPacket(bytes, this.#o.legacyEncoding);
+    if (p === undefined) {
+      this.stats.malformed++;
+      return [];
+    }
+    if (p.user === this.#o.user && p.host === this.#o.host && this.#announced.has(p.packetNo)) {
+      this.stats.own++;
+      return [];
+    }
+    this.stats.packets++;
+    const cmd = ipmsgCommandOf(p.command);
+    if (cmd === Cmd.BR_EXIT) {
+      const gone = this.#peers.remove(peerKey(from.address, from.port));
+      if (gone) this.#leave(gone, 'exit');
+      return [];
+    }
+    const isEntry = cmd === Cmd.BR_ENTRY || cmd === Cmd.ANSENTRY || cmd === Cmd.BR_ABSENCE;
+    const heard = this.#peers.heard(from, { user: p.user, host: p.host, ...(isEntry ? parseEntryExtra(p.extra) : {}) }, now);
+    if (heard === undefined) {
+      this.stats.ignored++;
+      return [];
+    }
+    const { peer, joined } = heard;
+    if (joined) this.#events.push({ type: 'join', peer });
+    const to = ({ data }: { data: Buffer }): IpmsgDatagram => ({ data, address: from.address, port: from.port });
+    const out: IpmsgDatagram[] = [];
+    if (cmd === Cmd.BR_ENTRY) out.push(to(this.#entry(Cmd.ANSENTRY)));
+    // A peer first heard from otherwise does not know us yet, nor we its nickname: introduce us.
+    else if (joined && !isEntry) out.push(to(this.#entry(Cmd.BR_ENTRY)));
+    if (cmd === Cmd.SENDMSG) {
+      if ((p.command & Opt.SENDCHECKOPT) !== 0) out.push(to(this.#packet(Cmd.RECVMSG, String(p.packetNo))));
+      if (this.#firstTime(`${peer.key}#${p.packetNo}`, now)) {
+        const direct = (p.command & (Opt.BROADCASTOPT | Opt.MULTICASTOPT)) === 0;
+        this.#events.push({ type: 'message', from: peer, text: messageText(p.extra), direct, packetNo: p.packetNo });
+      } else this.stats.duplicates++;
+    } else if (cmd === Cmd.RECVMSG) {
+      const n = confirmedPacketNo(p.extra);
+      const m = n === undefined ? undefined : this.#outbox.confirm(peer.key, n);
+      if (m) this.#events.push({ type: 'delivered', to: peer, packetNo: m.packetNo });
+    }
+    return out;
+  }
+
+  /** True the first time a message id is seen within {@link DEDUPE_MS}. */
+  #firstTime(id: string, now: number): boolean {
+    for (const [k, at] of this.#seen) {
+      if (now - at < DEDUPE_MS && this.#seen.size < DEDUPE_MAX) break;
+      this.#seen.delete(k);
+    }
+    if (this.#seen.has(id)) return false;
+    this.#seen.set(id, now);
+    return true;
+  }
+
+  /**
+   * Sends `text` to each of `to` alone, asking for a receipt (`delivered`/`undelivered` events
+   * follow), or with `'all'` to every known peer, marked as sent to everyone, without receipt.
+   * @throws `UDPKIT_MESSAGE_TOO_LARGE` past {@link IPMSG_MAX_PACKET} bytes, `UDPKIT_INVALID_ARGUMENT`
+   *   for text holding NUL, `UDPKIT_CLOSED` after quit.
+   */
+  send(text: string, to: readonly IpmsgPeer[] | 'all', now: number): IpmsgDatagram[] {
+    if (this.#state === 'closed') throw new UdpkitError('UDPKIT_CLOSED', 'the chat session has ended');
+    if (typeof text !== 'string' || text.includes('\0')) throw new UdpkitTypeError('UDPKIT_INVALID_ARGUMENT', 'a message is text without NUL');
+    const size = Buffer.byteLength(text) + 64 + Buffer.byteLength(this.#o.user) + Buffer.byteLength(this.#o.host);
+    if (size > IPMSG_MAX_PACKET) throw new UdpkitRangeError('UDPKIT_MESSAGE_TOO_LARGE', `message is ${Buffer.byteLength(text)} bytes; IPMsg packets carry at most about ${IPMSG_MAX_PACKET - 64}`);
+    const all = to === 'all';
+    const command = Cmd.SENDMSG | (all ? Opt.BROADCASTOPT : Opt.SENDCHECKOPT);
+    return (all ? this.#peers.list() : to).map((peer) => {
+      const { packetNo, data } = this.#packet(command, `${text}\0`);
+      if (!all) this.#outbox.add({ packetNo, peer, data }, now);
+      return { data, address: peer.address, port: peer.port };
+    });
+  }
+
+  /** Probes silent peers, drops those silent too long, resends messages awaiting receipt. */
+  poll(now: number): IpmsgDatagram[] {
+    if (this.#state === 'closed') return [];
+    const out: IpmsgDatagram[] = [];
+    const { probe, dropped } = this.#peers.due(now);
+    for (const peer of probe) out.push({ data: this.#entry(Cmd.BR_ENTRY).data, address: peer.address, port: peer.port });
+    for (const peer of dropped) this.#leave(peer, 'silent');
+    const { resend, failed } = this.#outbox.due(now);
+    for (const m of resend) out.push({ data: m.data, address: m.peer.address, port: m.peer.port });
+    for (const m of failed) this.#events.push({ type: 'undelivered', to: m.peer, packetNo: m.packetNo });
+    return out;
+  }
+
+  /**
+   * Says goodbye: BR_EXIT to every broadcast address, and to each of `alsoTo` (peers that no
+   * broadcast reaches, e.g. on another network). Messages still awaiting receipt fail.
+   */
+  quit(_now: number, alsoTo: readonly IpmsgEndpoint[] = []): IpmsgDatagram[] {
+    if (this.#state === 'closed') return [];
+    this.#state = 'closed';
+    for (const m of this.#outbox.abandon()) this.#events.push({ type: 'undelivered', to: m.peer, packetNo: m.packetNo });
+    const exit = this.#packet(Cmd.BR_EXIT, entryExtra(this.#o.nickname, this.#o.group));
+    return [...this.#toBroadcast(exit), ...alsoTo.map((e) => ({ data: exit.data, address: e.address, port: e.port }))];
+  }
+
+  #leave(peer: IpmsgPeer, reason: 'exit' | 'silent'): void {
+    this.#events.push({ type: 'leave', peer, reason });
+    for (const m of this.#outbox.abandon(peer.key)) this.#events.push({ type: 'undelivered', to: m.peer, packetNo: m.packetNo });
+  }
+
+  /** When to call {@link poll} next, or `undefined` when nothing is waiting. */
+  nextDeadline(): number | undefined {
+    if (this.#state === 'closed') return undefined;
+    const a = this.#peers.nextDeadline();
+    const b = this.#outbox.nextDeadline();
+    return a === undefined ? b : b === undefined ? a : Math.min(a, b);
+  }
+
+  /** The events since the last call, oldest first. */
+  drainEvents(): IpmsgEvent[] {
+    const events = this.#events;
+    this.#events = [];
+    return events;
+  }
+}

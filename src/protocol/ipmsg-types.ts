@@ -1,0 +1,74 @@
+/**
+ * The types an IPMsg session (./ipmsg-session.ts) takes and gives: its options, the datagrams
+ * it asks to send, its events and counters.
+ */
+import type { IpmsgPeer } from './ipmsg-peers.js';
+
+export type { IpmsgPeer } from './ipmsg-peers.js';
+
+/** Where a datagram goes or came from. */
+export interface IpmsgEndpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** One datagram to send. */
+export interface IpmsgDatagram extends IpmsgEndpoint {
+  readonly data: Buffer;
+}
+
+/** What happened. `packetNo` is the packet number of the SENDMSG concerned. */
+export type IpmsgEvent =
+  | { readonly type: 'join'; readonly peer: IpmsgPeer }
+  /** `exit`: it said goodbye (BR_EXIT); `silent`: it stopped answering. */
+  | { readonly type: 'leave'; readonly peer: IpmsgPeer; readonly reason: 'exit' | 'silent' }
+  /** `direct`: sent to this participant alone, not to everyone. */
+  | { readonly type: 'message'; readonly from: IpmsgPeer; readonly text: string; readonly direct: boolean; readonly packetNo: number }
+  | { readonly type: 'delivered'; readonly to: IpmsgPeer; readonly packetNo: number }
+  | { readonly type: 'undelivered'; readonly to: IpmsgPeer; readonly packetNo: number };
+
+/** Options of an `IpmsgSession`; times in ms. */
+export interface IpmsgSessionOptions {
+  /** The name others see (may hold colons, not NUL). */
+  readonly nickname: string;
+  /** The user name field of every packet (no colon, no NUL). */
+  readonly user: string;
+  /** The host name field of every packet (no colon, no NUL). */
+  readonly host: string;
+  readonly group?: string;
+  /** Where entries and exits go: the broadcast addresses (or, in tests, chosen peers). */
+  readonly broadcast: readonly IpmsgEndpoint[];
+  /** The first packet number; then +1 per packet, kept below 2^31. Draw it at random. */
+  readonly firstPacketNo: number;
+  /** Encoding of packets without UTF8OPT; default gbk. */
+  readonly legacyEncoding?: string;
+  /** Probe a peer silent this long; default 10 000. */
+  readonly probeAfterMs?: number;
+  /** Probe again this often while it stays silent; default 3000. */
+  readonly probeIntervalMs?: number;
+  /** Drop a peer still silent this long after the first probe; default 10 000. */
+  readonly dropAfterMs?: number;
+  /** Resend a message without receipt this often; default 1000. */
+  readonly retransmitMs?: number;
+  /** Resend it at most this many times; default 5. */
+  readonly maxRetransmits?: number;
+  /** Peers kept at most; packets from more are ignored. Default 1024. */
+  readonly maxPeers?: number;
+}
+
+/** `'idle'` until started, `'running'`, then `'closed'` after `quit()`. */
+export type IpmsgSessionState = 'idle' | 'running' | 'closed';
+
+/** Counters of an `IpmsgSession`. */
+export interface IpmsgStats {
+  /** Packets received and understood (own broadcasts excluded). */
+  packets: number;
+  /** Datagrams that were not IPMsg packets, ignored. */
+  malformed: number;
+  /** Our own broadcasts, come back. */
+  own: number;
+  /** Retransmitted messages received again: acknowledged, not shown twice. */
+  duplicates: number;
+  /** Packets from new peers ignored because the table was full. */
+  ignored: number;
+}

@@ -1,0 +1,217 @@
+/**
+ * `udpkit chat`'s engine: runs the sans-I/O {@link IpmsgSession} over one listening socket
+ * (port 2425 by default, IPv4, SO_BROADCAST on) and one timer. Entries and exits go to the
+ * directed broadcast address of every up IPv4 interface, and to any peers named in
+ * `announceTo`. With a `key`, every packet is sealed: only udpkit peers with the same key
+ * understand each other, and plain IP Messenger clients no longer do.
+ */
+import { randomInt } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import os from 'node:os';
+import { UdpkitError } from '../errors.js';
+import { listInterfaces, type NetworkInterface } from '../net/interfaces.js';
+import { IPMSG_PORT } from '../protocol/ipmsg-packet.js';
+import { findPeers } from '../protocol/ipmsg-peers.js';
+import { IpmsgSession, type IpmsgDatagram, type IpmsgEndpoint, type IpmsgEvent, type IpmsgPeer, type IpmsgSessionOptions, type IpmsgStats } from '../protocol/ipmsg-session.js';
+import type { DatagramBatch } from '../socket/batch.js';
+import { listen, type BoundAddress, type Listener } from '../socket/receiver.js';
+import type { SocketState } from '../types.js';
+import { validatePort } from '../validate.js';
+import { chatAnnouncement } from './chat-announce.js';
+import { microseconds } from './clock.js';
+
+/** Options of {@link chat}. Times in ms, as in {@link IpmsgSessionOptions}. */
+export interface ChatOptions
+  extends Pick<IpmsgSessionOptions, 'group' | 'legacyEncoding' | 'probeAfterMs' | 'probeIntervalMs' | 'dropAfterMs' | 'retransmitMs' | 'maxRetransmits' | 'maxPeers'> {
+  /** The name others see. */
+  readonly nickname: string;
+  /** UDP port to listen on, 0 for any; default 2425. Broadcasts go to this port (2425 for 0). */
+  readonly port?: number;
+  /** The user name in every packet; default the login name. */
+  readonly user?: string;
+  /** The host name in every packet; default `os.hostname()`. */
+  readonly host?: string;
+  /** Announce to every local network's broadcast address; default true. */
+  readonly broadcast?: boolean;
+  /** Also announce to these (unicast: peers on other networks, or tests on loopback). */
+  readonly announceTo?: readonly IpmsgEndpoint[];
+  /** The interfaces to broadcast on; default {@link listInterfaces}() (tests pass fixtures). */
+  readonly interfaces?: readonly NetworkInterface[];
+  /** A shared secret: seal every packet. Breaks interoperation with IP Messenger clients. */
+  readonly key?: string | Uint8Array;
+  /** Says goodbye and closes when aborted. */
+  readonly signal?: AbortSignal;
+}
+
+/** Counters of a {@link Chat}: the session's, sends the OS refused, datagrams the key refused. */
+export interface ChatStats extends IpmsgStats {
+  sendFailed: number;
+  /** Datagrams refused before reaching the session: not sealed with the key (see `key`). */
+  refused: number;
+}
+
+type EventOf<T extends IpmsgEvent['type']> = Extract<IpmsgEvent, { type: T }>;
+
+/** A name usable as an IPMsg user or host field: no colon, no NUL. */
+const fieldSafe = (s: string): string => s.replace(/[:\0]/g, '_') || 'udpkit';
+
+function loginName(): string {
+  try {
+    return fieldSafe(os.userInfo().username);
+  } catch {
+    return 'udpkit';
+  }
+}
+
+/**
+ * A running chat participant. Emits each {@link IpmsgEvent} under its type (`'join'`,
+ * `'leave'`, `'message'`, `'delivered'`, `'undelivered'`), plus `'error'` and `'close'`.
+ */
+export class Chat extends EventEmitter {
+  #state: SocketState = 'bound';
+  readonly #listener: Listener;
+  readonly #session: IpmsgSession;
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt: number | undefined;
+  #sendFailed = 0;
+  /** Where entries and exits go. */
+  readonly targets: readonly IpmsgEndpoint[];
+
+  /** True for a peer that the entries and exits sent to {@link targets} reach. */
+  readonly #reach: (peer: IpmsgEndpoint) => boolean;
+
+  /** @internal use {@link chat} */
+  constructor(listener: Listener, session: IpmsgSession, targets: readonly IpmsgEndpoint[], reach: (peer: IpmsgEndpoint) => boolean) {
+    super();
+    this.#listener = listener;
+    this.#session = session;
+    this.targets = targets;
+    this.#reach = reach;
+    listener.onBatch((b) => this.#onBatch(b));
+    listener.on('error', (err: Error) => this.emit('error', err));
+    this.#flush(session.start(now()));
+  }
+
+  override on<T extends IpmsgEvent['type']>(event: T, listener: (e: EventOf<T>) => void): this;
+  override on(event: 'error', listener: (err: Error) => void): this;
+  override on(event: 'close', listener: () => void): this;
+  override on(event: string | symbol, listener: (...args: any[]) => void): this {
+    return super.on(event, listener);
+  }
+
+  /** The address and port it listens on. */
+  address(): BoundAddress {
+    return this.#listener.address();
+  }
+
+  get state(): SocketState {
+    return this.#state;
+  }
+
+  /** Known peers, in the order they joined. */
+  peers(): IpmsgPeer[] {
+    return this.#session.peers();
+  }
+
+  /** Peers called `who`: by nickname (exact, else ignoring case), else by address or address:port. */
+  find(who: string): IpmsgPeer[] {
+    return findPeers(this.#session.peers(), who);
+  }
+
+  /** Messages sent to chosen peers whose receipt has not come yet nor been given up. */
+  get pending(): number {
+    return this.#session.pending;
+  }
+
+  get stats(): ChatStats {
+    return { ...this.#session.stats, sendFailed: this.#sendFailed, refused: this.#listener.stats.refused };
+  }
+
+  /**
+   * Sends `text` to each of `to`, with receipts (`'delivered'` or `'undelivered'` follows for
+   * each), or to every known peer with `'all'`, without. Returns how many peers it went to.
+   * @throws `UDPKIT_MESSAGE_TOO_LARGE`, `UDPKIT_INVALID_ARGUMENT` (NUL in text), `UDPKIT_CLOSED`.
+   */
+  send(text: string, to: readonly IpmsgPeer[] | 'all'): number {
+    if (this.#state !== 'bound') throw new UdpkitError('UDPKIT_CLOSED', 'the chat has ended');
+    const out = this.#session.send(text, to, now());
+    this.#flush(out);
+    return out.length;
+  }
+
+  #onBatch(b: DatagramBatch): void {
+    const t = now();
+    const out: IpmsgDatagram[] = [];
+    for (let i = 0; i < b.count; i++) {
+      const start = b.starts[i] as number;
+      const from = { address: b.addresses[b.senders[i] as number] as string, port: b.ports[i] as number };
+      out.push(...this.#session.receive(b.data.subarray(start, start + (b.lengths[i] as number)), from, t));
+    }
+    this.#flush(out);
+  }
+
+  /** Sends, emits what happened, and arms the one timer for the next deadline. */
+  #flush(out: readonly IpmsgDatagram[]): Promise<void> {
+    const sent = Promise.all(out.map((d) => this.#listener.sendTo(d.data, d.port, d.address).catch(() => void this.#sendFailed++))).then(() => undefined);
+    for (const e of this.#session.drainEvents()) this.emit(e.type, e);
+    const next = this.#session.nextDeadline();
+    if (this.#state !== 'bound' || next === undefined || (this.#timerAt !== undefined && this.#timerAt <= next)) return sent;
+    clearTimeout(this.#timer);
+    this.#timerAt = next;
+    this.#timer = setTimeout(() => {
+      this.#timerAt = undefined;
+      if (this.#state === 'bound') void this.#flush(this.#session.poll(now()));
+    }, Math.max(0, next - now()));
+    this.#timer.unref();
+    return sent;
+  }
+
+  /** Says goodbye (BR_EXIT to every target) and closes the socket. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.#state !== 'bound') {
+      if (this.#state === 'closing') await new Promise((resolve) => this.once('close', resolve));
+      return;
+    }
+    this.#state = 'closing';
+    clearTimeout(this.#timer);
+    this.#listener.onBatch(undefined);
+    const unreached = this.#session.peers().filter((p) => !this.#reach(p));
+    await this.#flush(this.#session.quit(now(), unreached));
+    await this.#listener.close();
+    this.#state = 'closed';
+    this.emit('close');
+  }
+}
+
+const now = (): number => Math.floor(microseconds() / 1000);
+
+/**
+ * Joins the IP Messenger network: binds the port, announces itself, and keeps the peer table.
+ * Resolves once bound and announced.
+ * @example
+ * const c = await chat({ nickname: 'Alice' });
+ * c.on('message', (m) => console.log(`${m.from.name}: ${m.text}`));
+ * c.on('join', ({ peer }) => c.send('hi!', [peer]));
+ * // ...
+ * await c.close();
+ */
+export async function chat(options: ChatOptions): Promise<Chat> {
+  const port = validatePort(options.port ?? IPMSG_PORT, { allowZero: true });
+  options.signal?.throwIfAborted();
+  const interfaces = options.broadcast === false ? undefined : (options.interfaces ?? (await listInterfaces()));
+  const { targets, reach } = chatAnnouncement(options, port || IPMSG_PORT, interfaces);
+  const { nickname, group, legacyEncoding, probeAfterMs, probeIntervalMs, dropAfterMs, retransmitMs, maxRetransmits, maxPeers } = options;
+  const session = new IpmsgSession({
+    ...{ nickname, group, legacyEncoding, probeAfterMs, probeIntervalMs, dropAfterMs, retransmitMs, maxRetransmits, maxPeers },
+    user: fieldSafe(options.user ?? loginName()),
+    host: fieldSafe(options.host ?? os.hostname()),
+    broadcast: targets,
+    firstPacketNo: ((Math.floor(Date.now() / 1000) + randomInt(1 << 20)) % 0x7fffffff) + 1,
+  });
+  const listener = await listen({ port, family: 4, reliable: false, broadcast: true, ...(options.key !== undefined ? { key: options.key } : {}) });
+  const c = new Chat(listener, session, targets, reach);
+  const signal = options.signal;
+  if (signal?.aborted) await c.close();
+  else signal?.addEventListener('abort', () => void c.close(), { once: true });
+  return c;
+}

@@ -1,0 +1,121 @@
+/**
+ * `udpkit chat` end to end on loopback: the built binary, scripted through stdin, JSON events on
+ * stdout. Never broadcasts from this machine's namespace: every participant runs with
+ * `--no-broadcast --port 0` and finds the others through `--peer 127.0.0.1:PORT`.
+ */
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+import { IpmsgCommand, IpmsgOption } from '../../src/protocol/ipmsg-packet.js';
+import { runCli, start, waitForStderr, type Running } from '../helpers/cli.js';
+
+type Event = Record<string, unknown> & { event: string };
+
+const running: Running[] = [];
+afterEach(() => {
+  for (const r of running.splice(0)) if (r.child.exitCode === null) r.child.kill('SIGKILL');
+});
+
+const events = (r: Running): Event[] =>
+  r.stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Event);
+
+/** Resolves with the first event matching `match` (already printed, or to come). */
+function waitForEvent(r: Running, match: (e: Event) => boolean, ms = 10_000): Promise<Event> {
+  return new Promise((resolve, reject) => {
+    const check = (): boolean => {
+      const e = events(r).find(match);
+      if (e === undefined) return false;
+      clearTimeout(timer);
+      r.child.stdout!.off('data', check);
+      resolve(e);
+      return true;
+    };
+    const timer = setTimeout(() => {
+      r.child.stdout!.off('data', check);
+      reject(new Error(`no such event within ${ms} ms; stdout=${r.stdout} stderr=${r.stderr}`));
+    }, ms);
+    if (!check()) r.child.stdout!.on('data', check);
+  });
+}
+
+/** Starts a scripted participant on loopback; resolves with its port once it listens. */
+async function participant(name: string, extra: readonly string[] = [], json = true): Promise<Running & { port: number }> {
+  const r = start(['chat', ...(json ? ['--json'] : []), '--name', name, '--port', '0', '--no-broadcast', ...extra], { timeoutMs: 30_000 });
+  running.push(r);
+  const m = await waitForStderr(r, /listening on 0\.0\.0\.0:(\d+)\/udp as /);
+  return Object.assign(r, { port: Number(m[1]) });
+}
+
+describe('udpkit chat (scripted)', () => {
+  it('meets a peer, answers /who, sends to everyone and to one with a receipt; EOF says goodbye, exit 0', async () => {
+    const alice = await participant('alice');
+    const bob = await participant('bob', ['--peer', `127.0.0.1:${alice.port}`]);
+    expect(events(alice)[0]).toEqual({ event: 'ready', port: alice.port });
+    expect(bob.stderr).toContain(`announced to 127.0.0.1:${alice.port}`);
+    const bobSeen = await waitForEvent(alice, (e) => e.event === 'join');
+    expect(bobSeen).toEqual({ event: 'join', peer: { name: 'bob', user: expect.any(String), host: expect.any(String), address: '127.0.0.1' } });
+    await waitForEvent(bob, (e) => e.event === 'join');
+
+    alice.child.stdin!.write('/who\n');
+    expect(await waitForEvent(alice, (e) => e.event === 'peers')).toEqual({ event: 'peers', peers: [bobSeen['peer']] });
+
+    alice.child.stdin!.write('hello: everyone 你好\n/msg bob just you\n');
+    expect(await waitForEvent(bob, (e) => e.event === 'message' && e['direct'] === false)).toMatchObject({ from: { name: 'alice' }, text: 'hello: everyone 你好' });
+    expect(await waitForEvent(bob, (e) => e.event === 'message' && e['direct'] === true)).toMatchObject({ text: 'just you' });
+    expect(await waitForEvent(alice, (e) => e.event === 'delivered')).toEqual({ event: 'delivered', to: 'bob', packet: expect.any(Number) });
+
+    bob.child.stdin!.end('/msg ALICE case does not matter\n');
+    expect(await waitForEvent(alice, (e) => e.event === 'message')).toMatchObject({ text: 'case does not matter', direct: true });
+    const bobDone = await bob.done;
+    expect(bobDone.code).toBe(0);
+    // Bob waited for his receipt before leaving.
+    expect(events(bob).map((e) => e.event)).toEqual(['ready', 'join', 'message', 'message', 'delivered']);
+    expect(await waitForEvent(alice, (e) => e.event === 'leave')).toMatchObject({ peer: { name: 'bob' } });
+    alice.child.kill('SIGTERM');
+    expect((await alice.done).code).toBe(0);
+  });
+
+  it('is scripted without --json when stdin is not a terminal, and reports undelivered messages', async () => {
+    const mute = dgram.createSocket('udp4');
+    mute.bind(0, '127.0.0.1');
+    await once(mute, 'listening');
+    const entry = once(mute, 'message');
+    const alice = await participant('alice', ['--peer', `127.0.0.1:${mute.address().port}`], false);
+    await entry; // its BR_ENTRY; the mute peer answers it, then nothing more
+    mute.send(`1:5:mute:pc:${IpmsgCommand.ANSENTRY | IpmsgOption.UTF8OPT}:Mute\0`, alice.port, '127.0.0.1');
+    await waitForEvent(alice, (e) => e.event === 'join');
+    alice.child.stdin!.end('/msg Mute anyone?\n');
+    const r = await alice.done;
+    mute.close();
+    expect(r.code).toBe(0);
+    expect(events(alice).slice(-1)).toEqual([{ event: 'undelivered', to: 'Mute', packet: expect.any(Number) }]);
+  });
+
+  it('keeps network text raw in JSON, answers notices on stderr, and counts nothing as a crash', async () => {
+    const alice = await participant('alice');
+    const s = dgram.createSocket('udp4');
+    s.bind(0, '127.0.0.1');
+    await once(s, 'listening');
+    for (const junk of ['', 'garbage', '1:x:y', '\xff:\xff:\xff:\xff:\xff:\xff']) s.send(Buffer.from(junk, 'latin1'), alice.port, '127.0.0.1');
+    s.send(`1:9:eve:pc:${IpmsgCommand.SENDMSG | IpmsgOption.UTF8OPT}:\x1b[2J\x1b]0;pwned\x07\nline\0`, alice.port, '127.0.0.1');
+    expect(await waitForEvent(alice, (e) => e.event === 'message')).toMatchObject({ text: '\x1b[2J\x1b]0;pwned\x07\nline', direct: true, from: { name: 'eve' } });
+    alice.child.stdin!.end('/msg nobody hi\n/bogus\n');
+    const r = await alice.done;
+    s.close();
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('udpkit: nobody called nobody here (see /who): not sent');
+    expect(r.stderr).toContain('udpkit: unknown command /bogus (try /help)');
+    for (const line of r.stdout.split('\n').filter(Boolean)) expect(line).not.toMatch(/[\x00-\x1f]/);
+  });
+
+  it('refuses bad options with exit 2', async () => {
+    for (const args of [['--legacy-encoding', 'klingon'], ['--name', ''], ['--name', 'a\tb'], ['--port', '70000'], ['--peer', 'not a host']]) {
+      const r = await runCli(['chat', '--json', '--no-broadcast', '--port', '0', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/^udpkit: /);
+    }
+  });
+});

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { parseChatLine } from '../../src/cli/chat-input.js';
+import { chatEventJson, formatChatEvent, formatPeerList, peersJson } from '../../src/format/chat.js';
+import { listInterfaces } from '../../src/net/interfaces.js';
+import { findPeers, type IpmsgPeer } from '../../src/protocol/ipmsg-peers.js';
+import { chatAnnouncement } from '../../src/transport/chat-announce.js';
+import { fakeNetOs, loadSnapshot } from '../helpers/fake-net-os.js';
+
+const peer = (name: string, host = 2, extra: Partial<IpmsgPeer> = {}): IpmsgPeer => ({
+  key: `10.0.0.${host}:2425`,
+  name,
+  user: 'u',
+  host: 'pc',
+  group: '',
+  address: `10.0.0.${host}`,
+  port: 2425,
+  lastSeen: 0,
+  ...extra,
+});
+
+describe('chat input lines', () => {
+  it('tells text from commands', () => {
+    expect(parseChatLine('hello: world')).toEqual({ kind: 'say', text: 'hello: world' });
+    expect(parseChatLine('//etc/passwd is a path')).toEqual({ kind: 'say', text: '/etc/passwd is a path' });
+    expect(parseChatLine('/who')).toEqual({ kind: 'who' });
+    expect(parseChatLine('/WHO\r')).toEqual({ kind: 'who' });
+    expect(parseChatLine('/quit')).toEqual({ kind: 'quit' });
+    expect(parseChatLine('/help')).toEqual({ kind: 'help' });
+    expect(parseChatLine('   ')).toEqual({ kind: 'none' });
+    expect(parseChatLine('/msg bob  hi  there ')).toEqual({ kind: 'msg', to: 'bob', text: 'hi  there ' });
+    expect(parseChatLine('/msg "Bob Smith" hi')).toEqual({ kind: 'msg', to: 'Bob Smith', text: 'hi' });
+    expect(parseChatLine('/msg 10.0.0.2:2425 hi')).toEqual({ kind: 'msg', to: '10.0.0.2:2425', text: 'hi' });
+    expect(parseChatLine('/msg bob')).toEqual({ kind: 'error', message: 'usage: /msg NAME TEXT' });
+    expect(parseChatLine('/dance')).toEqual({ kind: 'error', message: 'unknown command /dance (try /help)' });
+  });
+
+  it('finds peers by name, then ignoring case, then by address', () => {
+    const peers = [peer('Bob', 2), peer('bob', 3), peer('Carol', 4)];
+    expect(findPeers(peers, 'Bob').map((p) => p.address)).toEqual(['10.0.0.2']);
+    expect(findPeers(peers, 'BOB').map((p) => p.address)).toEqual(['10.0.0.2', '10.0.0.3']);
+    expect(findPeers(peers, '10.0.0.4').map((p) => p.name)).toEqual(['Carol']);
+    expect(findPeers(peers, '10.0.0.4:2425').map((p) => p.name)).toEqual(['Carol']);
+    expect(findPeers(peers, 'dave')).toEqual([]);
+  });
+});
+
+describe('chat output', () => {
+  it('writes the JSON events of the CLI contract, text raw', () => {
+    const bob = peer('Bob');
+    const p = { name: 'Bob', user: 'u', host: 'pc', address: '10.0.0.2' };
+    expect(JSON.parse(chatEventJson({ type: 'join', peer: bob }))).toEqual({ event: 'join', peer: p });
+    expect(JSON.parse(chatEventJson({ type: 'leave', peer: bob, reason: 'silent' }))).toEqual({ event: 'leave', peer: p });
+    expect(JSON.parse(chatEventJson({ type: 'message', from: bob, text: 'a\x1bb\n', direct: false, packetNo: 3 }))).toEqual({ event: 'message', from: p, text: 'a\x1bb\n', direct: false });
+    expect(chatEventJson({ type: 'delivered', to: bob, packetNo: 7 })).toBe('{"event":"delivered","to":"Bob","packet":7}');
+    expect(chatEventJson({ type: 'undelivered', to: bob, packetNo: 7 })).toBe('{"event":"undelivered","to":"Bob","packet":7}');
+    expect(peersJson([bob])).toBe(`{"event":"peers","peers":[${JSON.stringify(p)}]}`);
+  });
+
+  it('shows people one safe line per event', () => {
+    const evil = peer('Ev\x1b[31mil', 6, { user: 'r\noot' });
+    expect(formatChatEvent({ type: 'join', peer: evil }, '12:00:00')).toBe('[12:00:00] * Ev\\x1b[31mil joined (r\\noot@pc, 10.0.0.6:2425)');
+    expect(formatChatEvent({ type: 'message', from: evil, text: 'hi\x07\u202e', direct: true, packetNo: 1 }, '12:00:01')).toBe('[12:00:01] <Ev\\x1b[31mil> (to you) hi\\x07\\u202e');
+    expect(formatChatEvent({ type: 'message', from: peer('Bob'), text: '你好', direct: false, packetNo: 1 }, 't')).toBe('[t] <Bob> 你好');
+    expect(formatChatEvent({ type: 'leave', peer: peer('Bob'), reason: 'exit' }, 't')).toBe('[t] * Bob left');
+    expect(formatChatEvent({ type: 'undelivered', to: peer('Bob'), packetNo: 1 }, 't')).toBe('[t] * NOT delivered to Bob: no receipt came');
+    // Two peers with one name: the address tells them apart.
+    const twins = [peer('Bob', 2), peer('Bob', 3)];
+    expect(formatChatEvent({ type: 'delivered', to: twins[1]!, packetNo: 1 }, 't', twins)).toBe('[t] * Bob (10.0.0.3:2425) received your message');
+    expect(formatPeerList([])).toEqual(['nobody else here yet']);
+    expect(formatPeerList([peer('Bob', 2, { group: 'dev' })])).toEqual(['1 peer:', '  Bob  u@pc  10.0.0.2:2425  group dev']);
+  });
+});
+
+describe('where chat announces itself', () => {
+  it('to each directed broadcast address and chosen peers; a broadcast reaches its subnet on its port', async () => {
+    const laptop = await listInterfaces(fakeNetOs(loadSnapshot('laptop')));
+    const { targets, reach } = chatAnnouncement({ announceTo: [{ address: '172.16.0.9', port: 2426 }, { address: '10.0.0.255', port: 2425 }] }, 2425, laptop);
+    expect(targets).toEqual([
+      { address: '10.0.0.255', port: 2425 },
+      { address: '192.168.50.255', port: 2425 },
+      { address: '192.168.1.255', port: 2425 },
+      { address: '172.16.0.9', port: 2426 },
+    ]);
+    expect(reach({ address: '10.0.0.77', port: 2425 })).toBe(true);
+    expect(reach({ address: '192.168.1.4', port: 2425 })).toBe(true);
+    expect(reach({ address: '10.0.0.77', port: 2426 })).toBe(false);
+    expect(reach({ address: '10.0.1.77', port: 2425 })).toBe(false);
+    expect(reach({ address: '172.16.0.9', port: 2426 })).toBe(true);
+    // No broadcast at all (--no-broadcast): only the chosen peers.
+    const none = chatAnnouncement({}, 2425, undefined);
+    expect(none.targets).toEqual([]);
+    expect(none.reach({ address: '10.0.0.77', port: 2425 })).toBe(false);
+  });
+});
