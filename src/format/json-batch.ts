@@ -4,6 +4,7 @@
  * through `jsonLine`. Output is identical to `jsonLine` per datagram.
  */
 import { PLAIN_JSON, type DatagramBatch } from '../socket/batch.js';
+import { ByteBuilder } from './byte-builder.js';
 import { isoTime, jsonLine } from './datagram.js';
 
 /** True when bytes [start, end) are printable ASCII other than `"` and `\`. */
@@ -35,14 +36,7 @@ export class JsonBatchFormatter {
     const { data, starts, lengths, ports, senders, addresses, families, flags } = b;
     let size = 0;
     for (let i = from; i < to; i++) size += (lengths[i] as number) + 160;
-    let out = Buffer.allocUnsafe(size);
-    let pos = 0;
-    const ensure = (n: number): void => {
-      if (pos + n <= out.length) return;
-      const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, pos + n));
-      out.copy(bigger, 0, 0, pos);
-      out = bigger;
-    };
+    const out = new ByteBuilder(size);
     for (let i = from; i < to; i++) {
       const start = starts[i] as number;
       const end = start + (lengths[i] as number);
@@ -51,17 +45,12 @@ export class JsonBatchFormatter {
       const port = ports[i] as number;
       const family = families[s]!;
       if (flags ? (flags[i] as number) & PLAIN_JSON : isJsonSafeAscii(data, start, end)) {
-        const head = this.#headFor(b.receivedAt, address, port, family) + (end - start) + ',"text":"';
-        ensure(head.length + (end - start) + 3);
-        pos += out.write(head, pos, 'latin1');
-        pos += data.copy(out, pos, start, end);
-        pos += out.write('"}\n', pos, 'latin1');
-      } else {
-        const line = jsonLine(data, start, end, address, port, family, b.receivedAt) + '\n';
-        ensure(Buffer.byteLength(line));
-        pos += out.write(line, pos);
-      }
+        // The head is ASCII but for an address's %zone name, which JSON.stringify kept as text.
+        out.text(this.#headFor(b.receivedAt, address, port, family) + (end - start) + ',"text":"');
+        out.bytes(data, start, end);
+        out.text('"}\n', 'latin1');
+      } else out.text(jsonLine(data, start, end, address, port, family, b.receivedAt) + '\n');
     }
-    return out.subarray(0, pos);
+    return out.result();
   }
 }

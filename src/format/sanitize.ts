@@ -43,7 +43,7 @@ function utf8SequenceLength(buf: Uint8Array, i: number): number {
 }
 
 /** True when bytes [start, end) are printable ASCII or tab, with no backslash: shown as they are. */
-function isPlainAscii(buf: Uint8Array, start: number, end: number): boolean {
+export function isPlainAscii(buf: Uint8Array, start: number, end: number): boolean {
   for (let i = start; i < end; i++) {
     const b = buf[i] as number;
     if (b < 0x20 || b > 0x7e || b === 0x5c) {

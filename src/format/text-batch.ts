@@ -4,20 +4,11 @@
  * through the same sanitizer as a single line. Output is identical to `textLine` per datagram.
  */
 import { PLAIN_TEXT, type DatagramBatch } from '../socket/batch.js';
+import { ByteBuilder } from './byte-builder.js';
 import { textLine } from './datagram.js';
+import { isPlainAscii } from './sanitize.js';
 
 const PREFIX = Buffer.from('received message: ');
-
-/** True when bytes [start, end) are printable ASCII or tab, with no backslash. */
-function isPlainAscii(buf: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const b = buf[i] as number;
-    if (b < 0x20 || b > 0x7e || b === 0x5c) {
-      if (b !== 0x09) return false;
-    }
-  }
-  return true;
-}
 
 /** Builds the lines of datagrams [from, to) of batches, reusing the suffix of a repeat sender. */
 export class TextBatchFormatter {
@@ -39,31 +30,18 @@ export class TextBatchFormatter {
     const { data, starts, lengths, ports, senders, addresses, flags } = b;
     let size = 0;
     for (let i = from; i < to; i++) size += (lengths[i] as number) + 96;
-    let out = Buffer.allocUnsafe(size);
-    let pos = 0;
-    const ensure = (n: number): void => {
-      if (pos + n <= out.length) return;
-      const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, pos + n));
-      out.copy(bigger, 0, 0, pos);
-      out = bigger;
-    };
+    const out = new ByteBuilder(size);
     for (let i = from; i < to; i++) {
       const start = starts[i] as number;
       const end = start + (lengths[i] as number);
       const port = ports[i] as number;
       const address = addresses[senders[i] as number] as string;
       if (flags ? (flags[i] as number) & PLAIN_TEXT : isPlainAscii(data, start, end)) {
-        const suffix = this.#suffixFor(port, address);
-        ensure(PREFIX.length + (end - start) + suffix.length);
-        pos += PREFIX.copy(out, pos);
-        pos += data.copy(out, pos, start, end);
-        pos += suffix.copy(out, pos);
-      } else {
-        const line = textLine(data, start, end, port, address) + '\n';
-        ensure(Buffer.byteLength(line));
-        pos += out.write(line, pos);
-      }
+        out.bytes(PREFIX);
+        out.bytes(data, start, end);
+        out.bytes(this.#suffixFor(port, address));
+      } else out.text(textLine(data, start, end, port, address) + '\n');
     }
-    return out.subarray(0, pos);
+    return out.result();
   }
 }
