@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 // Turns the scenarios' results into the terminal summary and docs/BENCHMARKS.md.
 import { pct } from './stats.mjs';
 import { markdownTable, textTable } from './table.mjs';
@@ -81,6 +82,9 @@ export function markdownReport({ date, machine, tools, revision, sections, total
     out.push(l);
     out.push('');
   }
+  // Hand-written findings from profiling, kept next to the measurements they explain.
+  out.push(readFileSync(new URL('../profiles.md', import.meta.url), 'utf8').trim());
+  out.push('');
   out.push('## Reproduce');
   out.push('');
   out.push(
