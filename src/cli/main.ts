@@ -153,6 +153,14 @@ function build(io: CliIo, done: (code: number) => void): Command {
   ).action(action(() => import('./commands/chat.js')));
 
   program
+    .command('ui')
+    .description('a local web page to listen, send and save messages (like Packet Sender)')
+    .option('-p, --port <port>', 'HTTP port (0: any free port)', '8080')
+    .option('--host <address>', 'address to serve on; anything but loopback is reachable by others', '127.0.0.1')
+    .option('--open', 'open the page in the desktop browser')
+    .action(action(() => import('./commands/ui.js')));
+
+  program
     .command('info')
     .description("this machine's IP and MAC address, then every interface")
     .option('--json', 'one JSON document')

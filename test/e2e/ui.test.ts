@@ -1,0 +1,96 @@
+/** The page in a real (headless) browser against the built `udpkit ui`, loopback only. */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, startListener, waitForLines } from '../helpers/cli.js';
+import { startUi, type RunningUi } from '../helpers/ui.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.log(`skipping the browser tests: ${CHROMIUM} is missing (apt-get install chromium)`);
+
+describe.skipIf(!hasChromium)('udpkit ui in a browser', () => {
+  let ui: RunningUi;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    ui = await startUi();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    // Fail with Playwright's message (what it waited for) before vitest's own timeout.
+    page.setDefaultTimeout(8_000);
+    await page.goto(ui.url);
+    await page.getByRole('status').filter({ hasText: /^connected$/ }).waitFor();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await ui?.stop();
+  });
+
+  it('shows a datagram sent from the CLI to a listener started in the page', async () => {
+    await page.locator('#listen-port').fill('0');
+    await page.getByRole('button', { name: 'Start' }).click();
+    const item = page.locator('#listeners li.listener').first();
+    await item.waitFor();
+    const port = Number(await item.getAttribute('data-port'));
+    const sent = await runCli(['send', `127.0.0.1:${port}`, 'hello-from-cli']);
+    expect(sent.code).toBe(0);
+    await page.locator('#log tbody tr', { hasText: 'hello-from-cli' }).waitFor();
+    const id = await page.locator('#log tbody tr', { hasText: 'hello-from-cli' }).getAttribute('data-id');
+    const row = page.locator(`#log tbody tr[data-id="${id}"]`);
+    const from = await row.locator('td.from').textContent();
+    expect(from).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(await row.locator('td').nth(1).textContent()).toBe(String(port));
+    await row.getByRole('button', { name: /as hex/ }).click();
+    await expect.poll(() => row.locator('td.payload').textContent()).toBe('68 65 6c 6c 6f 2d 66 72 6f 6d 2d 63 6c 69');
+  });
+
+  it('sends from the page to a CLI listener', async () => {
+    const listener = await startListener(['-n', '1']);
+    await page.getByLabel('Host').fill('127.0.0.1');
+    await page.locator('#send-port').fill(String(listener.port));
+    await page.getByLabel('Payload', { exact: true }).fill('hello-from-page');
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await waitForLines(listener, 1);
+    expect(listener.stdout).toContain('hello-from-page');
+    expect((await listener.done).code).toBe(0);
+    await page.locator('#send-results li.ok', { hasText: 'hello-from-page' }).waitFor();
+  });
+
+  it('saves a message and resends it with one click', async () => {
+    const listener = await startListener(['-n', '2']);
+    await page.locator('#send-port').fill(String(listener.port));
+    await page.getByLabel('Payload', { exact: true }).fill('saved-ping');
+    await page.getByLabel('Save as').fill('ping');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByRole('button', { name: 'Send "ping"' }).click();
+    await waitForLines(listener, 1);
+    await page.getByRole('button', { name: 'Send "ping"' }).click();
+    const r = await listener.done;
+    expect(r.code).toBe(0);
+    expect(r.stdout.match(/saved-ping/g)).toHaveLength(2);
+  });
+
+  it('refuses an API request without the token', async () => {
+    const status = await page.evaluate(async () => (await fetch('/api/listeners')).status);
+    expect(status).toBe(401);
+  });
+
+  it('saves a screenshot with traffic in it', async () => {
+    const port = await page.locator('#listeners li.listener').first().getAttribute('data-port');
+    await page.locator('#send-port').fill(port as string);
+    await page.getByLabel('Payload', { exact: true }).fill('hello from the page');
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await page.locator('#log tbody tr', { hasText: 'hello from the page' }).waitFor();
+    // docs/ui.png (the README's picture) is rewritten only on request, so test runs leave the tree clean.
+    const target = process.env['UPDATE_SCREENSHOT'] === '1' ? '../../docs/ui.png' : '../../test-results/ui.png';
+    const path = fileURLToPath(new URL(target, import.meta.url));
+    await page.screenshot({ path, fullPage: true });
+    expect((await import('node:fs')).statSync(path).size).toBeGreaterThan(10_000);
+  });
+});
