@@ -13,6 +13,7 @@ export {
 } from './validate.js';
 export { listen, Listener, DEFAULT_PORT, type ListenOptions, type BoundAddress, type ListenerStats, type RefusalReason } from './socket/receiver.js';
 export { send, openSender, Sender, type SenderOptions, type SendOptions, type SenderStats } from './socket/sender.js';
+export { isMulticastAddress, validateGroups, DEFAULT_MULTICAST_TTL, type MulticastGroups } from './socket/multicast.js';
 export { resolveHost, systemLookup, type ResolveOptions, type ResolvedAddress } from './socket/resolve.js';
 export { directedBroadcast, isBroadcastAddress, LIMITED_BROADCAST } from './net/broadcast-address.js';
 export { sanitizeBytes, sanitizeText } from './format/sanitize.js';

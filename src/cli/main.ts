@@ -61,6 +61,7 @@ function build(io: CliIo, done: (code: number) => void): Command {
       .option('--bind <address>', 'listen on this address only')
       .option('--stop-word <word>', 'stop after a datagram that says this (case-insensitive)', 'bye')
       .option('--no-stop-word', 'never stop on a word')
+      .option('--tcp', 'accept TCP connections instead: one message per line (with --key: length-prefixed sealed frames)')
       .option('-n, --count <n>', 'stop after this many datagrams')
       .option('--timeout <seconds>', 'stop after this long without a datagram')
       .addOption(new Option('--json', 'one JSON object per datagram').conflicts('hex'))
@@ -69,6 +70,10 @@ function build(io: CliIo, done: (code: number) => void): Command {
       .option('--allow <cidrs>', 'show only datagrams from these sources, e.g. 192.168.1.0/24,fe80::/10 (repeatable)', collect)
       .option('--log <file>', 'append every datagram to FILE as a JSON line')
       .option('--rcvbuf <bytes>', 'receive buffer to ask the kernel for (default 8 MB)')
+      .option('--join <groups>', 'join these multicast groups, e.g. 239.1.2.3,239.1.2.4 or ff02::1:3 (repeatable)', collect)
+      .option('--iface <name|address>', 'with --join: the interface for the memberships')
+      .option('--source <address>', 'with --join: only datagrams from this source (source-specific multicast)')
+      .option('--reuse', 'let other listeners on this machine bind the same port (SO_REUSEADDR)')
       .option('--linger <seconds>', 'after stopping, keep acknowledging --ack senders this long (default 2)'),
   )).action(action(() => import('./commands/listen.js')));
 
@@ -88,8 +93,13 @@ function build(io: CliIo, done: (code: number) => void): Command {
       .option('-s, --source <address>', 'send from this local address')
       .option('--broadcast', 'allow a broadcast destination (set automatically for known ones)')
       .option('-q, --quiet', 'no summary line on stderr')
+      .option('--tcp', 'connect over TCP and send each message as a line; exit 1 if nobody listens')
       .option('--ack', 'reliable delivery: resend until acknowledged, in order, exactly once; exit 3 if not all are')
       .option('--window <n>', 'with --ack: messages in flight at most (default 64)')
+      .option('--ttl <n>', 'to a multicast group: TTL, 0 to 255 (default 1, this link only)')
+      .option('--iface <name|address>', 'to a multicast group: send out of this interface')
+      .option('--loop', 'to a multicast group: also deliver to listeners on this machine (the default)')
+      .option('--no-loop', 'to a multicast group: do not deliver to listeners on this machine')
       .option('--ack-timeout <seconds>', 'with --ack: give up after this long without a new acknowledgement (default 10)'),
   )).action(action(() => import('./commands/send.js')));
 

@@ -5,7 +5,7 @@
  * allow-list, sealed frames with a key); refused ones are only counted.
  */
 import { EventEmitter } from 'node:events';
-import { UdpkitError, describeErrno, errnoOf, formatHostPort } from '../errors.js';
+import { UdpkitError, UdpkitRangeError, describeErrno, errnoOf, formatHostPort } from '../errors.js';
 import { createAddressFilter, parseCidrList } from '../net/address-filter.js';
 import type { Sealer } from '../protocol/seal.js';
 import type { AddressFamily, Datagram, Endpoint, SocketState } from '../types.js';
@@ -16,6 +16,8 @@ import { Admission, type RefusalReason } from './admission.js';
 import type { ReceiveBackend } from './backend.js';
 import { datagramAt, replyAddressOf, type BatchHandler, type DatagramBatch } from './batch.js';
 import { openBackend } from './open-backend.js';
+import { openMulticastBackend } from './multicast-backend.js';
+import { resolveMulticastInterface, validateGroups, validateSource, type Membership } from './multicast.js';
 import { ReliableIntake } from './reliable-intake.js';
 import { loadSealing } from './sealing.js';
 
@@ -52,6 +54,17 @@ export interface ListenOptions {
   readonly reliable?: boolean;
   /** Set SO_BROADCAST, so that {@link Listener.sendTo} may send to broadcast addresses. */
   readonly broadcast?: boolean;
+  /**
+   * Multicast groups to join, all IPv4 (224.0.0.0/4) or all IPv6 (ff00::/8): an array or a
+   * comma-separated list. Binds that family only (unless `address` says otherwise) and uses
+   * node:dgram even when the native addon is built.
+   * @example await listen({ port: 5007, join: '239.77.0.1', reuseAddress: true })
+   */
+  readonly join?: string | readonly string[];
+  /** With `join`: the interface for the memberships, a name (`eth0`) or one of its addresses. */
+  readonly iface?: string;
+  /** With `join`: only datagrams from this source (source-specific multicast). */
+  readonly source?: string;
   /** Closes the listener when aborted. */
   readonly signal?: AbortSignal;
 }
@@ -293,12 +306,14 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
   const port = validatePort(options.port ?? DEFAULT_PORT, { allowZero: true });
   const allowed = options.allow === undefined ? undefined : createAddressFilter(parseCidrList(options.allow));
   const sealing = options.key === undefined ? undefined : await loadSealing(options.key);
-  const backend = await openBackend({
+  const membership = await membershipOf(options);
+  const request = {
     port,
-    family: options.family ?? 0,
+    family: membership ? membership.family : options.family ?? 0,
     ...(options.address !== undefined ? { address: options.address } : {}),
     ...(options.reuseAddress !== undefined ? { reuseAddress: options.reuseAddress } : {}),
-  });
+  };
+  const backend = membership ? await openMulticastBackend(request, membership) : await openBackend(request);
   try {
     backend.setReceiveBufferSize(options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER);
   } catch {
@@ -325,4 +340,21 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
     else signal.addEventListener('abort', () => void listener.close(), { once: true });
   }
   return listener;
+}
+
+/** The groups, interface and source of `join`, checked; `undefined` without `join`. */
+async function membershipOf(options: ListenOptions): Promise<(Membership & { family: 4 | 6 }) | undefined> {
+  if (options.join === undefined) {
+    if (options.iface !== undefined || options.source !== undefined) {
+      throw new UdpkitRangeError('UDPKIT_INVALID_ARGUMENT', 'iface and source apply to multicast: give join too');
+    }
+    return undefined;
+  }
+  const { groups, family } = validateGroups(options.join);
+  if (options.family !== undefined && options.family !== 0 && options.family !== family) {
+    throw new UdpkitRangeError('UDPKIT_INVALID_ARGUMENT', `family ${options.family} does not match the IPv${family} groups`);
+  }
+  const source = options.source === undefined ? undefined : validateSource(options.source, family);
+  const iface = options.iface === undefined ? undefined : await resolveMulticastInterface(options.iface, family);
+  return { groups, family, ...(iface !== undefined ? { iface } : {}), ...(source !== undefined ? { source } : {}) };
 }

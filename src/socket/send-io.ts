@@ -6,6 +6,7 @@
 import dgram from 'node:dgram';
 import { errnoOf } from '../errors.js';
 import type { Endpoint } from '../types.js';
+import { applyMulticastSend, type MulticastSend } from './multicast.js';
 
 /** A connected UDP socket as a sender uses it. */
 export interface SendIo {
@@ -27,6 +28,8 @@ export interface ConnectRequest {
   readonly broadcast: boolean;
   readonly localAddress?: string;
   readonly localPort?: number;
+  /** Set for a multicast destination (node:dgram only). */
+  readonly multicast?: MulticastSend;
 }
 
 /** An OS failure with the step that failed (`bind` or `connect`). */
@@ -83,6 +86,14 @@ export async function openDgramSendIo(req: ConnectRequest): Promise<SendIo> {
   await step('bind', (done) => socket.bind({ port: req.localPort ?? 0, ...(req.localAddress ? { address: req.localAddress } : {}) }, done));
   // SO_BROADCAST must be set before connect(): Linux refuses to connect to a broadcast address without it.
   if (req.broadcast) socket.setBroadcast(true);
+  if (req.multicast) {
+    try {
+      applyMulticastSend(socket, req.multicast);
+    } catch (err) {
+      socket.close();
+      throw connectFailure('connect', err);
+    }
+  }
   await step('connect', (done) => socket.connect(req.port, req.address, done));
   return new DgramSendIo(socket);
 }

@@ -18,6 +18,7 @@ import { openNativeSendIo } from './native-send-io.js';
 import { loadSealing, type Sealing } from './sealing.js';
 import { openDgramSendIo, type ConnectFailure, type ConnectRequest, type SendIo } from './send-io.js';
 import { resolveHost } from './resolve.js';
+import { isMulticastAddress, multicastSendOptions } from './multicast.js';
 
 /** Bytes a sealed frame adds (docs/protocol.md); kept here so plain sends need not load the seal code. */
 export const SEALED_OVERHEAD = 52;
@@ -49,6 +50,12 @@ export interface SenderOptions {
   readonly resolveTimeoutMs?: number;
   /** Closes the sender when aborted. */
   readonly signal?: AbortSignal;
+  /** To a multicast group: the TTL (hop limit), 0 to 255; default 1, the local link only. */
+  readonly ttl?: number;
+  /** To a multicast group: the interface to send out of, a name (`eth0`) or one of its addresses. */
+  readonly multicastInterface?: string;
+  /** To a multicast group: also deliver to listeners on this machine; default true. */
+  readonly multicastLoopback?: boolean;
 }
 
 /** Counters kept by a sender. */
@@ -257,6 +264,7 @@ export async function openSender(options: SenderOptions): Promise<Sender> {
     ...(options.resolveTimeoutMs !== undefined ? { timeoutMs: options.resolveTimeoutMs } : {}),
   });
   const broadcast = options.broadcast ?? (target.family === 4 && isBroadcastAddress(target.address));
+  const multicast = isMulticastAddress(target.address) ? await multicastSendOptions(options, target.family) : undefined;
   const request: ConnectRequest = {
     address: target.address,
     port,
@@ -264,10 +272,12 @@ export async function openSender(options: SenderOptions): Promise<Sender> {
     broadcast,
     ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
     ...(options.localPort !== undefined ? { localPort: options.localPort } : {}),
+    ...(multicast ? { multicast } : {}),
   };
   let io: SendIo;
   try {
-    const native = loadNative();
+    // The native addon sets no multicast options: groups always go through node:dgram.
+    const native = multicast ? undefined : loadNative();
     io = native ? openNativeSendIo(native, request) : await openDgramSendIo(request);
   } catch (err) {
     const { step, cause } = err as ConnectFailure;

@@ -2,6 +2,8 @@
 import { formatHostPort } from '../../errors.js';
 import { parseCidrList } from '../../net/address-filter.js';
 import { listen, type BoundAddress, type Listener } from '../../socket/receiver.js';
+import type { ListenOptions } from '../../socket/receiver.js';
+import { validateGroups, validateSource } from '../../socket/multicast.js';
 import { datagramAt, type DatagramBatch } from '../../socket/batch.js';
 import { ipFamily, validateInteger, validatePort, validateSeconds } from '../../validate.js';
 import { DatagramSink, openLog } from '../datagram-sink.js';
@@ -38,6 +40,28 @@ function parse(opts: Opts) {
   } as const;
 }
 
+/** `--join`, `--iface`, `--source`, `--reuse`, checked here so mistakes are usage errors (exit 2). */
+function multicastOptions(opts: Opts): Pick<ListenOptions, 'join' | 'iface' | 'source' | 'reuseAddress'> {
+  const join = opts['join'] as string[] | undefined;
+  const iface = opts['iface'] as string | undefined;
+  const source = opts['source'] as string | undefined;
+  if (join === undefined) {
+    if (iface !== undefined || source !== undefined) throw new UsageError(`${iface !== undefined ? '--iface' : '--source'} applies to multicast: give --join GROUP too`);
+  } else {
+    const { family } = validateGroups(join, '--join');
+    if (source !== undefined) validateSource(source, family, '--source');
+    if ((opts['ipv4'] === true && family === 6) || (opts['ipv6'] === true && family === 4)) {
+      throw new UsageError(`--join: IPv${family} groups do not go with ${family === 6 ? '-4' : '-6'}`);
+    }
+  }
+  return {
+    ...(join !== undefined ? { join } : {}),
+    ...(iface !== undefined ? { iface } : {}),
+    ...(source !== undefined ? { source } : {}),
+    ...(opts['reuse'] === true ? { reuseAddress: true } : {}),
+  };
+}
+
 /** The line printed on exit: what arrived, and what was lost or refused on the way. */
 async function summary(
   counts: { received: number; receivedBytes: number; refused: number },
@@ -55,6 +79,7 @@ async function summary(
 
 /** Runs `udpkit listen`. */
 export async function run(_args: readonly string[], opts: Opts, io: CliIo): Promise<number> {
+  if (opts['tcp'] === true) return (await import('./listen-tcp.js')).run(_args, opts, io);
   const o = parse(opts);
   const key = await keyFrom(opts, io.env);
   const log = o.log === undefined ? undefined : openLog(o.log);
@@ -65,6 +90,7 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
     ...(o.allow !== undefined ? { allow: o.allow } : {}),
     ...(key !== undefined ? { key } : {}),
     ...(o.rcvbuf !== undefined ? { receiveBufferSize: o.rcvbuf } : {}),
+    ...multicastOptions(opts),
   }).catch((err: unknown) => {
     log?.stream.destroy();
     throw err;

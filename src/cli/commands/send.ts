@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { formatHostPort } from '../../errors.js';
 import { formatTextLine } from '../../format/datagram.js';
 import { openSender, type Sender } from '../../socket/sender.js';
+import { isMulticastAddress, validateTtl } from '../../socket/multicast.js';
 import { ipFamily, parseHostPort, validateInteger, validatePort, validateSeconds } from '../../validate.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_UNCONFIRMED, UsageError, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
@@ -68,9 +69,14 @@ async function sendWithAck(sender: Sender, source: MessageSource, count: number,
 
 /** Runs `udpkit send`. */
 export async function run(args: readonly string[], opts: Opts, io: CliIo): Promise<number> {
+  if (opts['tcp'] === true) return (await import('./send-tcp.js')).run(args, opts, io);
   const [target, ...words] = args;
   const defaultPort = validatePort(opts['port'], { name: '--port' });
   const { host, port } = parseHostPort(target, defaultPort);
+  const multicastFlag = ['ttl', 'iface', 'loop'].find((k) => opts[k] !== undefined);
+  if (multicastFlag !== undefined && ipFamily(host) !== undefined && !isMulticastAddress(host)) {
+    throw new UsageError(`--${multicastFlag === 'loop' && opts['loop'] === false ? 'no-loop' : multicastFlag} applies to a multicast destination, and ${host} is not one`);
+  }
   const count = validateInteger(opts['count'], { name: '--count', min: 1 });
   const intervalMs = validateInteger(opts['interval'], { name: '--interval', min: 0, max: 86_400_000 });
   const waitOpt = opts['waitReply'];
@@ -86,6 +92,9 @@ export async function run(args: readonly string[], opts: Opts, io: CliIo): Promi
     family: opts['ipv4'] ? 4 : opts['ipv6'] ? 6 : 0,
     ...(opts['broadcast'] === true ? { broadcast: true } : {}),
     ...(typeof opts['source'] === 'string' ? { localAddress: validateSource(opts['source']) } : {}),
+    ...(opts['ttl'] !== undefined ? { ttl: validateTtl(opts['ttl'], '--ttl') } : {}),
+    ...(typeof opts['iface'] === 'string' ? { multicastInterface: opts['iface'] } : {}),
+    ...(typeof opts['loop'] === 'boolean' ? { multicastLoopback: opts['loop'] } : {}),
     signal: io.signal,
   });
   const where = formatHostPort(sender.destination.address, port);

@@ -1,0 +1,75 @@
+/** The TCP mode's pure framing: lines and length-prefixed frames, whatever the chunking. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { LengthPrefixReader, encodeLengthPrefixed } from '../../src/protocol/length-prefix.js';
+import { LineSplitter } from '../../src/protocol/line-splitter.js';
+
+/** Cuts `buf` at the given points (taken modulo its length). */
+function chunks(buf: Buffer, cuts: number[]): Buffer[] {
+  const at = [...new Set(cuts.map((c) => (buf.length === 0 ? 0 : c % (buf.length + 1))))].sort((a, b) => a - b);
+  const out: Buffer[] = [];
+  let prev = 0;
+  for (const c of [...at, buf.length]) {
+    out.push(buf.subarray(prev, c));
+    prev = c;
+  }
+  return out;
+}
+
+const lineArb = fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a.filter((b) => b !== 0x0a && b !== 0x0d)));
+
+describe('LineSplitter', () => {
+  it('gives the same lines for any chunking', () => {
+    fc.assert(
+      fc.property(fc.array(lineArb, { maxLength: 20 }), fc.boolean(), fc.array(fc.nat(), { maxLength: 10 }), (lines, crlf, cuts) => {
+        const stream = Buffer.concat(lines.map((l) => Buffer.concat([l, Buffer.from(crlf ? '\r\n' : '\n')])));
+        const s = new LineSplitter();
+        const got = chunks(stream, cuts).flatMap((c) => s.push(c));
+        expect(got.map((l) => l.data.toString('hex'))).toEqual(lines.map((l) => l.toString('hex')));
+        expect(s.end()).toBeUndefined();
+      }),
+    );
+  });
+
+  it('returns a partial last line at the end', () => {
+    const s = new LineSplitter();
+    expect(s.push(Buffer.from('one\ntw'))).toHaveLength(1);
+    expect(s.end()?.data.toString()).toBe('tw');
+  });
+
+  it('cuts a line over the limit and holds no more than the limit', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 0, max: 300 }), fc.array(fc.nat(), { maxLength: 10 }), (max, len, cuts) => {
+        const s = new LineSplitter({ maxLineBytes: max });
+        const stream = Buffer.concat([Buffer.alloc(len, 0x61), Buffer.from('\nok\n')]);
+        const got = chunks(stream, cuts).flatMap((c) => {
+          const r = s.push(c);
+          expect(s.pending).toBeLessThanOrEqual(max);
+          return r;
+        });
+        expect(got[0]).toEqual({ data: Buffer.alloc(Math.min(len, max), 0x61), cut: len > max });
+        expect(got[1]?.data.toString()).toBe(max >= 2 ? 'ok' : 'o');
+      }),
+    );
+  });
+});
+
+describe('LengthPrefixReader', () => {
+  it('gives the same frames for any chunking', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 50 }), { maxLength: 20 }), fc.array(fc.nat(), { maxLength: 10 }), (frames, cuts) => {
+        const stream = Buffer.concat(frames.map((f) => encodeLengthPrefixed(f)));
+        const r = new LengthPrefixReader(1000);
+        const got = chunks(stream, cuts).flatMap((c) => r.push(c).frames);
+        expect(got.map((f) => f.toString('hex'))).toEqual(frames.map((f) => Buffer.from(f).toString('hex')));
+        expect(r.pending).toBe(0);
+      }),
+    );
+  });
+
+  it('reports a length over the limit (e.g. a plain text client)', () => {
+    const r = new LengthPrefixReader(70_000);
+    const res = r.push(Buffer.from('hello\n'));
+    expect(res.tooLarge).toBe(true);
+  });
+});
