@@ -1,6 +1,8 @@
 /**
  * How many datagrams the kernel dropped for one socket because its receive buffer was full:
  * the `drops` column of /proc/net/udp and /proc/net/udp6 (Linux), found by the socket's inode.
+ * Also how many bytes still wait in its receive queue (`rx_queue`), so a listener that stops can
+ * read and count them instead of letting close() discard them unseen.
  */
 import { readlink } from 'node:fs/promises';
 import { readOptional, readersOf, type NetOsOptions } from './os-readers.js';
@@ -18,6 +20,23 @@ export function udpDropsForInode(table: string, inode: number): number | undefin
     if (f.length >= 13 && f[9] === wanted) {
       const drops = Number(f[12]);
       return Number.isInteger(drops) ? drops : undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The `rx_queue` of the socket with this inode in a /proc/net/udp-style table: bytes the kernel
+ * holds for it (datagrams plus their bookkeeping; 0 when nothing waits), or `undefined`.
+ * @example udpRxQueueForInode(procNetUdpText, 69559) // 0
+ */
+export function udpRxQueueForInode(table: string, inode: number): number | undefined {
+  const wanted = String(inode);
+  for (const line of table.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length >= 13 && f[9] === wanted) {
+      const rx = Number.parseInt(f[4]?.split(':')[1] ?? '', 16);
+      return Number.isInteger(rx) ? rx : undefined;
     }
   }
   return undefined;
@@ -52,6 +71,26 @@ export async function kernelDropsForFd(
     const table = await readOptional(readers, path);
     const drops = table === undefined ? undefined : udpDropsForInode(table, inode);
     if (drops !== undefined) return drops;
+  }
+  return undefined;
+}
+
+/**
+ * Bytes waiting in the receive queue of the UDP socket on `fd`, or `undefined` where that cannot
+ * be read (not Linux, no /proc).
+ * @example await kernelQueuedForFd(18) // 0
+ */
+export async function kernelQueuedForFd(
+  fd: number,
+  options: NetOsOptions & { readLink?: (p: string) => Promise<string> } = {},
+): Promise<number | undefined> {
+  const inode = await socketInode(fd, options.readLink);
+  if (inode === undefined) return undefined;
+  const readers = readersOf(options);
+  for (const path of ['/proc/net/udp6', '/proc/net/udp']) {
+    const table = await readOptional(readers, path);
+    const queued = table === undefined ? undefined : udpRxQueueForInode(table, inode);
+    if (queued !== undefined) return queued;
   }
   return undefined;
 }

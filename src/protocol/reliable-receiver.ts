@@ -1,27 +1,55 @@
 /**
  * The receiving side of reliable delivery (docs/protocol.md, "Reliable delivery"), sans-I/O:
- * DATA datagrams, the peer and `now` (ms) in; ACKs to send back and payloads to deliver, each
- * once and in order per session, out. Frames in ./reliable-frames.ts: ACK = header | session 8 |
- * cumulative u32 | selective bitmap 8.
+ * DATA datagrams, the sender's address and port and `now` (ms) in; ACKs to send back, payloads to
+ * deliver (each once and in order per session) and, for every datagram not delivered, why, out.
+ * Frames in ./reliable-frames.ts: ACK = header | session 8 | cumulative u32 | selective bitmap 8.
+ * Sessions, their limits and who is evicted first: ./session-table.ts.
  *
- * Driving it: {@link ReliableReceiver.receive} for every datagram (a non-DATA one returns
- * `undefined`: treat it as something else); send the `ack` to that peer; hand `deliver` on.
- * Call {@link ReliableReceiver.expire} when the {@link ReliableReceiver.nextDeadline} timer fires.
+ * Driving it: {@link ReliableReceiver.receive} for every datagram (a datagram that is not a
+ * valid DATA frame returns `undefined`: treat it as a plain datagram); send the `ack` to that
+ * peer; hand `deliver` on; count `refused`. Call {@link ReliableReceiver.expire} when the
+ * {@link ReliableReceiver.nextDeadline} timer fires, and {@link ReliableReceiver.stop} when the
+ * application stops taking messages.
+ *
+ * Accounting: every DATA datagram given to `receive` ends up delivered (once), or counted in
+ * {@link ReliableReceiver.refusedBy} with a reason, or is still {@link ReliableReceiver.held}.
  */
 import { validateInteger } from '../validate.js';
+import { MemoryBudget } from './memory-budget.js';
 import { decodeReliableFrame, encodeAck, SACK_SPAN } from './reliable-frames.js';
+import { SESSION_COST, SessionTable, type ReceiverSession } from './session-table.js';
+
+const EMPTY = Buffer.alloc(0);
 
 /** Limits of a {@link ReliableReceiver}; times in ms. */
 export interface ReliableReceiverOptions {
-  /** Sessions kept at once; beyond, the idlest is forgotten. Default 1024. */
+  /** Sessions kept at once; beyond, one is evicted (see ./session-table.ts). Default 1024. */
   readonly maxSessions?: number;
+  /** Sessions kept at once from one source address; beyond, one of its own goes. Default 64. */
+  readonly maxSessionsPerSource?: number;
   /** Out-of-order messages held per session, from next expected + 1 on. Default 256. */
   readonly maxBuffered?: number;
-  /** Payload bytes held out of order across all sessions. Default 16 MiB. */
+  /**
+   * Memory for messages held out of order, across all sessions, at their real cost: each costs
+   * its payload plus ENTRY_OVERHEAD (512 bytes), so empty ones are not free. Default 16 MiB.
+   * Sessions come on top: at most maxSessions of SESSION_COST (1.5 KiB) each.
+   */
   readonly maxBufferedBytes?: number;
   /** A session that sent nothing for this long is forgotten. Default 60 000; keep it well above the senders' ackTimeoutMs. */
   readonly sessionIdleMs?: number;
 }
+
+/**
+ * Why a DATA datagram will never be delivered:
+ * - `duplicate`: already delivered or held (acknowledged again all the same);
+ * - `window`: beyond the messages a session may hold (next + maxBuffered);
+ * - `memory`: the memory budget is full;
+ * - `evicted`: its session was evicted to make room;
+ * - `gap`: held behind a missing message, then let go (the session expired or was evicted, or
+ *   the receiver stopped) before the gap was filled;
+ * - `after-stop`: a new message after {@link ReliableReceiver.stop}.
+ */
+export type ReliableRefusal = 'duplicate' | 'window' | 'memory' | 'evicted' | 'gap' | 'after-stop';
 
 /** What to do with one DATA datagram. */
 export interface ReliableReceipt {
@@ -34,149 +62,141 @@ export interface ReliableReceipt {
    * to `receive` is: the one just received is a view of it, held-back ones are copies.
    */
   readonly deliver: Buffer[];
+  /** Why this datagram will never be delivered; `undefined` when it was delivered or is held. */
+  readonly refused: ReliableRefusal | undefined;
 }
 
-interface Session {
-  readonly sessionId: Buffer;
-  /** Every seq below was delivered. */
-  next: number;
-  /** Accepted out of order, by seq: all within next + 1 .. next + maxBuffered. */
-  readonly held: Map<number, Buffer>;
-  lastActivity: number;
+/** The sender of a datagram. */
+export interface ReliablePeer {
+  readonly address: string;
+  readonly port: number;
 }
 
 /**
  * Every sender session of a listener, in bounded memory.
  * @example
  * const receiver = new ReliableReceiver();
- * const r = receiver.receive(datagram, `${rinfo.address}:${rinfo.port}`, Date.now());
+ * const r = receiver.receive(datagram, { address: rinfo.address, port: rinfo.port }, Date.now());
  * if (r?.ack) socket.send(r.ack, rinfo.port, rinfo.address);
  * for (const payload of r?.deliver ?? []) print(payload);
  */
 export class ReliableReceiver {
-  readonly #maxSessions: number;
   readonly #maxBuffered: number;
-  readonly #maxBufferedBytes: number;
-  readonly #idleMs: number;
-  /** In order of last activity: the first is the idlest. */
-  readonly #sessions = new Map<string, Session>();
-  /** Sessions forgotten to make room, by key, with when: refused until sessionIdleMs later. */
-  readonly #evicted = new Map<string, number>();
-  #bufferedBytes = 0;
-  /** DATA already delivered, received again (and acknowledged again). */
-  duplicates = 0;
-  /** DATA not accepted: beyond the buffer, out of memory budget, or of a forgotten session. */
-  dropped = 0;
+  readonly #budget: MemoryBudget;
+  readonly #table: SessionTable;
+  #held = 0;
+  #stopped = false;
+  /** DATA datagrams that will never be delivered, by reason. */
+  readonly refusedBy: Record<ReliableRefusal, number> = { duplicate: 0, window: 0, memory: 0, evicted: 0, gap: 0, 'after-stop': 0 };
 
   /** @throws `RangeError` coded `UDPKIT_INVALID_ARGUMENT` for a bad option. */
   constructor(options: ReliableReceiverOptions = {}) {
-    this.#maxSessions = validateInteger(options.maxSessions ?? 1024, { name: 'maxSessions', min: 1, max: 1 << 20 });
+    const maxSessions = validateInteger(options.maxSessions ?? 1024, { name: 'maxSessions', min: 1, max: 1 << 20 });
     this.#maxBuffered = validateInteger(options.maxBuffered ?? 256, { name: 'maxBuffered', min: 0, max: 1 << 16 });
-    this.#maxBufferedBytes = validateInteger(options.maxBufferedBytes ?? 16 << 20, { name: 'maxBufferedBytes' });
-    this.#idleMs = validateInteger(options.sessionIdleMs ?? 60_000, { name: 'sessionIdleMs', min: 1 });
+    this.#budget = new MemoryBudget({ limit: options.maxBufferedBytes ?? 16 << 20, name: 'maxBufferedBytes' });
+    this.#table = new SessionTable({
+      maxSessions,
+      maxSessionsPerSource: validateInteger(options.maxSessionsPerSource ?? 64, { name: 'maxSessionsPerSource', min: 1, max: 1 << 20 }),
+      idleMs: validateInteger(options.sessionIdleMs ?? 60_000, { name: 'sessionIdleMs', min: 1 }),
+      budget: this.#budget,
+      onLost: (n) => {
+        this.#held -= n;
+        this.refusedBy.gap += n;
+      },
+    });
   }
 
   /** Sessions kept now. */
   get size(): number {
-    return this.#sessions.size;
+    return this.#table.size;
   }
 
-  /** Payload bytes held out of order now. */
-  get bufferedBytes(): number {
-    return this.#bufferedBytes;
+  /** Messages held out of order now (each will be delivered, or counted as `gap`). */
+  get held(): number {
+    return this.#held;
+  }
+
+  /** Memory taken now by held messages (payload plus overhead) and by sessions. */
+  get usedBytes(): number {
+    return this.#budget.used + this.#table.size * SESSION_COST;
+  }
+
+  /** Sessions evicted so far to make room for others (their senders time out). */
+  get evictions(): number {
+    return this.#table.evictions;
   }
 
   /**
-   * Takes one datagram from `peer` (an opaque key such as `"192.0.2.1:5555"`) received at `now`.
-   * Returns `undefined` when it is not a DATA frame. Never throws on any bytes. With
-   * `acceptNew: false` (a receiver that has stopped delivering but lingers) only messages already
-   * accepted are acknowledged again; nothing new is accepted, acknowledged or delivered.
+   * Takes one datagram from `from` received at `now`. Returns `undefined` when it is not a valid
+   * DATA frame (too short, another type or version, seq 0xFFFFFFFF): a plain datagram. Never
+   * throws on any bytes. After {@link stop}, only messages already delivered are acknowledged
+   * again (a sender whose last acknowledgement was lost can still finish); nothing new is
+   * accepted, acknowledged or delivered.
    */
-  receive(datagram: Uint8Array, peer: string, now: number, { acceptNew = true }: { readonly acceptNew?: boolean } = {}): ReliableReceipt | undefined {
+  receive(datagram: Uint8Array, from: ReliablePeer, now: number): ReliableReceipt | undefined {
     const frame = decodeReliableFrame(datagram);
     if (frame?.kind !== 'data') return undefined;
-    const key = `${peer} ${frame.sessionId.toString('hex')}`;
-    let session = this.#sessions.get(key);
-    if (!acceptNew && (session === undefined || (frame.seq >= session.next && !session.held.has(frame.seq)))) return this.#drop(key);
-    if (session === undefined && (this.#evicted.has(key) || frame.seq > this.#maxBuffered)) return this.#drop(key);
+    const key = `${from.address}:${from.port} ${frame.sessionId.toString('hex')}`;
+    let session = this.#table.get(key);
     if (session === undefined) {
-      this.#makeRoom(now);
-      session = { sessionId: Buffer.from(frame.sessionId), next: 0, held: new Map(), lastActivity: now };
-    } else {
-      this.#sessions.delete(key);
+      if (this.#stopped) return this.#refuse(key, 'after-stop');
+      if (this.#table.wasEvicted(key)) return this.#refuse(key, 'evicted');
+      if (frame.seq > this.#maxBuffered) return this.#refuse(key, 'window');
+      session = this.#table.open(key, from.address, frame.sessionId, now);
     }
-    this.#sessions.set(key, session);
-    session.lastActivity = now;
+    this.#table.touch(session, now);
     const { seq, payload } = frame;
-    if (seq < session.next || session.held.has(seq)) {
-      this.duplicates++;
-      return { key, ack: this.#ack(session), deliver: [] };
-    }
+    if (seq < session.next || session.held.has(seq)) return this.#refuse(key, 'duplicate', this.#ack(session));
+    if (this.#stopped) return this.#refuse(key, 'after-stop');
     if (seq > session.next) {
-      if (seq - session.next > this.#maxBuffered || this.#bufferedBytes + payload.length > this.#maxBufferedBytes) return this.#drop(key);
-      session.held.set(seq, Buffer.from(payload));
-      this.#bufferedBytes += payload.length;
-      return { key, ack: this.#ack(session), deliver: [] };
+      if (seq - session.next > this.#maxBuffered) return this.#refuse(key, 'window');
+      if (!this.#budget.charge(payload.length)) return this.#refuse(key, 'memory');
+      // A copy, as the datagram's buffer is reused; one shared empty buffer for empty messages,
+      // which would otherwise each cost an ArrayBuffer of their own.
+      session.held.set(seq, payload.length === 0 ? EMPTY : Buffer.from(payload));
+      this.#held++;
+      return { key, ack: this.#ack(session), deliver: [], refused: undefined };
     }
     const deliver = [payload];
     for (let held = session.held.get(++session.next); held !== undefined; held = session.held.get(++session.next)) {
       session.held.delete(session.next);
-      this.#bufferedBytes -= held.length;
+      this.#budget.release(held.length);
+      this.#held--;
       deliver.push(held);
     }
-    return { key, ack: this.#ack(session), deliver };
+    this.#table.progress(session, deliver.length, now);
+    return { key, ack: this.#ack(session), deliver, refused: undefined };
+  }
+
+  /**
+   * Stops accepting: messages held for a gap are let go (counted as `gap`: they can no longer
+   * be delivered in order), and from now on nothing new is accepted. Sessions stay, to
+   * acknowledge retransmissions of what was delivered, until they expire.
+   */
+  stop(): void {
+    this.#stopped = true;
+    this.#table.dropHeld();
   }
 
   /** Forgets sessions idle for `sessionIdleMs` by `now`. Call at {@link nextDeadline}; early is harmless. */
   expire(now: number): void {
-    for (const [key, s] of this.#sessions) {
-      if (now - s.lastActivity < this.#idleMs) break;
-      this.#forget(key, s);
-    }
-    for (const [key, at] of this.#evicted) {
-      if (now - at < this.#idleMs) break;
-      this.#evicted.delete(key);
-    }
+    this.#table.expire(now);
   }
 
   /** When {@link expire} has something to forget (absolute ms), or `undefined` with nothing kept. */
   nextDeadline(): number | undefined {
-    const idlest = this.#sessions.values().next();
-    const evicted = this.#evicted.values().next();
-    const at = Math.min(idlest.done === true ? Infinity : idlest.value.lastActivity, evicted.done === true ? Infinity : evicted.value);
-    return at === Infinity ? undefined : at + this.#idleMs;
+    return this.#table.nextDeadline();
   }
 
   /** The ACK of a session's state now: cumulative point, and what it holds beyond. */
-  #ack(s: Session): Buffer {
+  #ack(s: ReceiverSession): Buffer {
     const selective: number[] = [];
     if (s.held.size > 0) for (let seq = s.next + 1; seq <= s.next + SACK_SPAN; seq++) if (s.held.has(seq)) selective.push(seq);
     return encodeAck(s.sessionId, s.next, selective);
   }
 
-  #drop(key: string): ReliableReceipt {
-    this.dropped++;
-    return { key, ack: undefined, deliver: [] };
-  }
-
-  /**
-   * Before adding a session: forgets the idle ones, then, if still full, the idlest. That one is
-   * remembered as evicted, so its retransmissions cannot start it again and be delivered twice.
-   */
-  #makeRoom(now: number): void {
-    if (this.#sessions.size < this.#maxSessions) return;
-    this.expire(now);
-    if (this.#sessions.size < this.#maxSessions) return;
-    const idlest = this.#sessions.entries().next();
-    if (idlest.done === true) return;
-    const [key, session] = idlest.value;
-    this.#forget(key, session);
-    if (this.#evicted.size >= this.#maxSessions) this.#evicted.delete(this.#evicted.keys().next().value as string);
-    this.#evicted.set(key, now);
-  }
-
-  #forget(key: string, s: Session): void {
-    this.#sessions.delete(key);
-    for (const payload of s.held.values()) this.#bufferedBytes -= payload.length;
+  #refuse(key: string, reason: ReliableRefusal, ack?: Buffer): ReliableReceipt {
+    this.refusedBy[reason]++;
+    return { key, ack, deliver: [], refused: reason };
   }
 }

@@ -1,10 +1,16 @@
 /** Which received datagrams a listener hands out: an allow-list of sources, and sealed frames. */
 import type { Opener, RefusalReason as SealRefusal } from '../protocol/opener.js';
+import type { ReliableRefusal } from '../protocol/reliable-receiver.js';
 import type { Endpoint } from '../types.js';
 import { BatchBuilder, type DatagramBatch } from './batch.js';
 
-/** Why a datagram was refused: its source is not allowed, or it failed to open (with a key). */
-export type RefusalReason = 'source' | SealRefusal;
+/**
+ * Why a datagram was refused: its source is not allowed (`source`), it failed to open with a key
+ * (`plain`, `malformed`, `version`, `forged`, `stale`, `replayed`), or it was `--ack` traffic not
+ * handed on (`duplicate`, `window`, `memory`, `evicted`, `gap`), or it arrived after the listener
+ * stopped taking datagrams (`after-stop`).
+ */
+export type RefusalReason = 'source' | SealRefusal | ReliableRefusal;
 
 /** Counters the admission updates. */
 export interface RefusalCounts {

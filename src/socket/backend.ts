@@ -24,6 +24,8 @@ export interface ReceiveBackend {
   setBroadcast(on: boolean): void;
   /** The kernel's count of datagrams dropped for this socket (buffer full), if readable. */
   kernelDrops(): Promise<number | undefined>;
+  /** Bytes still waiting in the kernel's receive queue (0: none), if readable. */
+  queuedBytes(): Promise<number | undefined>;
   /** Closes the socket; resolves once closed. */
   close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 /** The node:dgram backend: one callback per datagram, seen as batches of one. */
 import type dgram from 'node:dgram';
-import { kernelDropsForFd } from '../net/socket-drops.js';
+import { kernelDropsForFd, kernelQueuedForFd } from '../net/socket-drops.js';
 import type { AddressFamily } from '../types.js';
 import type { ReceiveBackend } from './backend.js';
 import { SingleBatch, type BatchHandler } from './batch.js';
@@ -54,6 +54,11 @@ export class DgramBackend implements ReceiveBackend {
   kernelDrops(): Promise<number | undefined> {
     const fd = socketFd(this.#socket);
     return fd === undefined ? Promise.resolve(undefined) : kernelDropsForFd(fd);
+  }
+
+  queuedBytes(): Promise<number | undefined> {
+    const fd = socketFd(this.#socket);
+    return fd === undefined ? Promise.resolve(undefined) : kernelQueuedForFd(fd);
   }
 
   close(): Promise<void> {

@@ -1,4 +1,5 @@
 /** The native backend: recvmmsg batches of up to 64 datagrams per call into JavaScript. */
+import { kernelQueuedForFd } from '../net/socket-drops.js';
 import type { NativeBatchCallback, NativeBinding, NativeSocketError, NativeUdp } from '../native/binding.js';
 import type { AddressFamily } from '../types.js';
 import type { ReceiveBackend } from './backend.js';
@@ -95,6 +96,10 @@ export class NativeBackend implements ReceiveBackend {
 
   kernelDrops(): Promise<number | undefined> {
     return Promise.resolve(this.#closed ? undefined : this.#socket.drops());
+  }
+
+  queuedBytes(): Promise<number | undefined> {
+    return this.#closed || this.#socket.fd < 0 ? Promise.resolve(undefined) : kernelQueuedForFd(this.#socket.fd);
   }
 
   close(): Promise<void> {

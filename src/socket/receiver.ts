@@ -2,7 +2,10 @@
  * The receiving side: one UDP socket bound to a port, dual-stack by default, handing out
  * datagrams as batches (the fast path), as `'datagram'` events and as an async iterable. Never
  * connect()ed, so any number of senders work. Datagrams pass an admission check first (source
- * allow-list, sealed frames with a key); refused ones are only counted.
+ * allow-list, sealed frames with a key), then `--ack` frames are acknowledged and ordered.
+ * Accounting: every datagram the socket reads is handed out (`stats.datagrams`) or refused with a
+ * reason (`stats.refusedBy`), or is an `--ack` message still held behind a gap; after
+ * {@link Listener.stopAccepting} everything is refused (`after-stop`).
  */
 import { EventEmitter } from 'node:events';
 import { UdpkitError, UdpkitRangeError, describeErrno, errnoOf, formatHostPort } from '../errors.js';
@@ -14,7 +17,7 @@ import { DEFAULT_PORT, validatePort } from '../validate.js';
 export { DEFAULT_PORT } from '../validate.js';
 import { Admission, type RefusalReason } from './admission.js';
 import type { ReceiveBackend } from './backend.js';
-import { datagramAt, replyAddressOf, type BatchHandler, type DatagramBatch } from './batch.js';
+import { datagramAt, replyAddressOf, type DatagramBatch } from './batch.js';
 import { openBackend } from './open-backend.js';
 import { openMulticastBackend } from './multicast-backend.js';
 import { resolveMulticastInterface, validateGroups, validateSource, type Membership } from './multicast.js';
@@ -78,19 +81,30 @@ export interface BoundAddress {
   readonly dualStack: boolean;
 }
 
-/** Counters kept by a listener. */
+/** Counters kept by a listener (a snapshot: read `listener.stats` again for fresh numbers). */
 export interface ListenerStats {
-  /** Datagrams accepted and handed out. */
-  datagrams: number;
+  /** Datagrams accepted and handed out (an `--ack` message counts as one datagram). */
+  readonly datagrams: number;
   /** Their payload bytes. */
-  bytes: number;
-  /** Datagrams refused (allow-list, key), never handed out. */
-  refused: number;
-  /** Refusals by reason. */
-  refusedBy: Partial<Record<RefusalReason, number>>;
+  readonly bytes: number;
+  /** Datagrams read from the socket but never handed out: the sum of {@link refusedBy}. */
+  readonly refused: number;
+  /** Refusals by reason (see {@link RefusalReason}). */
+  readonly refusedBy: Partial<Record<RefusalReason, number>>;
   /** Datagrams the async iterator dropped because its consumer fell behind `maxQueue`. */
-  queueDropped: number;
+  readonly queueDropped: number;
+  /** `--ack` sender sessions evicted to make room for others (those senders time out). */
+  readonly sessionsEvicted: number;
 }
+
+/**
+ * Takes a batch of accepted datagrams. May return how many of them it took, from the first: the
+ * rest are counted as refused (`after-stop`), for a handler that stops partway (a stop word).
+ */
+export type ListenerBatchHandler = (batch: DatagramBatch) => number | void;
+
+/** How long {@link Listener.drainQueued} reads by default, at most. */
+export const DEFAULT_DRAIN_MS = 500;
 
 /**
  * A bound UDP socket that receives datagrams. Emits `'datagram'`, `'refused'` and `'error'`;
@@ -104,10 +118,14 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
   readonly #intake: ReliableIntake | undefined;
   readonly #queue: Datagram[] = [];
   readonly #maxQueue: number;
-  #batchHandler: BatchHandler | undefined;
+  #batchHandler: ListenerBatchHandler | undefined;
   #wake: (() => void) | undefined;
   #iterating = false;
-  readonly stats: ListenerStats = { datagrams: 0, bytes: 0, refused: 0, refusedBy: {}, queueDropped: 0 };
+  /** `'accepting'` hands datagrams out; `'stopped'` (after stopAccepting) only counts them. */
+  #intakeState: 'accepting' | 'stopped' = 'accepting';
+  readonly #taken = { datagrams: 0, bytes: 0, queueDropped: 0 };
+  /** Refusals by the admission and by the listener itself; the --ack intake keeps its own. */
+  readonly #counts: { refused: number; refusedBy: Partial<Record<RefusalReason, number>> } = { refused: 0, refusedBy: {} };
 
   /** @internal use {@link listen} */
   constructor(backend: ReceiveBackend, options: { maxQueue: number; admission?: Admission; sealer?: Sealer; reliable: boolean }) {
@@ -117,7 +135,10 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
     this.#admission = options.admission;
     this.#sealer = options.sealer;
     this.#intake = options.reliable
-      ? new ReliableIntake((ack, port, address) => void this.sendTo(ack, port, address).catch(() => undefined))
+      ? new ReliableIntake(
+          (ack, port, address) => void this.sendTo(ack, port, address).catch(() => undefined),
+          (reason, batch, i) => this.#emitRefused(reason, batch, i),
+        )
       : undefined;
     backend.start(
       (batch) => this.#onBatch(batch),
@@ -125,51 +146,107 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
     );
   }
 
+  /** Counters now. */
+  get stats(): ListenerStats {
+    const refusedBy = { ...this.#counts.refusedBy };
+    let refused = this.#counts.refused;
+    if (this.#intake) {
+      for (const [reason, n] of Object.entries(this.#intake.refusedBy) as [RefusalReason, number][]) {
+        if (n === 0) continue;
+        refusedBy[reason] = (refusedBy[reason] ?? 0) + n;
+        refused += n;
+      }
+    }
+    return { ...this.#taken, refused, refusedBy, sessionsEvicted: this.#intake?.evictions ?? 0 };
+  }
+
   #onBatch(raw: DatagramBatch): void {
     if (this.#state !== 'bound') return;
-    const admitted = this.#admission ? this.#admission.admit(raw, this.stats, (reason, from) => this.#refused(reason, from)) : raw;
+    const admitted = this.#admission ? this.#admission.admit(raw, this.#counts, (reason, from) => this.#refusedFrom(reason, from)) : raw;
     const batch = this.#intake ? this.#intake.process(admitted) : admitted;
-    const n = batch.count;
-    if (n === 0) return;
-    this.stats.datagrams += n;
-    let bytes = 0;
-    for (let i = 0; i < n; i++) bytes += batch.lengths[i] as number;
-    this.stats.bytes += bytes;
-    this.#batchHandler?.(batch);
+    const n = this.#intakeState === 'accepting' ? this.#hand(batch) : 0;
+    for (let i = n; i < batch.count; i++) this.#refuse('after-stop', batch, i);
+  }
+
+  /** Hands a batch out; returns how many datagrams of it were taken. */
+  #hand(batch: DatagramBatch): number {
+    if (batch.count === 0) return 0;
+    const took = this.#batchHandler?.(batch);
+    const n = typeof took === 'number' ? Math.max(0, Math.min(batch.count, Math.floor(took))) : batch.count;
+    this.#taken.datagrams += n;
+    for (let i = 0; i < n; i++) this.#taken.bytes += batch.lengths[i] as number;
     const emitting = this.listenerCount('datagram') > 0;
     // Until someone takes datagrams another way, keep them (up to maxQueue) for the iterator,
     // so those that arrive before the first `for await` are not lost.
     const queueing = this.#iterating || (!emitting && !this.#batchHandler);
-    if (!emitting && !queueing) return;
-    for (let i = 0; i < n; i++) {
-      const d = datagramAt(batch, i);
-      if (emitting) this.emit('datagram', d);
-      if (queueing) this.#enqueue(d);
+    if (emitting || queueing) {
+      for (let i = 0; i < n; i++) {
+        const d = datagramAt(batch, i);
+        if (emitting) this.emit('datagram', d);
+        if (queueing) this.#enqueue(d);
+      }
     }
+    return n;
   }
 
-  #refused(reason: RefusalReason, from: Endpoint): void {
+  /** Counts datagram `i` of `batch` as refused for `reason`, and says so to `'refused'` listeners. */
+  #refuse(reason: RefusalReason, batch: DatagramBatch, i: number): void {
+    this.#counts.refused++;
+    this.#counts.refusedBy[reason] = (this.#counts.refusedBy[reason] ?? 0) + 1;
+    this.#emitRefused(reason, batch, i);
+  }
+
+  #emitRefused(reason: RefusalReason, batch: DatagramBatch, i: number): void {
+    if (this.listenerCount('refused') === 0) return;
+    const s = batch.senders[i] as number;
+    this.#refusedFrom(reason, { address: batch.addresses[s] as string, port: batch.ports[i] as number, family: batch.families[s]! });
+  }
+
+  #refusedFrom(reason: RefusalReason, from: Endpoint): void {
     if (this.listenerCount('refused') > 0) this.emit('refused', reason, from);
   }
 
   /**
    * Hands every accepted batch to `handler`, before `'datagram'` events: the fast path for
-   * callers that format or count and keep nothing (a batch is only valid during the call).
+   * callers that format or count and keep nothing (a batch is only valid during the call). A
+   * handler that stops partway returns how many it took; the rest are refused (`after-stop`).
    */
-  onBatch(handler: BatchHandler | undefined): void {
+  onBatch(handler: ListenerBatchHandler | undefined): void {
     this.#batchHandler = handler;
   }
 
   /**
-   * Stops handing out datagrams but keeps acknowledging reliable messages already accepted, so a
-   * sender whose last acknowledgement was lost can still finish (the "linger" after a stop).
-   * Returns true when any reliable sender was seen, that is, when lingering is worth it.
+   * Stops handing out datagrams: from now on each one read is refused (`after-stop`), `--ack`
+   * messages held for a gap are let go (`gap`), and only messages already delivered are
+   * acknowledged again, so a sender whose last acknowledgement was lost can still finish (the
+   * "linger" after a stop). Returns true when any reliable sender was seen, that is, when
+   * lingering is worth it.
    */
   stopAccepting(): boolean {
+    this.#intakeState = 'stopped';
     this.#batchHandler = undefined;
     this.removeAllListeners('datagram');
     this.#intake?.stopAccepting();
     return (this.#intake?.sessionsSeen ?? 0) > 0;
+  }
+
+  /**
+   * After {@link stopAccepting}: reads what the kernel still holds for this socket, for at most
+   * `maxMs`, so those datagrams are counted (`after-stop`) instead of being discarded unseen by
+   * {@link close}. Resolves once the receive queue is empty, at `maxMs`, or at once where the
+   * queue cannot be read (then they go uncounted). Datagrams arriving after it resolves and
+   * before close are lost uncounted: call close right after.
+   */
+  async drainQueued(maxMs: number = DEFAULT_DRAIN_MS): Promise<void> {
+    if (this.#intakeState !== 'stopped') return;
+    const deadline = Date.now() + maxMs;
+    while (this.#state === 'bound' && Date.now() < deadline) {
+      const queued = await this.#backend.queuedBytes();
+      if (queued === undefined || queued === 0) return;
+      // A blocked output may have paused reading; nothing is shown any more, so read.
+      this.#backend.resume();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /** `'binding' | 'bound' | 'closing' | 'closed'`. */
@@ -256,6 +333,8 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
       return;
     }
     this.#state = 'closing';
+    // Held --ack messages cannot be delivered any more: count them (`gap`).
+    this.#intake?.stopAccepting();
     this.#intake?.close();
     await this.#backend.close();
     this.#state = 'closed';
@@ -265,7 +344,7 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
 
   #enqueue(d: Datagram): void {
     if (this.#queue.length >= this.#maxQueue) {
-      this.stats.queueDropped++;
+      this.#taken.queueDropped++;
       return;
     }
     this.#queue.push(d);

@@ -92,7 +92,7 @@ export class Simulation {
   }
 
   #arrive(s: SimSender, datagram: Buffer): void {
-    const receipt = this.receiver.receive(datagram, s.peer, this.now);
+    const receipt = this.receiver.receive(datagram, { address: s.peer, port: 5555 }, this.now);
     if (receipt === undefined) throw new Error('the receiver did not take a DATA frame');
     s.delivered.push(...receipt.deliver.map((p) => Buffer.from(p)));
     const { ack } = receipt;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { kernelDropsForFd, socketInode, udpDropsForInode } from '../../src/net/socket-drops.js';
+import { kernelDropsForFd, socketInode, udpDropsForInode, udpRxQueueForInode } from '../../src/net/socket-drops.js';
 
 // Two real lines of /proc/net/udp6 (the second shortened sl number, as the kernel prints past 9999).
 const UDP6 = `  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
@@ -27,5 +27,14 @@ describe('kernelDropsForFd', () => {
 
   it('is undefined for a descriptor that is not a socket', async () => {
     expect(await socketInode(0, async () => '/dev/pts/0')).toBeUndefined();
+  });
+});
+
+describe('udpRxQueueForInode', () => {
+  it('reads the rx_queue half of the tx_queue:rx_queue column, in hex', () => {
+    const queued = UDP6.replace('00000000:00000000 00:00000000 00000000     0        0 14172', '00000000:00000A00 00:00000000 00000000     0        0 14172');
+    expect(udpRxQueueForInode(queued, 14172)).toBe(0xa00);
+    expect(udpRxQueueForInode(queued, 69559)).toBe(0);
+    expect(udpRxQueueForInode(queued, 1)).toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
 /** `udpkit listen`: the textbook receiver, done right. */
 import { formatHostPort } from '../../errors.js';
 import { parseCidrList } from '../../net/address-filter.js';
-import { listen, type BoundAddress, type Listener } from '../../socket/receiver.js';
+import { listen, type BoundAddress, type Listener, type RefusalReason } from '../../socket/receiver.js';
 import type { ListenOptions } from '../../socket/receiver.js';
 import { validateGroups, validateSource } from '../../socket/multicast.js';
 import { datagramAt, type DatagramBatch } from '../../socket/batch.js';
@@ -62,17 +62,30 @@ function multicastOptions(opts: Opts): Pick<ListenOptions, 'join' | 'iface' | 's
   };
 }
 
-/** The line printed on exit: what arrived, and what was lost or refused on the way. */
-async function summary(
-  counts: { received: number; receivedBytes: number; refused: number },
-  listener: Listener,
-  sink: DatagramSink,
-  showRefused: boolean,
-): Promise<string> {
-  const { received, receivedBytes, refused } = counts;
+/** Refusal reasons in the order the summary names them: who sent it, the key, --ack, the stop. */
+const REASON_ORDER: readonly RefusalReason[] = [
+  'source', 'plain', 'malformed', 'version', 'forged', 'stale', 'replayed',
+  'duplicate', 'window', 'memory', 'evicted', 'gap', 'after-stop',
+];
+
+/** `(duplicate 2, gap 1, after stop 1)`: each reason with a count, known ones first. */
+function describeRefusals(refusedBy: Partial<Record<RefusalReason, number>>): string {
+  const reasons = Object.keys(refusedBy) as RefusalReason[];
+  const rank = (r: RefusalReason): number => (REASON_ORDER.includes(r) ? REASON_ORDER.indexOf(r) : REASON_ORDER.length);
+  const parts = reasons.filter((r) => (refusedBy[r] ?? 0) > 0).sort((a, b) => rank(a) - rank(b)).map((r) => `${r.replace(/-/g, ' ')} ${refusedBy[r]}`);
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
+}
+
+/**
+ * The line printed on exit: what was shown, and what was lost or refused on the way, so that
+ * shown + refused + kernel dropped is every datagram that reached the port.
+ */
+async function summary(counts: { received: number; receivedBytes: number }, listener: Listener, sink: DatagramSink, showRefused: boolean): Promise<string> {
   const drops = await listener.kernelDrops();
-  let line = `received ${received} datagrams, ${receivedBytes} bytes; kernel dropped ${drops ?? 'n/a'}`;
-  if (showRefused) line += `; refused ${refused}`;
+  const { refused, refusedBy, sessionsEvicted } = listener.stats;
+  let line = `received ${counts.received} datagrams, ${counts.receivedBytes} bytes; kernel dropped ${drops ?? 'n/a'}`;
+  if (showRefused || refused > 0) line += `; refused ${refused}${describeRefusals(refusedBy)}`;
+  if (sessionsEvicted > 0) line += `; ${sessionsEvicted} --ack session${sessionsEvicted === 1 ? '' : 's'} evicted`;
   if (sink.dropped > 0) line += `; dropped ${sink.dropped} while output was blocked`;
   return line;
 }
@@ -113,8 +126,9 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
     resolveFinished(code);
   };
 
-  const onBatch = (b: DatagramBatch): void => {
-    if (ended) return;
+  // Returns how many datagrams of the batch it took; the listener counts the rest (after stop).
+  const onBatch = (b: DatagramBatch): number => {
+    if (ended) return 0;
     // Show the datagrams up to the one that ends the run (stop word or --count), no further.
     let end = b.count;
     let stopping = false;
@@ -139,6 +153,7 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
       }
     }
     if (stopping) finish(EXIT_OK);
+    return end;
   };
   listener.onBatch(onBatch);
   listener.on('error', (err: Error) => {
@@ -169,10 +184,12 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
   const code = await finished;
   listener.onBatch(undefined);
   // Senders using --ack whose last acknowledgement was lost resend it; answer them a while.
+  // Whatever arrives from now on is counted, not shown.
   if (listener.stopAccepting() && o.lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, o.lingerMs));
   clearTimeout(idle);
   io.signal.removeEventListener('abort', onAbort);
-  const line = await summary({ received, receivedBytes, refused: listener.stats.refused }, listener, sink, o.allow !== undefined || key !== undefined);
+  await listener.drainQueued();
+  const line = await summary({ received, receivedBytes }, listener, sink, o.allow !== undefined || key !== undefined);
   await listener.close();
   await sink.end();
   io.stderr.write(line + '\n');
