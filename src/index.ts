@@ -45,7 +45,7 @@ export { seededRandom, type Random } from './protocol/seeded-random.js';
 export { formatRelayStats, relayStatsJson } from './format/relay.js';
 export { sendReliably, type ReliableSendOptions, type ReliableSendResult } from './transport/reliable-send.js';
 export { ReliableSender, type ReliableSenderOptions, type ReliableSenderEvent } from './protocol/reliable-sender.js';
-export { ReliableReceiver, type ReliableReceiverOptions } from './protocol/reliable-receiver.js';
+export { ReliableReceiver, type ReliableReceiverOptions, type ReliableReceipt, type ReliablePeer, type ReliableRefusal } from './protocol/reliable-receiver.js';
 export { encodeData, encodeAck, decodeReliableFrame } from './protocol/reliable-frames.js';
 export { chat, Chat, type ChatOptions, type ChatStats } from './transport/chat.js';
 export { IpmsgSession, type IpmsgSessionOptions, type IpmsgSessionState, type IpmsgEvent, type IpmsgDatagram, type IpmsgEndpoint, type IpmsgPeer, type IpmsgStats } from './protocol/ipmsg-session.js';

@@ -31,8 +31,8 @@ export const ESTABLISHED_AFTER = 4;
 
 /**
  * Bytes one session costs besides the messages it holds: the record, its key (~45 characters),
- * the copied session id, its empty Map of held messages, its slots in four Maps and a Set, and
- * its eviction mark once evicted. Measured on Node 20 (x64): RSS grew by 940-1,180 bytes a
+ * the copied session id, its empty Map of held messages, and its slots in the table's Maps and
+ * its source's Set. Measured on Node 20 (x64): RSS grew by 940-1,180 bytes a
  * session over 100,000 to 262,144 sessions; rounded up so estimates err safe. maxSessions (1024)
  * times this is the sessions' share of a listener's memory: 1.5 MiB.
  */
@@ -97,10 +97,12 @@ export class SessionTable {
     this.#o = options;
   }
 
+  /** Sessions kept now. */
   get size(): number {
     return this.#byActivity.size;
   }
 
+  /** The session known by `key`, if kept. */
   get(key: string): ReceiverSession | undefined {
     return this.#byActivity.get(key);
   }
