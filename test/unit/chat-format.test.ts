@@ -15,6 +15,7 @@ const peer = (name: string, host = 2, extra: Partial<IpmsgPeer> = {}): IpmsgPeer
   address: `10.0.0.${host}`,
   port: 2425,
   lastSeen: 0,
+  verified: false,
   ...extra,
 });
 
@@ -49,7 +50,8 @@ describe('chat output', () => {
     const bob = peer('Bob');
     const p = { name: 'Bob', user: 'u', host: 'pc', address: '10.0.0.2' };
     expect(JSON.parse(chatEventJson({ type: 'join', peer: bob }))).toEqual({ event: 'join', peer: p });
-    expect(JSON.parse(chatEventJson({ type: 'leave', peer: bob, reason: 'silent' }))).toEqual({ event: 'leave', peer: p });
+    expect(JSON.parse(chatEventJson({ type: 'leave', peer: bob, reason: 'silent' }))).toEqual({ event: 'leave', peer: p, reason: 'silent' });
+    expect(JSON.parse(chatEventJson({ type: 'leave', peer: bob, reason: 'evicted' }))).toEqual({ event: 'leave', peer: p, reason: 'evicted' });
     expect(JSON.parse(chatEventJson({ type: 'message', from: bob, text: 'a\x1bb\n', direct: false, packetNo: 3 }))).toEqual({ event: 'message', from: p, text: 'a\x1bb\n', direct: false });
     expect(chatEventJson({ type: 'delivered', to: bob, packetNo: 7 })).toBe('{"event":"delivered","to":"Bob","packet":7}');
     expect(chatEventJson({ type: 'undelivered', to: bob, packetNo: 7 })).toBe('{"event":"undelivered","to":"Bob","packet":7}');
@@ -62,6 +64,8 @@ describe('chat output', () => {
     expect(formatChatEvent({ type: 'message', from: evil, text: 'hi\x07\u202e', direct: true, packetNo: 1 }, '12:00:01')).toBe('[12:00:01] <Ev\\x1b[31mil> (to you) hi\\x07\\u202e');
     expect(formatChatEvent({ type: 'message', from: peer('Bob'), text: '你好', direct: false, packetNo: 1 }, 't')).toBe('[t] <Bob> 你好');
     expect(formatChatEvent({ type: 'leave', peer: peer('Bob'), reason: 'exit' }, 't')).toBe('[t] * Bob left');
+    expect(formatChatEvent({ type: 'leave', peer: peer('Bob'), reason: 'silent' }, 't')).toBe('[t] * Bob stopped answering and was dropped');
+    expect(formatChatEvent({ type: 'leave', peer: peer('Bob'), reason: 'evicted' }, 't')).toBe('[t] * Bob was dropped to make room: it never answered');
     expect(formatChatEvent({ type: 'undelivered', to: peer('Bob'), packetNo: 1 }, 't')).toBe('[t] * NOT delivered to Bob: no receipt came');
     // Two peers with one name: the address tells them apart.
     const twins = [peer('Bob', 2), peer('Bob', 3)];
