@@ -104,13 +104,13 @@ export interface ChatSummaryCounts extends IpmsgStats {
  * The line printed on exit: every datagram that came (understood, not IPMsg, our own, refused,
  * dropped by the kernel) and what the limits held back.
  * @example formatChatSummary(chat.stats, 0, false)
- * // 'received 1101 datagrams: 1101 IPMsg packets, 0 not IPMsg, 0 our own; kernel dropped 0; peers evicted 77, ignored 0; answers rate-limited 700'
+ * // 'received 1101 datagrams: 1101 IPMsg packets, 0 not IPMsg, 0 our own; kernel dropped 0; peers evicted 77, ignored 0; rate-limited sends 700'
  */
 export function formatChatSummary(s: ChatSummaryCounts, kernelDrops: number | undefined, keyed: boolean): string {
   const total = s.packets + s.malformed + s.own + (keyed ? s.refused : 0);
   let line = `received ${total} datagrams: ${s.packets} IPMsg packets, ${s.malformed} not IPMsg, ${s.own} our own`;
   if (keyed) line += `, ${s.refused} refused (not sealed with the key)`;
-  line += `; kernel dropped ${kernelDrops ?? 'n/a'}; peers evicted ${s.evicted}, ignored ${s.ignored}; answers rate-limited ${s.rateLimited}`;
+  line += `; kernel dropped ${kernelDrops ?? 'n/a'}; peers evicted ${s.evicted}, ignored ${s.ignored}; rate-limited sends ${s.rateLimited}`;
   if (s.sendFailed > 0) line += `; sends failed ${s.sendFailed}`;
   return line;
 }

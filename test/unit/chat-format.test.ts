@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseChatLine } from '../../src/cli/chat-input.js';
-import { chatEventJson, formatChatEvent, formatPeerList, peersJson } from '../../src/format/chat.js';
+import { chatEventJson, formatChatEvent, formatChatSummary, formatPeerList, peersJson } from '../../src/format/chat.js';
 import { listInterfaces } from '../../src/net/interfaces.js';
 import { findPeers, type IpmsgPeer } from '../../src/protocol/ipmsg-peers.js';
 import { chatAnnouncement } from '../../src/transport/chat-announce.js';
@@ -72,6 +72,16 @@ describe('chat output', () => {
     expect(formatChatEvent({ type: 'delivered', to: twins[1]!, packetNo: 1 }, 't', twins)).toBe('[t] * Bob (10.0.0.3:2425) received your message');
     expect(formatPeerList([])).toEqual(['nobody else here yet']);
     expect(formatPeerList([peer('Bob', 2, { group: 'dev' })])).toEqual(['1 peer:', '  Bob  u@pc  10.0.0.2:2425  group dev']);
+  });
+
+  it('sums up on exit what came in and what the limits held back', () => {
+    const stats = { packets: 1104, malformed: 2, own: 1, duplicates: 0, ignored: 3, evicted: 77, rateLimited: 700, refused: 5, sendFailed: 0 };
+    expect(formatChatSummary(stats, 0, false)).toBe(
+      'received 1107 datagrams: 1104 IPMsg packets, 2 not IPMsg, 1 our own; kernel dropped 0; peers evicted 77, ignored 3; rate-limited sends 700',
+    );
+    expect(formatChatSummary({ ...stats, sendFailed: 4 }, undefined, true)).toBe(
+      'received 1112 datagrams: 1104 IPMsg packets, 2 not IPMsg, 1 our own, 5 refused (not sealed with the key); kernel dropped n/a; peers evicted 77, ignored 3; rate-limited sends 700; sends failed 4',
+    );
   });
 });
 
