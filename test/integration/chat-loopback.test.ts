@@ -177,10 +177,10 @@ describe('chat() against forged sources on loopback', () => {
     const got = forged.packets.filter((x) => x.p.user === 'alice');
     expect(got.map((x) => ipmsgCommandOf(x.p.command))).toEqual([IpmsgCommand.ANSENTRY, IpmsgCommand.BR_ENTRY]);
     // Each is our entry packet, 1:PACKETNO:alice:loop:COMMAND:Alice\0: with a packet number of
-    // at most 10 digits and an 8-digit command, 24 bytes + user + host + nickname (+ group).
+    // at most 10 digits and an 8-digit command, 25 bytes + user + host + nickname (+ group).
     for (const x of got) expect(x.data.toString()).toBe(`1:${x.p.packetNo}:alice:loop:${x.p.command}:Alice\0`);
     const bytes = got.reduce((n, x) => n + x.data.length, 0);
-    expect(bytes).toBeLessThanOrEqual(2 * (24 + 'alice'.length + 'loop'.length + 'Alice'.length));
+    expect(bytes).toBeLessThanOrEqual(2 * (25 + 'alice'.length + 'loop'.length + 'Alice'.length));
     // 1 datagram sent: shown as a join, nothing refused or dropped.
     expect(alice.stats).toMatchObject({ packets: 1, malformed: 0, evicted: 0, ignored: 0, rateLimited: 0, refused: 0 });
     expect(drops).toBe(0);
