@@ -4,7 +4,8 @@
  * IPMsg client answers), and forgotten once silent for `probeAfterMs + dropAfterMs`. A peer
  * that has answered us ({@link IpmsgPeerTable.verify}) is asked every `probeIntervalMs` while
  * silent; one that never has is asked once in its life, because its source may be forged and
- * every probe would then be reflected at someone else. Admission: at most `maxPeers` peers, and
+ * every probe would then be reflected at someone else (when the caller cannot send that probe
+ * yet, it is tried again every `probeIntervalMs` until the peer is dropped). Admission: at most `maxPeers` peers, and
  * `maxPeersPerAddress` per address; when either is reached, the least recently heard peer that
  * never answered makes room, so a flood of forged entries cannot keep a real newcomer out.
  * Pure: times are the `now` the caller passes, in ms.
@@ -48,6 +49,8 @@ interface PeerRecord {
   probedAt: number;
   /** We sent it a unicast BR_ENTRY (a probe or an introduction): an ANSENTRY from it answers us. */
   asked: boolean;
+  /** Not before this may the one probe of an unverified peer be tried again (it was held back). */
+  retryAt: number;
 }
 
 /** The key of an endpoint. @example peerKey('10.0.0.2', 2425) // '10.0.0.2:2425' */
@@ -131,7 +134,7 @@ export class IpmsgPeerTable {
     };
     if (known) known.peer = peer;
     else {
-      this.#peers.set(key, { peer, probedAt: -Infinity, asked: false });
+      this.#peers.set(key, { peer, probedAt: -Infinity, asked: false, retryAt: -Infinity });
       this.#perAddress.set(from.address, (this.#perAddress.get(from.address) ?? 0) + 1);
     }
     if (!peer.verified) this.#unverified.touch(key, from.address);
@@ -176,30 +179,37 @@ export class IpmsgPeerTable {
     const probeAt = r.peer.lastSeen + probeAfterMs;
     const dropAt = probeAt + dropAfterMs;
     // An unverified peer gets one probe in its life: the first time it falls silent.
-    if (!r.peer.verified) return r.probedAt === -Infinity ? { at: probeAt, probe: true } : { at: dropAt, probe: false };
+    if (!r.peer.verified) return r.probedAt === -Infinity ? { at: Math.min(Math.max(probeAt, r.retryAt), dropAt), probe: true } : { at: dropAt, probe: false };
     if (r.probedAt < probeAt) return { at: probeAt, probe: true };
     const again = r.probedAt + probeIntervalMs;
     return again < dropAt ? { at: again, probe: true } : { at: dropAt, probe: false };
   }
 
-  /** The peers to probe now, and those silent too long, which are removed. */
-  due(now: number): { probe: IpmsgPeer[]; dropped: IpmsgPeer[] } {
-    const { probeAfterMs, dropAfterMs } = this.#limits;
+  /**
+   * The peers to probe now, and those silent too long, which are removed. `mayProbe` says
+   * whether a probe can be sent now; one that cannot is tried again `probeIntervalMs` later.
+   * `unprobed` counts the dropped peers whose one probe never could be sent.
+   */
+  due(now: number, mayProbe: (peer: IpmsgPeer) => boolean = () => true): { probe: IpmsgPeer[]; dropped: IpmsgPeer[]; unprobed: number } {
+    const { probeAfterMs, probeIntervalMs, dropAfterMs } = this.#limits;
     const probe: IpmsgPeer[] = [];
     const dropped: IpmsgPeer[] = [];
+    let unprobed = 0;
     for (const [key, r] of this.#peers) {
       if (now - r.peer.lastSeen >= probeAfterMs + dropAfterMs) {
+        if (r.retryAt > -Infinity && r.probedAt === -Infinity) unprobed++;
         dropped.push(this.remove(key) as IpmsgPeer);
         continue;
       }
       const next = this.#nextAt(r);
-      if (next.probe && next.at <= now) {
+      if (!next.probe || next.at > now) continue;
+      if (mayProbe(r.peer)) {
         r.probedAt = now;
         r.asked = true;
         probe.push(r.peer);
-      }
+      } else r.retryAt = now + probeIntervalMs;
     }
-    return { probe, dropped };
+    return { probe, dropped, unprobed };
   }
 
   /** When {@link due} has something to do next, or `undefined` with no peer. */

@@ -10,14 +10,16 @@
  * fires; after each call send the datagrams it returned and {@link IpmsgSession.drainEvents}.
  * {@link IpmsgSession.quit} to leave.
  *
- * Against forged sources (a LAN host can write any source address): answers and the probe of a
- * peer that never answered pass a per-address and total rate limit ({@link DEFAULT_ANSWER_LIMIT}),
- * and such a peer is probed once, so one forged entry earns at most two datagrams (the ANSENTRY
- * and one probe, each the size of our entry packet); the peer table evicts peers that never
- * answered before it refuses a newcomer (./ipmsg-peers.ts).
+ * Against forged sources (any LAN host can write any source address), what a source that never
+ * answers gets is bounded: per packet, the answers the protocol owes (an ANSENTRY; for a first
+ * message, our introduction and its RECVMSG), and one probe per peer in its life, all within a
+ * per-address and total rate limit ({@link DEFAULT_ANSWER_LIMIT}). One forged 10-byte BR_ENTRY
+ * earns 2 datagrams of our entry packet's size (25 bytes + user, host, nickname, group). The
+ * peer table evicts peers that never answered before it refuses a newcomer (./ipmsg-peers.ts).
  */
 import { UdpkitError, UdpkitRangeError, UdpkitTypeError } from '../errors.js';
 import { validateInteger } from '../validate.js';
+import { SeenMessages } from './ipmsg-dedupe.js';
 import { IpmsgOutbox } from './ipmsg-outbox.js';
 import {
   IPMSG_MAX_PACKET,
@@ -40,9 +42,6 @@ export type { IpmsgPeer } from './ipmsg-peers.js';
 export { DEFAULT_ANSWER_LIMIT } from './ipmsg-types.js';
 export type { IpmsgDatagram, IpmsgEndpoint, IpmsgEvent, IpmsgSessionOptions, IpmsgSessionState, IpmsgStats } from './ipmsg-types.js';
 
-/** How long a received message's packet number is remembered to spot retransmissions. */
-const DEDUPE_MS = 60_000;
-const DEDUPE_MAX = 10_000;
 const MAX_PACKET_NO = 0x7fffffff;
 
 function checkName(value: string, what: string, banned: RegExp): string {
@@ -61,7 +60,7 @@ export class IpmsgSession {
   readonly #peers: IpmsgPeerTable;
   readonly #outbox: IpmsgOutbox;
   readonly #limiter: PeerRateLimiter;
-  readonly #seen = new Map<string, number>();
+  readonly #seen = new SeenMessages();
   readonly #announced = new Set<number>();
   #events: IpmsgEvent[] = [];
   #next: number;
@@ -177,7 +176,7 @@ export class IpmsgSession {
     else if (joined && !isEntry && answer(() => this.#entry(Cmd.BR_ENTRY))) this.#peers.markAsked(key);
     if (cmd === Cmd.SENDMSG) {
       if ((p.command & Opt.SENDCHECKOPT) !== 0) answer(() => this.#packet(Cmd.RECVMSG, String(p.packetNo)));
-      if (this.#firstTime(`${peer.key}#${p.packetNo}`, now)) {
+      if (this.#seen.firstTime(`${peer.key}#${p.packetNo}`, now)) {
         const direct = (p.command & (Opt.BROADCASTOPT | Opt.MULTICASTOPT)) === 0;
         this.#events.push({ type: 'message', from: peer, text: messageText(p.extra), direct, packetNo: p.packetNo });
       } else this.stats.duplicates++;
@@ -195,17 +194,6 @@ export class IpmsgSession {
     if (this.#limiter.allow(address, now)) return true;
     this.stats.rateLimited++;
     return false;
-  }
-
-  /** True the first time a message id is seen within {@link DEDUPE_MS}. */
-  #firstTime(id: string, now: number): boolean {
-    for (const [k, at] of this.#seen) {
-      if (now - at < DEDUPE_MS && this.#seen.size < DEDUPE_MAX) break;
-      this.#seen.delete(k);
-    }
-    if (this.#seen.has(id)) return false;
-    this.#seen.set(id, now);
-    return true;
   }
 
   /**
@@ -232,11 +220,11 @@ export class IpmsgSession {
   poll(now: number): IpmsgDatagram[] {
     if (this.#state === 'closed') return [];
     const out: IpmsgDatagram[] = [];
-    const { probe, dropped } = this.#peers.due(now);
-    for (const peer of probe) {
-      // Peers that answered are probed freely (the table bounds them); others may be forged.
-      if (peer.verified || this.#allow(peer.address, now)) out.push({ data: this.#entry(Cmd.BR_ENTRY).data, address: peer.address, port: peer.port });
-    }
+    // Peers that answered are probed freely (the table bounds them); others may be forged, and
+    // their one probe waits for the rate limit (counted only if it never could be sent).
+    const { probe, dropped, unprobed } = this.#peers.due(now, (peer) => peer.verified || this.#limiter.allow(peer.address, now));
+    this.stats.rateLimited += unprobed;
+    for (const peer of probe) out.push({ data: this.#entry(Cmd.BR_ENTRY).data, address: peer.address, port: peer.port });
     for (const peer of dropped) this.#leave(peer, 'silent');
     const { resend, failed } = this.#outbox.due(now);
     for (const m of resend) out.push({ data: m.data, address: m.peer.address, port: m.peer.port });

@@ -65,21 +65,25 @@ export interface IpmsgSessionOptions {
   /** Peers kept at most per address (ports differ), the same way; default 64. */
   readonly maxPeersPerAddress?: number;
   /**
-   * How often it answers each source address (ANSENTRY, RECVMSG, introductions, and the one
-   * probe of a peer that never answered), and all of them together, so that forged sources
-   * cannot make it a reflector; answers past it are not sent (counted in `rateLimited`).
-   * Default {@link DEFAULT_ANSWER_LIMIT}.
+   * How often it answers each source address (ANSENTRY, RECVMSG, introductions, goodbyes to
+   * peers that never answered, and their one probe), and all of them together, so that forged
+   * sources cannot make it a reflector; answers past it are not sent (counted in
+   * `rateLimited`), a probe waits. Default {@link DEFAULT_ANSWER_LIMIT}.
    */
   readonly answerLimit?: Omit<PeerRateLimiterOptions, 'maxKeys'>;
 }
 
 /**
  * Answers per second and burst, per source address and in total. A client needs one answer
- * per entry and per message it sends; 40 back to back and 20 a second per address leave room
- * for a script sending messages in bulk (and a lost receipt is asked for again anyway), and
- * 400 then 200 a second in all for a whole LAN starting at once.
+ * per entry and per message it sends: 40 back to back and 20 a second per address leave room
+ * for a script sending messages in bulk (and a lost receipt is asked for again anyway). The
+ * total stays small because answers to forged addresses that nobody holds wait for ARP, about
+ * 3 s, in the socket's send buffer (212,992 bytes by default: about 256 small datagrams), and
+ * everything we send queues behind them once it is full; 80 then 40 a second keep that below
+ * about 200. Probes of peers that never answered wait for it rather than being lost, so a
+ * LAN of hundreds starting at once is still probed within a few seconds.
  */
-export const DEFAULT_ANSWER_LIMIT = { rate: 20, burst: 40, total: { rate: 200, burst: 400 } } as const;
+export const DEFAULT_ANSWER_LIMIT = { rate: 20, burst: 40, total: { rate: 40, burst: 80 } } as const;
 
 /** `'idle'` until started, `'running'`, then `'closed'` after `quit()`. */
 export type IpmsgSessionState = 'idle' | 'running' | 'closed';
@@ -98,6 +102,9 @@ export interface IpmsgStats {
   ignored: number;
   /** Peers that never answered, forgotten to make room for new ones. */
   evicted: number;
-  /** Answers and probes not sent because their address, or everyone together, went past `answerLimit`. */
+  /**
+   * Answers and goodbyes not sent because their address, or everyone together, went past
+   * `answerLimit`, and peers dropped before their one probe could be sent.
+   */
   rateLimited: number;
 }

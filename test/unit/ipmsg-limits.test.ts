@@ -190,13 +190,37 @@ describe('answer rate limits', () => {
     expect(sim.events.filter((e) => e.type === 'message')).toHaveLength(5);
   });
 
-  it('limits the one probe of unverified peers, never the probes of verified ones', () => {
+  it('holds the one probe of an unverified peer for the limit, tried again every 3 s; never the probes of verified ones', () => {
     const sim = new Sim({ answerLimit: { rate: 1, burst: 1 }, broadcast: [ep('10.0.0.8', 1), ep('10.0.0.8', 2)] });
     for (const port of [1, 2]) sim.receive(ANSWER, ep('10.0.0.8', port)); // verified, no answer due
     for (const port of [3, 4]) sim.receive(ANSWER, ep('10.0.0.8', port)); // unverified
     sim.runUntil(10_000);
     expect(sim.to('10.0.0.8').map((d) => d.port)).toEqual([1, 2, 3]);
-    expect(sim.session.stats.rateLimited).toBe(1);
+    sim.runUntil(13_000);
+    expect(sim.to('10.0.0.8').map((d) => [d.at, d.port])).toEqual([
+      [10_000, 1],
+      [10_000, 2],
+      [10_000, 3],
+      [13_000, 1],
+      [13_000, 2],
+      [13_000, 4],
+    ]);
+    expect(sim.session.stats.rateLimited).toBe(0);
+  });
+
+  it('counts a peer dropped before its probe could be sent', () => {
+    const sim = new Sim({ answerLimit: { rate: 100, burst: 100, total: { rate: 1, burst: 1 } }, probeAfterMs: 1000, probeIntervalMs: 300, dropAfterMs: 1500 });
+    for (let host = 1; host <= 5; host++) sim.receive(ANSWER, ep(`10.0.0.${host}`)); // no answers due: the buckets stay full
+    sim.runUntil(60_000);
+    // One token a second in all, tried every 300 ms: probes at 1 s and 2.2 s, then all are
+    // dropped at 2.5 s; three never got theirs.
+    expect(sim.out.map((d) => [d.at, d.address])).toEqual([
+      [1000, '10.0.0.1'],
+      [2200, '10.0.0.2'],
+    ]);
+    expect(sim.events.filter((e) => e.type === 'leave')).toHaveLength(5);
+    expect(sim.session.stats.rateLimited).toBe(3);
+    expect(sim.session.nextDeadline()).toBeUndefined();
   });
 
   it('limits goodbyes to peers that never answered', () => {
@@ -260,9 +284,9 @@ describe('the peer table when full', () => {
     for (let i = 0; i < 1100; i++) sim.receive(ENTRY, ep(`10.0.1.${1 + (i % 20)}`, 10_000 + i));
     expect(sim.session.peers()).toHaveLength(1024);
     expect(sim.session.stats).toMatchObject({ packets: 1100, evicted: 76, ignored: 0 });
-    // Answers: the total burst (400) at one instant; the rest held back and counted.
-    expect(sim.out).toHaveLength(400);
-    expect(sim.session.stats.rateLimited).toBe(700);
+    // Answers: the total burst (80) at one instant; the rest held back and counted.
+    expect(sim.out).toHaveLength(80);
+    expect(sim.session.stats.rateLimited).toBe(1020);
     sim.now = 1000;
     const bob = ep('10.0.0.2');
     sim.receive(encodeIpmsgPacket({ packetNo: 1, user: 'bob', host: 'pc2', command: Cmd.BR_ENTRY, extra: 'Bob\0' }), bob);
