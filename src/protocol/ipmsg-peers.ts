@@ -5,10 +5,10 @@
  * that has answered us ({@link IpmsgPeerTable.verify}) is asked every `probeIntervalMs` while
  * silent; one that never has is asked once in its life, because its source may be forged and
  * every probe would then be reflected at someone else (when the caller cannot send that probe
- * yet, it is tried again every `probeIntervalMs` until the peer is dropped). Admission: at most `maxPeers` peers, and
- * `maxPeersPerAddress` per address; when either is reached, the least recently heard peer that
- * never answered makes room, so a flood of forged entries cannot keep a real newcomer out.
- * Pure: times are the `now` the caller passes, in ms.
+ * yet, it is tried again every `probeIntervalMs` until the peer is dropped). Admission: at most
+ * `maxPeers` peers, and `maxPeersPerAddress` per address; when either is reached, the least
+ * recently heard peer that never answered makes room, so a flood of forged entries cannot keep
+ * a real newcomer out. Pure: times are the `now` the caller passes, in ms.
  */
 import { UnverifiedPeers } from './ipmsg-unverified.js';
 
