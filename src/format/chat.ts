@@ -3,7 +3,7 @@
  * came: JSON escaping makes it safe), or one line per event for people, where everything that
  * came from the network is made safe for the terminal with {@link sanitizeText}.
  */
-import type { IpmsgEvent, IpmsgPeer } from '../protocol/ipmsg-session.js';
+import type { IpmsgEvent, IpmsgPeer, IpmsgStats } from '../protocol/ipmsg-session.js';
 import { sanitizeText } from './sanitize.js';
 
 /** A peer as `--json` shows it. */
@@ -26,8 +26,9 @@ export function peerJson(p: IpmsgPeer): ChatPeerJson {
 export function chatEventJson(e: IpmsgEvent): string {
   switch (e.type) {
     case 'join':
-    case 'leave':
       return JSON.stringify({ event: e.type, peer: peerJson(e.peer) });
+    case 'leave':
+      return JSON.stringify({ event: e.type, peer: peerJson(e.peer), reason: e.reason });
     case 'message':
       return JSON.stringify({ event: 'message', from: peerJson(e.from), text: e.text, direct: e.direct });
     case 'delivered':
@@ -49,6 +50,12 @@ function who(p: IpmsgPeer, others: readonly IpmsgPeer[] = []): string {
   return twin ? `${safe(p.name)} (${p.key})` : safe(p.name);
 }
 
+const LEFT = {
+  exit: 'left',
+  silent: 'stopped answering and was dropped',
+  evicted: 'was dropped to make room: it never answered',
+} as const;
+
 /**
  * One event as one terminal line, after the time `[HH:MM:SS]`.
  * @example formatChatEvent(e, '12:00:01') // '[12:00:01] <Bob> hello'
@@ -59,7 +66,7 @@ export function formatChatEvent(e: IpmsgEvent, time: string, peers: readonly Ipm
     case 'join':
       return `${at} * ${who(e.peer, peers)} joined (${safe(e.peer.user)}@${safe(e.peer.host)}, ${e.peer.key})`;
     case 'leave':
-      return `${at} * ${who(e.peer, peers)} ${e.reason === 'exit' ? 'left' : 'stopped answering and was dropped'}`;
+      return `${at} * ${who(e.peer, peers)} ${LEFT[e.reason]}`;
     case 'message':
       return `${at} <${who(e.from, peers)}>${e.direct ? ' (to you)' : ''} ${safe(e.text)}`;
     case 'delivered':
@@ -84,4 +91,26 @@ export function formatPeerList(peers: readonly IpmsgPeer[]): string[] {
 /** The local time of `date` as `HH:MM:SS`. */
 export function clockTime(date: Date): string {
   return date.toTimeString().slice(0, 8);
+}
+
+/** What the chat counted, as {@link formatChatSummary} shows it. */
+export interface ChatSummaryCounts extends IpmsgStats {
+  /** Datagrams refused before reading (not sealed with the key). */
+  readonly refused: number;
+  readonly sendFailed: number;
+}
+
+/**
+ * The line printed on exit: every datagram that came (understood, not IPMsg, our own, refused,
+ * dropped by the kernel) and what the limits held back.
+ * @example formatChatSummary(chat.stats, 0, false)
+ * // 'received 1101 datagrams: 1101 IPMsg packets, 0 not IPMsg, 0 our own; kernel dropped 0; peers evicted 77, ignored 0; rate-limited sends 700'
+ */
+export function formatChatSummary(s: ChatSummaryCounts, kernelDrops: number | undefined, keyed: boolean): string {
+  const total = s.packets + s.malformed + s.own + (keyed ? s.refused : 0);
+  let line = `received ${total} datagrams: ${s.packets} IPMsg packets, ${s.malformed} not IPMsg, ${s.own} our own`;
+  if (keyed) line += `, ${s.refused} refused (not sealed with the key)`;
+  line += `; kernel dropped ${kernelDrops ?? 'n/a'}; peers evicted ${s.evicted}, ignored ${s.ignored}; rate-limited sends ${s.rateLimited}`;
+  if (s.sendFailed > 0) line += `; sends failed ${s.sendFailed}`;
+  return line;
 }

@@ -1,9 +1,16 @@
 /**
- * The IP Messenger peer table, keyed by `address:port`, with its ageing: a peer silent for
- * `probeAfterMs` is asked again (a unicast BR_ENTRY, which any IPMsg client answers), every
- * `probeIntervalMs`, and forgotten once silent for `probeAfterMs + dropAfterMs`. Pure: times are
- * the `now` the caller passes, in ms.
+ * The IP Messenger peer table, keyed by `address:port`, with its ageing and its admission
+ * rules. Ageing: a peer silent for `probeAfterMs` is asked again (a unicast BR_ENTRY, which any
+ * IPMsg client answers), and forgotten once silent for `probeAfterMs + dropAfterMs`. A peer
+ * that has answered us ({@link IpmsgPeerTable.verify}) is asked every `probeIntervalMs` while
+ * silent; one that never has is asked once in its life, because its source may be forged and
+ * every probe would then be reflected at someone else (when the caller cannot send that probe
+ * yet, it is tried again every `probeIntervalMs` until the peer is dropped). Admission: at most
+ * `maxPeers` peers, and `maxPeersPerAddress` per address; when either is reached, the least
+ * recently heard peer that never answered makes room, so a flood of forged entries cannot keep
+ * a real newcomer out. Pure: times are the `now` the caller passes, in ms.
  */
+import { UnverifiedPeers } from './ipmsg-unverified.js';
 
 /** A peer as the session shows it. */
 export interface IpmsgPeer {
@@ -19,13 +26,20 @@ export interface IpmsgPeer {
   readonly port: number;
   /** When a packet from it last arrived (the `now` of that receive). */
   readonly lastSeen: number;
+  /**
+   * It has answered us (an ANSENTRY to a BR_ENTRY we sent it, or the receipt of a message):
+   * likely a real client rather than a forged source address.
+   */
+  readonly verified: boolean;
 }
 
-/** Ageing times, in ms. */
-export interface IpmsgAgeing {
+/** Ageing times, in ms, and the table's limits. */
+export interface IpmsgPeerLimits {
   readonly probeAfterMs: number;
   readonly probeIntervalMs: number;
   readonly dropAfterMs: number;
+  readonly maxPeers: number;
+  readonly maxPeersPerAddress: number;
 }
 
 interface PeerRecord {
@@ -33,6 +47,10 @@ interface PeerRecord {
   /** When the last probe left. Probes leave only once silent `probeAfterMs`, so none has since
    * the peer was last heard from when this is earlier than `lastSeen + probeAfterMs`. */
   probedAt: number;
+  /** We sent it a unicast BR_ENTRY (a probe or an introduction): an ANSENTRY from it answers us. */
+  asked: boolean;
+  /** Not before this may the one probe of an unverified peer be tried again (it was held back). */
+  retryAt: number;
 }
 
 /** The key of an endpoint. @example peerKey('10.0.0.2', 2425) // '10.0.0.2:2425' */
@@ -40,21 +58,30 @@ export function peerKey(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
+/** What {@link IpmsgPeerTable.heard} found: the peer, whether it is new, whom it pushed out. */
+export interface IpmsgHeard {
+  readonly peer: IpmsgPeer;
+  readonly joined: boolean;
+  /** Unverified peers removed to make room for it (at most one). */
+  readonly evicted: readonly IpmsgPeer[];
+}
+
 /**
  * Known peers and when each must be probed or dropped.
  * @example
- * const table = new IpmsgPeerTable({ probeAfterMs: 10_000, probeIntervalMs: 3000, dropAfterMs: 10_000 }, 1024);
+ * const table = new IpmsgPeerTable({ probeAfterMs: 10_000, probeIntervalMs: 3000, dropAfterMs: 10_000, maxPeers: 1024, maxPeersPerAddress: 64 });
  * table.heard({ address: '10.0.0.2', port: 2425 }, { user: 'bob', host: 'pc2', nickname: 'Bob' }, now);
  * const { probe, dropped } = table.due(now + 20_000); // dropped: [Bob]
  */
 export class IpmsgPeerTable {
+  /** In the order they joined. */
   readonly #peers = new Map<string, PeerRecord>();
-  readonly #ageing: IpmsgAgeing;
-  readonly #maxPeers: number;
+  readonly #unverified = new UnverifiedPeers();
+  readonly #perAddress = new Map<string, number>();
+  readonly #limits: IpmsgPeerLimits;
 
-  constructor(ageing: IpmsgAgeing, maxPeers: number) {
-    this.#ageing = ageing;
-    this.#maxPeers = maxPeers;
+  constructor(limits: IpmsgPeerLimits) {
+    this.#limits = limits;
   }
 
   get size(): number {
@@ -72,16 +99,26 @@ export class IpmsgPeerTable {
 
   /**
    * Notes a packet from `address:port` at `now`, adding the peer when unknown (`joined`), and
-   * taking the name it announced, if any. `undefined` when the table is full.
+   * taking the name it announced, if any. Room for a new peer is made by evicting the least
+   * recently heard unverified peer (of its address when that address has its share, else of
+   * all); `undefined` when there is none to evict.
    */
   heard(
     from: { readonly address: string; readonly port: number },
     who: { readonly user: string; readonly host: string; readonly nickname?: string; readonly group?: string },
     now: number,
-  ): { peer: IpmsgPeer; joined: boolean } | undefined {
+  ): IpmsgHeard | undefined {
     const key = peerKey(from.address, from.port);
     const known = this.#peers.get(key);
-    if (!known && this.#peers.size >= this.#maxPeers) return undefined;
+    const evicted: IpmsgPeer[] = [];
+    if (!known) {
+      const crowded = (this.#perAddress.get(from.address) ?? 0) >= this.#limits.maxPeersPerAddress;
+      if (crowded || this.#peers.size >= this.#limits.maxPeers) {
+        const victim = this.#unverified.oldest(crowded ? from.address : undefined);
+        if (victim === undefined) return undefined;
+        evicted.push(this.remove(victim) as IpmsgPeer);
+      }
+    }
     const before = known?.peer;
     const announced = who.nickname !== undefined;
     const peer: IpmsgPeer = {
@@ -93,44 +130,93 @@ export class IpmsgPeerTable {
       address: from.address,
       port: from.port,
       lastSeen: Math.max(now, before?.lastSeen ?? now),
+      verified: before?.verified ?? false,
     };
     if (known) known.peer = peer;
-    else this.#peers.set(key, { peer, probedAt: -Infinity });
-    return { peer, joined: !known };
+    else {
+      this.#peers.set(key, { peer, probedAt: -Infinity, asked: false, retryAt: -Infinity });
+      this.#perAddress.set(from.address, (this.#perAddress.get(from.address) ?? 0) + 1);
+    }
+    if (!peer.verified) this.#unverified.touch(key, from.address);
+    return { peer, joined: !known, evicted };
+  }
+
+  /** Whether we have sent `key` a unicast BR_ENTRY, so that its ANSENTRY answers us. */
+  asked(key: string): boolean {
+    return this.#peers.get(key)?.asked === true;
+  }
+
+  /** Notes that we sent `key` a unicast BR_ENTRY (an introduction). */
+  markAsked(key: string): void {
+    const r = this.#peers.get(key);
+    if (r) r.asked = true;
+  }
+
+  /** Marks `key` as having answered us: probed while silent from now on, never evicted. */
+  verify(key: string): IpmsgPeer | undefined {
+    const r = this.#peers.get(key);
+    if (r === undefined || r.peer.verified) return r?.peer;
+    r.peer = { ...r.peer, verified: true };
+    this.#unverified.delete(key);
+    return r.peer;
   }
 
   /** Forgets a peer; returns it when it was known. */
   remove(key: string): IpmsgPeer | undefined {
     const r = this.#peers.get(key);
+    if (r === undefined) return undefined;
     this.#peers.delete(key);
-    return r?.peer;
+    this.#unverified.delete(key);
+    const n = (this.#perAddress.get(r.peer.address) ?? 1) - 1;
+    if (n > 0) this.#perAddress.set(r.peer.address, n);
+    else this.#perAddress.delete(r.peer.address);
+    return r.peer;
   }
 
-  /** The peers to probe now, and those silent too long, which are removed. */
-  due(now: number): { probe: IpmsgPeer[]; dropped: IpmsgPeer[] } {
-    const { probeAfterMs, probeIntervalMs, dropAfterMs } = this.#ageing;
+  /** When the peer of `r` is to be probed next, or dropped when no probe is left for it. */
+  #nextAt(r: PeerRecord): { at: number; probe: boolean } {
+    const { probeAfterMs, probeIntervalMs, dropAfterMs } = this.#limits;
+    const probeAt = r.peer.lastSeen + probeAfterMs;
+    const dropAt = probeAt + dropAfterMs;
+    // An unverified peer gets one probe in its life: the first time it falls silent.
+    if (!r.peer.verified) return r.probedAt === -Infinity ? { at: Math.min(Math.max(probeAt, r.retryAt), dropAt), probe: true } : { at: dropAt, probe: false };
+    if (r.probedAt < probeAt) return { at: probeAt, probe: true };
+    const again = r.probedAt + probeIntervalMs;
+    return again < dropAt ? { at: again, probe: true } : { at: dropAt, probe: false };
+  }
+
+  /**
+   * The peers to probe now, and those silent too long, which are removed. `mayProbe` says
+   * whether a probe can be sent now; one that cannot is tried again `probeIntervalMs` later.
+   * `unprobed` counts the dropped peers whose one probe never could be sent.
+   */
+  due(now: number, mayProbe: (peer: IpmsgPeer) => boolean = () => true): { probe: IpmsgPeer[]; dropped: IpmsgPeer[]; unprobed: number } {
+    const { probeAfterMs, probeIntervalMs, dropAfterMs } = this.#limits;
     const probe: IpmsgPeer[] = [];
     const dropped: IpmsgPeer[] = [];
+    let unprobed = 0;
     for (const [key, r] of this.#peers) {
-      const silent = now - r.peer.lastSeen;
-      if (silent >= probeAfterMs + dropAfterMs) {
-        this.#peers.delete(key);
-        dropped.push(r.peer);
-      } else if (silent >= probeAfterMs && (r.probedAt < r.peer.lastSeen + probeAfterMs || now - r.probedAt >= probeIntervalMs)) {
-        r.probedAt = now;
-        probe.push(r.peer);
+      if (now - r.peer.lastSeen >= probeAfterMs + dropAfterMs) {
+        if (r.retryAt > -Infinity && r.probedAt === -Infinity) unprobed++;
+        dropped.push(this.remove(key) as IpmsgPeer);
+        continue;
       }
+      const next = this.#nextAt(r);
+      if (!next.probe || next.at > now) continue;
+      if (mayProbe(r.peer)) {
+        r.probedAt = now;
+        r.asked = true;
+        probe.push(r.peer);
+      } else r.retryAt = now + probeIntervalMs;
     }
-    return { probe, dropped };
+    return { probe, dropped, unprobed };
   }
 
   /** When {@link due} has something to do next, or `undefined` with no peer. */
   nextDeadline(): number | undefined {
-    const { probeAfterMs, probeIntervalMs, dropAfterMs } = this.#ageing;
     let next: number | undefined;
     for (const r of this.#peers.values()) {
-      const probeAt = r.peer.lastSeen + probeAfterMs;
-      const at = r.probedAt < probeAt ? probeAt : Math.min(r.probedAt + probeIntervalMs, probeAt + dropAfterMs);
+      const { at } = this.#nextAt(r);
       if (next === undefined || at < next) next = at;
     }
     return next;

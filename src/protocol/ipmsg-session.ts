@@ -9,9 +9,17 @@
  * to talk, {@link IpmsgSession.poll} when the timer armed for {@link IpmsgSession.nextDeadline}
  * fires; after each call send the datagrams it returned and {@link IpmsgSession.drainEvents}.
  * {@link IpmsgSession.quit} to leave.
+ *
+ * Against forged sources (any LAN host can write any source address), what a source that never
+ * answers gets is bounded: per packet, the answers the protocol owes (an ANSENTRY; for a first
+ * message, our introduction and its RECVMSG), and one probe per peer in its life, all within a
+ * per-address and total rate limit ({@link DEFAULT_ANSWER_LIMIT}). One forged 10-byte BR_ENTRY
+ * earns 2 datagrams of our entry packet's size (25 bytes + user, host, nickname, group). The
+ * peer table evicts peers that never answered before it refuses a newcomer (./ipmsg-peers.ts).
  */
 import { UdpkitError, UdpkitRangeError, UdpkitTypeError } from '../errors.js';
 import { validateInteger } from '../validate.js';
+import { SeenMessages } from './ipmsg-dedupe.js';
 import { IpmsgOutbox } from './ipmsg-outbox.js';
 import {
   IPMSG_MAX_PACKET,
@@ -27,14 +35,13 @@ import {
   validateLegacyEncoding,
 } from './ipmsg-packet.js';
 import { IpmsgPeerTable, peerKey, type IpmsgPeer } from './ipmsg-peers.js';
-import type { IpmsgDatagram, IpmsgEndpoint, IpmsgEvent, IpmsgSessionOptions, IpmsgSessionState, IpmsgStats } from './ipmsg-types.js';
+import { DEFAULT_ANSWER_LIMIT, type IpmsgDatagram, type IpmsgEndpoint, type IpmsgEvent, type IpmsgSessionOptions, type IpmsgSessionState, type IpmsgStats } from './ipmsg-types.js';
+import { PeerRateLimiter } from './peer-rate-limiter.js';
 
 export type { IpmsgPeer } from './ipmsg-peers.js';
+export { DEFAULT_ANSWER_LIMIT } from './ipmsg-types.js';
 export type { IpmsgDatagram, IpmsgEndpoint, IpmsgEvent, IpmsgSessionOptions, IpmsgSessionState, IpmsgStats } from './ipmsg-types.js';
 
-/** How long a received message's packet number is remembered to spot retransmissions. */
-const DEDUPE_MS = 60_000;
-const DEDUPE_MAX = 10_000;
 const MAX_PACKET_NO = 0x7fffffff;
 
 function checkName(value: string, what: string, banned: RegExp): string {
@@ -49,15 +56,16 @@ function checkName(value: string, what: string, banned: RegExp): string {
  * for (const d of s.start(Date.now())) socket.send(d.data, d.port, d.address);
  */
 export class IpmsgSession {
-  readonly #o: Required<Omit<IpmsgSessionOptions, 'group'>> & { readonly group: string };
+  readonly #o: Required<Omit<IpmsgSessionOptions, 'group' | 'answerLimit'>> & { readonly group: string };
   readonly #peers: IpmsgPeerTable;
   readonly #outbox: IpmsgOutbox;
-  readonly #seen = new Map<string, number>();
+  readonly #limiter: PeerRateLimiter;
+  readonly #seen = new SeenMessages();
   readonly #announced = new Set<number>();
   #events: IpmsgEvent[] = [];
   #next: number;
   #state: IpmsgSessionState = 'idle';
-  readonly stats: IpmsgStats = { packets: 0, malformed: 0, own: 0, duplicates: 0, ignored: 0 };
+  readonly stats: IpmsgStats = { packets: 0, malformed: 0, own: 0, duplicates: 0, ignored: 0, evicted: 0, rateLimited: 0 };
 
   constructor(options: IpmsgSessionOptions) {
     const ms = (v: number | undefined, d: number, name: string, min = 1): number => validateInteger(v ?? d, { name, min, max: 86_400_000 });
@@ -75,10 +83,12 @@ export class IpmsgSession {
       retransmitMs: ms(options.retransmitMs, 1000, 'retransmitMs'),
       maxRetransmits: ms(options.maxRetransmits, 5, 'maxRetransmits', 0),
       maxPeers: ms(options.maxPeers, 1024, 'maxPeers'),
+      maxPeersPerAddress: ms(options.maxPeersPerAddress, 64, 'maxPeersPerAddress'),
     };
     this.#next = this.#o.firstPacketNo;
-    this.#peers = new IpmsgPeerTable(this.#o, this.#o.maxPeers);
+    this.#peers = new IpmsgPeerTable(this.#o);
     this.#outbox = new IpmsgOutbox(this.#o);
+    this.#limiter = new PeerRateLimiter(options.answerLimit ?? DEFAULT_ANSWER_LIMIT);
   }
 
   get state(): IpmsgSessionState {
@@ -139,41 +149,51 @@ export class IpmsgSession {
       return [];
     }
     const isEntry = cmd === Cmd.BR_ENTRY || cmd === Cmd.ANSENTRY || cmd === Cmd.BR_ABSENCE;
+    const key = peerKey(from.address, from.port);
+    // An ANSENTRY answers us only when we sent that endpoint a BR_ENTRY ourselves.
+    const answers = cmd === Cmd.ANSENTRY && (this.#peers.asked(key) || this.#o.broadcast.some((t) => t.address === from.address && t.port === from.port));
     const heard = this.#peers.heard(from, { user: p.user, host: p.host, ...(isEntry ? parseEntryExtra(p.extra) : {}) }, now);
     if (heard === undefined) {
       this.stats.ignored++;
       return [];
     }
-    const { peer, joined } = heard;
+    const { joined, evicted } = heard;
+    for (const gone of evicted) {
+      this.stats.evicted++;
+      this.#leave(gone, 'evicted');
+    }
+    const peer = answers ? (this.#peers.verify(key) as IpmsgPeer) : heard.peer;
     if (joined) this.#events.push({ type: 'join', peer });
-    const to = ({ data }: { data: Buffer }): IpmsgDatagram => ({ data, address: from.address, port: from.port });
     const out: IpmsgDatagram[] = [];
-    if (cmd === Cmd.BR_ENTRY) out.push(to(this.#entry(Cmd.ANSENTRY)));
+    /** Sends what `make` builds back to the sender, if the rate limit allows it. */
+    const answer = (make: () => { data: Buffer }): boolean => {
+      if (!this.#allow(from.address, now)) return false;
+      out.push({ data: make().data, address: from.address, port: from.port });
+      return true;
+    };
+    if (cmd === Cmd.BR_ENTRY) answer(() => this.#entry(Cmd.ANSENTRY));
     // A peer first heard from otherwise does not know us yet, nor we its nickname: introduce us.
-    else if (joined && !isEntry) out.push(to(this.#entry(Cmd.BR_ENTRY)));
+    else if (joined && !isEntry && answer(() => this.#entry(Cmd.BR_ENTRY))) this.#peers.markAsked(key);
     if (cmd === Cmd.SENDMSG) {
-      if ((p.command & Opt.SENDCHECKOPT) !== 0) out.push(to(this.#packet(Cmd.RECVMSG, String(p.packetNo))));
-      if (this.#firstTime(`${peer.key}#${p.packetNo}`, now)) {
+      if ((p.command & Opt.SENDCHECKOPT) !== 0) answer(() => this.#packet(Cmd.RECVMSG, String(p.packetNo)));
+      if (this.#seen.firstTime(`${peer.key}#${p.packetNo}`, now)) {
         const direct = (p.command & (Opt.BROADCASTOPT | Opt.MULTICASTOPT)) === 0;
         this.#events.push({ type: 'message', from: peer, text: messageText(p.extra), direct, packetNo: p.packetNo });
       } else this.stats.duplicates++;
     } else if (cmd === Cmd.RECVMSG) {
       const n = confirmedPacketNo(p.extra);
       const m = n === undefined ? undefined : this.#outbox.confirm(peer.key, n);
-      if (m) this.#events.push({ type: 'delivered', to: peer, packetNo: m.packetNo });
+      // Only the one the message went to knows its packet number: it answered.
+      if (m) this.#events.push({ type: 'delivered', to: this.#peers.verify(key) ?? peer, packetNo: m.packetNo });
     }
     return out;
   }
 
-  /** True the first time a message id is seen within {@link DEDUPE_MS}. */
-  #firstTime(id: string, now: number): boolean {
-    for (const [k, at] of this.#seen) {
-      if (now - at < DEDUPE_MS && this.#seen.size < DEDUPE_MAX) break;
-      this.#seen.delete(k);
-    }
-    if (this.#seen.has(id)) return false;
-    this.#seen.set(id, now);
-    return true;
+  /** Takes one answer to `address` from the rate limit; false (and counted) when over it. */
+  #allow(address: string, now: number): boolean {
+    if (this.#limiter.allow(address, now)) return true;
+    this.stats.rateLimited++;
+    return false;
   }
 
   /**
@@ -200,7 +220,10 @@ export class IpmsgSession {
   poll(now: number): IpmsgDatagram[] {
     if (this.#state === 'closed') return [];
     const out: IpmsgDatagram[] = [];
-    const { probe, dropped } = this.#peers.due(now);
+    // Peers that answered are probed freely (the table bounds them); others may be forged, and
+    // their one probe waits for the rate limit (counted only if it never could be sent).
+    const { probe, dropped, unprobed } = this.#peers.due(now, (peer) => peer.verified || this.#limiter.allow(peer.address, now));
+    this.stats.rateLimited += unprobed;
     for (const peer of probe) out.push({ data: this.#entry(Cmd.BR_ENTRY).data, address: peer.address, port: peer.port });
     for (const peer of dropped) this.#leave(peer, 'silent');
     const { resend, failed } = this.#outbox.due(now);
@@ -211,17 +234,20 @@ export class IpmsgSession {
 
   /**
    * Says goodbye: BR_EXIT to every broadcast address, and to each of `alsoTo` (peers that no
-   * broadcast reaches, e.g. on another network). Messages still awaiting receipt fail.
+   * broadcast reaches, e.g. on another network). Goodbyes to endpoints that are not peers that
+   * answered pass the rate limit: after a flood of forged entries, one goodbye each would be a
+   * burst at forged addresses. Messages still awaiting receipt fail.
    */
-  quit(_now: number, alsoTo: readonly IpmsgEndpoint[] = []): IpmsgDatagram[] {
+  quit(now: number, alsoTo: readonly IpmsgEndpoint[] = []): IpmsgDatagram[] {
     if (this.#state === 'closed') return [];
     this.#state = 'closed';
     for (const m of this.#outbox.abandon()) this.#events.push({ type: 'undelivered', to: m.peer, packetNo: m.packetNo });
     const exit = this.#packet(Cmd.BR_EXIT, entryExtra(this.#o.nickname, this.#o.group));
-    return [...this.#toBroadcast(exit), ...alsoTo.map((e) => ({ data: exit.data, address: e.address, port: e.port }))];
+    const allowed = alsoTo.filter((e) => this.#peers.get(peerKey(e.address, e.port))?.verified === true || this.#allow(e.address, now));
+    return [...this.#toBroadcast(exit), ...allowed.map((e) => ({ data: exit.data, address: e.address, port: e.port }))];
   }
 
-  #leave(peer: IpmsgPeer, reason: 'exit' | 'silent'): void {
+  #leave(peer: IpmsgPeer, reason: 'exit' | 'silent' | 'evicted'): void {
     this.#events.push({ type: 'leave', peer, reason });
     for (const m of this.#outbox.abandon(peer.key)) this.#events.push({ type: 'undelivered', to: m.peer, packetNo: m.packetNo });
   }

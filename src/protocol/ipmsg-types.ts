@@ -3,6 +3,7 @@
  * it asks to send, its events and counters.
  */
 import type { IpmsgPeer } from './ipmsg-peers.js';
+import type { PeerRateLimiterOptions } from './peer-rate-limiter.js';
 
 export type { IpmsgPeer } from './ipmsg-peers.js';
 
@@ -20,8 +21,11 @@ export interface IpmsgDatagram extends IpmsgEndpoint {
 /** What happened. `packetNo` is the packet number of the SENDMSG concerned. */
 export type IpmsgEvent =
   | { readonly type: 'join'; readonly peer: IpmsgPeer }
-  /** `exit`: it said goodbye (BR_EXIT); `silent`: it stopped answering. */
-  | { readonly type: 'leave'; readonly peer: IpmsgPeer; readonly reason: 'exit' | 'silent' }
+  /**
+   * `exit`: it said goodbye (BR_EXIT); `silent`: it stopped answering; `evicted`: it had never
+   * answered and the table was full (see `maxPeers`).
+   */
+  | { readonly type: 'leave'; readonly peer: IpmsgPeer; readonly reason: 'exit' | 'silent' | 'evicted' }
   /** `direct`: sent to this participant alone, not to everyone. */
   | { readonly type: 'message'; readonly from: IpmsgPeer; readonly text: string; readonly direct: boolean; readonly packetNo: number }
   | { readonly type: 'delivered'; readonly to: IpmsgPeer; readonly packetNo: number }
@@ -52,9 +56,34 @@ export interface IpmsgSessionOptions {
   readonly retransmitMs?: number;
   /** Resend it at most this many times; default 5. */
   readonly maxRetransmits?: number;
-  /** Peers kept at most; packets from more are ignored. Default 1024. */
+  /**
+   * Peers kept at most; default 1024. A new one takes the place of the least recently heard
+   * peer that never answered (`leave` with reason `evicted`); when every peer has answered,
+   * packets from new ones are ignored (counted in `ignored`).
+   */
   readonly maxPeers?: number;
+  /** Peers kept at most per address (ports differ), the same way; default 64. */
+  readonly maxPeersPerAddress?: number;
+  /**
+   * How often it answers each source address (ANSENTRY, RECVMSG, introductions, goodbyes to
+   * peers that never answered, and their one probe), and all of them together, so that forged
+   * sources cannot make it a reflector; answers past it are not sent (counted in
+   * `rateLimited`), a probe waits. Default {@link DEFAULT_ANSWER_LIMIT}.
+   */
+  readonly answerLimit?: Omit<PeerRateLimiterOptions, 'maxKeys'>;
 }
+
+/**
+ * Answers per second and burst, per source address and in total. A client needs one answer
+ * per entry and per message it sends: 40 back to back and 20 a second per address leave room
+ * for a script sending messages in bulk (and a lost receipt is asked for again anyway). The
+ * total stays small because answers to forged addresses that nobody holds wait for ARP, about
+ * 3 s, in the socket's send buffer (212,992 bytes by default: about 256 small datagrams), and
+ * everything we send queues behind them once it is full; 80 then 40 a second keep that below
+ * about 200. Probes of peers that never answered wait for it rather than being lost, so a
+ * LAN of hundreds starting at once is still probed within a few seconds.
+ */
+export const DEFAULT_ANSWER_LIMIT = { rate: 20, burst: 40, total: { rate: 40, burst: 80 } } as const;
 
 /** `'idle'` until started, `'running'`, then `'closed'` after `quit()`. */
 export type IpmsgSessionState = 'idle' | 'running' | 'closed';
@@ -69,6 +98,13 @@ export interface IpmsgStats {
   own: number;
   /** Retransmitted messages received again: acknowledged, not shown twice. */
   duplicates: number;
-  /** Packets from new peers ignored because the table was full. */
+  /** Packets from new peers ignored: the table (or their address's share) held only peers that answered. */
   ignored: number;
+  /** Peers that never answered, forgotten to make room for new ones. */
+  evicted: number;
+  /**
+   * Answers and goodbyes not sent because their address, or everyone together, went past
+   * `answerLimit`, and peers dropped before their one probe could be sent.
+   */
+  rateLimited: number;
 }

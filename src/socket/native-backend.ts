@@ -28,6 +28,8 @@ export class NativeBackend implements ReceiveBackend {
   #onBatch: NativeBatchCallback | undefined;
   #onError: ((err: NativeSocketError) => void) | undefined;
   #closed = false;
+  /** Sends not taken by the kernel yet, oldest first (see {@link send}). */
+  readonly #waiting: Array<{ data: Uint8Array; port: number; address: string; callback: (err: Error | null) => void }> = [];
 
   constructor(socket: NativeUdp, dualStack: boolean) {
     this.#socket = socket;
@@ -70,17 +72,33 @@ export class NativeBackend implements ReceiveBackend {
     return this.#socket.localAddress();
   }
 
+  /**
+   * Sends in the order asked. When the kernel is full (EAGAIN), the rest wait here: the addon
+   * keeps a single writable callback, so each blocked send registering its own would drop all
+   * but the last, and their callbacks would never run. Sends still waiting at close fail.
+   */
   send(data: Uint8Array, port: number, address: string, callback: (err: Error | null) => void): void {
-    const attempt = (): void => {
-      try {
-        if (this.#socket.send(data, address, port)) callback(null);
-        else this.#socket.waitWritable(attempt);
-      } catch (err) {
-        callback(err as Error);
-      }
-    };
-    attempt();
+    this.#waiting.push({ data, port, address, callback });
+    if (this.#waiting.length === 1) this.#sendWaiting();
   }
+
+
+  readonly #sendWaiting = (): void => {
+    while (this.#waiting.length > 0) {
+      const next = this.#waiting[0]!;
+      let err: Error | null = null;
+      try {
+        if (!this.#socket.send(next.data, next.address, next.port)) {
+          this.#socket.waitWritable(this.#sendWaiting);
+          return;
+        }
+      } catch (e) {
+        err = e as Error;
+      }
+      this.#waiting.shift();
+      next.callback(err);
+    }
+  };
 
   receiveBufferSize(): number {
     return this.#socket.getRecvBufferSize();
@@ -105,8 +123,14 @@ export class NativeBackend implements ReceiveBackend {
   close(): Promise<void> {
     this.#closed = true;
     this.#socket.close();
+    for (const w of this.#waiting.splice(0)) w.callback(closedError());
     return Promise.resolve();
   }
+}
+
+/** What a send still waiting for room gets when the socket closes (node:dgram's code for it). */
+function closedError(): Error {
+  return Object.assign(new Error('the socket closed before the datagram could be sent'), { code: 'ERR_SOCKET_DGRAM_NOT_RUNNING' });
 }
 
 function bindNative(native: NativeBinding, family: 4 | 6, ipv6Only: boolean, address: string, req: BindRequest): NativeUdp {

@@ -22,7 +22,10 @@ import { microseconds } from './clock.js';
 
 /** Options of {@link chat}. Times in ms, as in {@link IpmsgSessionOptions}. */
 export interface ChatOptions
-  extends Pick<IpmsgSessionOptions, 'group' | 'legacyEncoding' | 'probeAfterMs' | 'probeIntervalMs' | 'dropAfterMs' | 'retransmitMs' | 'maxRetransmits' | 'maxPeers'> {
+  extends Pick<
+    IpmsgSessionOptions,
+    'group' | 'legacyEncoding' | 'probeAfterMs' | 'probeIntervalMs' | 'dropAfterMs' | 'retransmitMs' | 'maxRetransmits' | 'maxPeers' | 'maxPeersPerAddress' | 'answerLimit'
+  > {
   /** The name others see. */
   readonly nickname: string;
   /** UDP port to listen on, 0 for any; default 2425. Broadcasts go to this port (2425 for 0). */
@@ -128,6 +131,15 @@ export class Chat extends EventEmitter {
   }
 
   /**
+   * Datagrams the kernel dropped because the receive buffer was full (`undefined` where that
+   * cannot be read): with {@link stats}, it accounts for every datagram sent to this chat. Read
+   * it before {@link close}.
+   */
+  kernelDrops(): Promise<number | undefined> {
+    return this.#listener.kernelDrops();
+  }
+
+  /**
    * Sends `text` to each of `to`, with receipts (`'delivered'` or `'undelivered'` follows for
    * each), or to every known peer with `'all'`, without. Returns how many peers it went to.
    * @throws `UDPKIT_MESSAGE_TOO_LARGE`, `UDPKIT_INVALID_ARGUMENT` (NUL in text), `UDPKIT_CLOSED`.
@@ -200,9 +212,9 @@ export async function chat(options: ChatOptions): Promise<Chat> {
   options.signal?.throwIfAborted();
   const interfaces = options.broadcast === false ? undefined : (options.interfaces ?? (await listInterfaces()));
   const { targets, reach } = chatAnnouncement(options, port || IPMSG_PORT, interfaces);
-  const { nickname, group, legacyEncoding, probeAfterMs, probeIntervalMs, dropAfterMs, retransmitMs, maxRetransmits, maxPeers } = options;
+  const { nickname, group, legacyEncoding, probeAfterMs, probeIntervalMs, dropAfterMs, retransmitMs, maxRetransmits, maxPeers, maxPeersPerAddress, answerLimit } = options;
   const session = new IpmsgSession({
-    ...{ nickname, group, legacyEncoding, probeAfterMs, probeIntervalMs, dropAfterMs, retransmitMs, maxRetransmits, maxPeers },
+    ...{ nickname, group, legacyEncoding, probeAfterMs, probeIntervalMs, dropAfterMs, retransmitMs, maxRetransmits, maxPeers, maxPeersPerAddress, answerLimit },
     user: fieldSafe(options.user ?? loginName()),
     host: fieldSafe(options.host ?? os.hostname()),
     broadcast: targets,

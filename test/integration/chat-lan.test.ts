@@ -287,3 +287,64 @@ describe.skipIf(!support.ok)('the Python IPMsg peer (test fixture) against itsel
     expect(await p.closed).toEqual({ code: 0, signal: null });
   });
 });
+
+const forgePy = fileURLToPath(new URL('../fixtures/forge_entries.py', import.meta.url));
+
+describe.skipIf(!support.ok)('`udpkit chat` on a LAN flooded with entries from forged addresses', () => {
+  let lan: Lan;
+  beforeAll(async () => {
+    lan = await createLan(3);
+  });
+  afterAll(async () => {
+    await lan?.destroy();
+  });
+
+  it('1,100 entries from 20 addresses nobody holds fill its 1,024 places; the Python peer then joins and talks with it', { timeout: 60_000 }, async () => {
+    const [h1, h2, h3] = lan.hosts as [LanHost, LanHost, LanHost];
+    const alice = new JsonLines('alice', lan.run(h1, process.execPath, [BIN, 'chat', '--json', '--name', 'alice']));
+    expect(await alice.waitFor((e) => e.event === 'ready', 'ready', { ms: 10_000 })).toEqual({ event: 'ready', port: 2425 });
+    // 10.77.0.100-119 exist on no host: raw packets from h3 claim them, 55 source ports each.
+    const forger = new JsonLines('forger', lan.run(h3, 'python3', ['-u', forgePy, h1.address, '2425', '10.77.0', '100', '20', '55']));
+    const joins = (): number => alice.filter((e) => e.event === 'join').length;
+    const t0 = performance.now();
+    for (let batch = 1; batch <= 20; batch++) {
+      await forger.waitFor((e) => e.event === 'sent' && e['total'] === 55 * batch, `batch ${batch}`, { ms: 10_000 });
+      await alice.waitFor(() => joins() >= 55 * batch, `${55 * batch} joins`, { ms: 10_000 });
+      if (batch < 20) forger.send('next');
+    }
+    expect(await forger.closed).toEqual({ code: 0, signal: null });
+    const floodSeconds = (performance.now() - t0) / 1000;
+    expect(joins()).toBe(1100);
+
+    const carol = new JsonLines('carol', lan.run(h2, 'python3', ['-u', peerPy, '--name', 'carol', '--bcast', h2.broadcast]));
+    await carol.waitFor((e) => e.event === 'ready', 'ready', { ms: 10_000 });
+    expect((await alice.waitFor(about('join', 'carol'), 'join of carol', { ms: 5000 })).peer).toMatchObject({ name: 'carol', address: h2.address });
+    let w = alice.mark();
+    alice.send('/who');
+    const peers = (await alice.waitFor((e) => e.event === 'peers', 'peers', { since: w })).peers as Peer[];
+    expect(peers).toHaveLength(1024);
+    expect(peers.filter((p) => p.name === 'carol')).toEqual([expect.objectContaining({ address: h2.address })]);
+
+    w = alice.mark();
+    alice.send('/msg carol hello carol');
+    // Carol may not know alice's nickname yet (her ANSENTRY may have been held back by the limit).
+    expect(await carol.waitFor(message('hello carol'), 'message from alice', { ms: 5000 })).toMatchObject({ address: h1.address, utf8: true, broadcast: false });
+    expect(await alice.waitFor((e) => e.event === 'delivered', 'delivered', { since: w, ms: 5000 })).toMatchObject({ to: 'carol' });
+    carol.send(JSON.stringify({ cmd: 'send', to: h1.address, text: 'hi alice', utf8: true }));
+    expect(await alice.waitFor(message('hi alice'), 'message from carol', { ms: 5000 })).toMatchObject({ from: { name: 'carol' }, direct: true });
+
+    alice.child.stdin!.end();
+    expect(await alice.closed).toEqual({ code: 0, signal: null });
+    const evicted = alice.filter((e) => e.event === 'leave' && e['reason'] === 'evicted');
+    expect(evicted).toHaveLength(77);
+    expect(evicted.every((e) => /^10\.77\.0\.1[01]\d$/.test((e.peer as Peer).address))).toBe(true);
+    // 1,100 forged datagrams sent: 1,100 joins shown, none dropped by the kernel.
+    const m = /received (\d+) datagrams: (\d+) IPMsg packets, 0 not IPMsg, (\d+) our own; kernel dropped (\d+); peers evicted 77, ignored 0; rate-limited sends (\d+)/.exec(alice.stderr);
+    expect(m, alice.stderr).not.toBeNull();
+    expect(Number(m![4])).toBe(0);
+    expect(Number(m![2])).toBeGreaterThanOrEqual(1100 + 3); // carol: her entry, a receipt, a message
+    expect(Number(m![5])).toBeGreaterThanOrEqual(1100 - 80 - Math.ceil(40 * floodSeconds));
+    carol.send('{"cmd":"quit"}');
+    expect(await carol.closed).toEqual({ code: 0, signal: null });
+  });
+});

@@ -5,10 +5,12 @@
  */
 import dgram from 'node:dgram';
 import { once } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import iconv from 'iconv-lite';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { IpmsgCommand, IpmsgOption, decodeIpmsgPacket, ipmsgCommandOf, type IpmsgPacket } from '../../src/protocol/ipmsg-packet.js';
 import { chat, type Chat, type ChatOptions } from '../../src/transport/chat.js';
+import { TINY_ENTRY, floodEntries } from '../helpers/ipmsg-flood.js';
 
 const LOCAL = '127.0.0.1';
 const open: Array<{ close(): unknown }> = [];
@@ -24,18 +26,20 @@ async function participant(nickname: string, options: Partial<ChatOptions> = {})
 
 const next = <T>(c: Chat, event: 'join' | 'leave' | 'message' | 'delivered' | 'undelivered'): Promise<T> => once(c, event).then(([e]) => e as T);
 
-/** A foreign client: a plain UDP socket that records what it gets. */
-async function rawPeer(): Promise<{ socket: dgram.Socket; port: number; packets: Array<{ p: IpmsgPacket; port: number }>; wait: (cmd: number) => Promise<IpmsgPacket> }> {
+/** A foreign client: a plain UDP socket (on `address`, default 127.0.0.1) that records what it gets. */
+async function rawPeer(
+  address = LOCAL,
+): Promise<{ socket: dgram.Socket; port: number; packets: Array<{ p: IpmsgPacket; port: number; data: Buffer }>; wait: (cmd: number) => Promise<IpmsgPacket> }> {
   const socket = dgram.createSocket('udp4');
-  socket.bind(0, LOCAL);
+  socket.bind(0, address);
   await once(socket, 'listening');
   open.push({ close: () => new Promise<void>((resolve) => socket.close(() => resolve())) });
-  const packets: Array<{ p: IpmsgPacket; port: number }> = [];
+  const packets: Array<{ p: IpmsgPacket; port: number; data: Buffer }> = [];
   const waiters: Array<{ cmd: number; resolve: (p: IpmsgPacket) => void }> = [];
   socket.on('message', (data, rinfo) => {
     const p = decodeIpmsgPacket(data);
     if (!p) return;
-    packets.push({ p, port: rinfo.port });
+    packets.push({ p, port: rinfo.port, data });
     const i = waiters.findIndex((w) => w.cmd === ipmsgCommandOf(p.command));
     if (i >= 0) waiters.splice(i, 1)[0]!.resolve(p);
   });
@@ -153,3 +157,57 @@ describe('chat() on loopback', () => {
     expect(alice.stats.malformed).toBe(5);
   });
 });
+
+describe('chat() against forged sources on loopback', () => {
+  it('one 10-byte BR_ENTRY from a source that never answers earns 2 datagrams (ANSENTRY and one probe) over the probe and drop cycle', async () => {
+    const alice = await participant('Alice', { probeAfterMs: 300, probeIntervalMs: 50, dropAfterMs: 1500 });
+    const forged = await rawPeer('127.0.0.2');
+    const joined = next<{ peer: { address: string } }>(alice, 'join');
+    const left = next<{ peer: { address: string }; reason: string }>(alice, 'leave');
+    forged.socket.send(TINY_ENTRY, alice.address().port, LOCAL);
+    expect((await joined).peer.address).toBe('127.0.0.2');
+    expect(await left).toMatchObject({ reason: 'silent', peer: { address: '127.0.0.2' } });
+    const drops = await alice.kernelDrops();
+    await alice.close();
+    // Alice is closed, so all she sent is queued at the forged socket: a marker sent now comes after it.
+    const marker = forged.wait(IpmsgCommand.NOOPERATION);
+    const other = await rawPeer();
+    other.socket.send('1:1:m:m:0:', forged.port, '127.0.0.2');
+    await marker;
+    const got = forged.packets.filter((x) => x.p.user === 'alice');
+    expect(got.map((x) => ipmsgCommandOf(x.p.command))).toEqual([IpmsgCommand.ANSENTRY, IpmsgCommand.BR_ENTRY]);
+    // Each is our entry packet, 1:PACKETNO:alice:loop:COMMAND:Alice\0: with a packet number of
+    // at most 10 digits and an 8-digit command, 25 bytes + user + host + nickname (+ group).
+    for (const x of got) expect(x.data.toString()).toBe(`1:${x.p.packetNo}:alice:loop:${x.p.command}:Alice\0`);
+    const bytes = got.reduce((n, x) => n + x.data.length, 0);
+    expect(bytes).toBeLessThanOrEqual(2 * (25 + 'alice'.length + 'loop'.length + 'Alice'.length));
+    // 1 datagram sent: shown as a join, nothing refused or dropped.
+    expect(alice.stats).toMatchObject({ packets: 1, malformed: 0, evicted: 0, ignored: 0, rateLimited: 0, refused: 0 });
+    expect(drops).toBe(0);
+  });
+
+  it('answers one source address at most 40 back to back then 20 a second, and keeps 64 of its peers', async () => {
+    const alice = await participant('Alice');
+    let joins = 0;
+    let evicted = 0;
+    alice.on('join', () => joins++);
+    alice.on('leave', (e) => void (e.reason === 'evicted' && evicted++));
+    const t0 = performance.now();
+    const flood = await floodEntries({ address: LOCAL, port: alice.address().port }, ['127.0.0.3'], 100, (sent) => vi.waitFor(() => expect(joins).toBe(sent), { timeout: 10_000 }));
+    open.push(flood);
+    const seconds = (performance.now() - t0) / 1000;
+    // 100 sent: 100 shown (joins), none refused or dropped by the kernel.
+    expect(await alice.kernelDrops()).toBe(0);
+    expect(alice.stats).toMatchObject({ packets: 100, malformed: 0, evicted: 36, ignored: 0 });
+    expect(evicted).toBe(36);
+    expect(alice.peers().filter((p) => p.address === '127.0.0.3')).toHaveLength(64);
+    // Every entry either got its ANSENTRY or was counted as rate-limited.
+    const answered = 100 - alice.stats.rateLimited;
+    expect(answered).toBeGreaterThanOrEqual(40);
+    expect(answered).toBeLessThanOrEqual(40 + Math.ceil(20 * seconds));
+    await vi.waitFor(() => expect(flood.back.get(IpmsgCommand.ANSENTRY)).toBe(answered));
+    expect([...flood.back.keys()]).toEqual([IpmsgCommand.ANSENTRY]);
+    expect(flood.mostPerSocket(IpmsgCommand.ANSENTRY)).toBe(1);
+  });
+});
+

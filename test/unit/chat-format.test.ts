@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseChatLine } from '../../src/cli/chat-input.js';
-import { chatEventJson, formatChatEvent, formatPeerList, peersJson } from '../../src/format/chat.js';
+import { chatEventJson, formatChatEvent, formatChatSummary, formatPeerList, peersJson } from '../../src/format/chat.js';
 import { listInterfaces } from '../../src/net/interfaces.js';
 import { findPeers, type IpmsgPeer } from '../../src/protocol/ipmsg-peers.js';
 import { chatAnnouncement } from '../../src/transport/chat-announce.js';
@@ -15,6 +15,7 @@ const peer = (name: string, host = 2, extra: Partial<IpmsgPeer> = {}): IpmsgPeer
   address: `10.0.0.${host}`,
   port: 2425,
   lastSeen: 0,
+  verified: false,
   ...extra,
 });
 
@@ -49,7 +50,8 @@ describe('chat output', () => {
     const bob = peer('Bob');
     const p = { name: 'Bob', user: 'u', host: 'pc', address: '10.0.0.2' };
     expect(JSON.parse(chatEventJson({ type: 'join', peer: bob }))).toEqual({ event: 'join', peer: p });
-    expect(JSON.parse(chatEventJson({ type: 'leave', peer: bob, reason: 'silent' }))).toEqual({ event: 'leave', peer: p });
+    expect(JSON.parse(chatEventJson({ type: 'leave', peer: bob, reason: 'silent' }))).toEqual({ event: 'leave', peer: p, reason: 'silent' });
+    expect(JSON.parse(chatEventJson({ type: 'leave', peer: bob, reason: 'evicted' }))).toEqual({ event: 'leave', peer: p, reason: 'evicted' });
     expect(JSON.parse(chatEventJson({ type: 'message', from: bob, text: 'a\x1bb\n', direct: false, packetNo: 3 }))).toEqual({ event: 'message', from: p, text: 'a\x1bb\n', direct: false });
     expect(chatEventJson({ type: 'delivered', to: bob, packetNo: 7 })).toBe('{"event":"delivered","to":"Bob","packet":7}');
     expect(chatEventJson({ type: 'undelivered', to: bob, packetNo: 7 })).toBe('{"event":"undelivered","to":"Bob","packet":7}');
@@ -62,12 +64,24 @@ describe('chat output', () => {
     expect(formatChatEvent({ type: 'message', from: evil, text: 'hi\x07\u202e', direct: true, packetNo: 1 }, '12:00:01')).toBe('[12:00:01] <Ev\\x1b[31mil> (to you) hi\\x07\\u202e');
     expect(formatChatEvent({ type: 'message', from: peer('Bob'), text: '你好', direct: false, packetNo: 1 }, 't')).toBe('[t] <Bob> 你好');
     expect(formatChatEvent({ type: 'leave', peer: peer('Bob'), reason: 'exit' }, 't')).toBe('[t] * Bob left');
+    expect(formatChatEvent({ type: 'leave', peer: peer('Bob'), reason: 'silent' }, 't')).toBe('[t] * Bob stopped answering and was dropped');
+    expect(formatChatEvent({ type: 'leave', peer: peer('Bob'), reason: 'evicted' }, 't')).toBe('[t] * Bob was dropped to make room: it never answered');
     expect(formatChatEvent({ type: 'undelivered', to: peer('Bob'), packetNo: 1 }, 't')).toBe('[t] * NOT delivered to Bob: no receipt came');
     // Two peers with one name: the address tells them apart.
     const twins = [peer('Bob', 2), peer('Bob', 3)];
     expect(formatChatEvent({ type: 'delivered', to: twins[1]!, packetNo: 1 }, 't', twins)).toBe('[t] * Bob (10.0.0.3:2425) received your message');
     expect(formatPeerList([])).toEqual(['nobody else here yet']);
     expect(formatPeerList([peer('Bob', 2, { group: 'dev' })])).toEqual(['1 peer:', '  Bob  u@pc  10.0.0.2:2425  group dev']);
+  });
+
+  it('sums up on exit what came in and what the limits held back', () => {
+    const stats = { packets: 1104, malformed: 2, own: 1, duplicates: 0, ignored: 3, evicted: 77, rateLimited: 700, refused: 5, sendFailed: 0 };
+    expect(formatChatSummary(stats, 0, false)).toBe(
+      'received 1107 datagrams: 1104 IPMsg packets, 2 not IPMsg, 1 our own; kernel dropped 0; peers evicted 77, ignored 3; rate-limited sends 700',
+    );
+    expect(formatChatSummary({ ...stats, sendFailed: 4 }, undefined, true)).toBe(
+      'received 1112 datagrams: 1104 IPMsg packets, 2 not IPMsg, 1 our own, 5 refused (not sealed with the key); kernel dropped n/a; peers evicted 77, ignored 3; rate-limited sends 700; sends failed 4',
+    );
   });
 });
 

@@ -125,16 +125,19 @@ describe('IpmsgSession', () => {
     expect(lan.node(2).session.nextDeadline()).toBeUndefined();
   });
 
-  it('probes a silent peer and drops a killed one, gone within 30 s', () => {
+  it('probes a silent peer that answered before every 3 s, and drops a killed one 20 s after its last packet', () => {
     const lan = met();
+    lan.runUntil(12_000); // the first probes, answered: each has verified the other
+    expect(lan.node(1).session.peers()).toEqual([expect.objectContaining({ name: 'Bob', verified: true, lastSeen: 10_000 })]);
+    const before = lan.sent(IpmsgCommand.BR_ENTRY, 1).length;
     lan.nodes.delete('10.0.0.2'); // killed: no BR_EXIT, no answers
-    lan.runUntil(19_999);
+    lan.runUntil(29_999);
     expect(lan.events(1, 'leave')).toEqual([]);
     lan.runUntil(30_000);
     const leave = lan.events(1, 'leave');
     expect(leave).toEqual([{ type: 'leave', peer: expect.objectContaining({ name: 'Bob' }), reason: 'silent' }]);
-    const probes = lan.sent(IpmsgCommand.BR_ENTRY, 1).filter((s) => s.to.address === '10.0.0.2');
-    expect(probes.length).toBeGreaterThanOrEqual(2);
+    // At 20, 23, 26 and 29 s: silent 10 s, then every 3 s until 20 s of silence.
+    expect(lan.sent(IpmsgCommand.BR_ENTRY, 1).length - before).toBe(4);
     expect(lan.node(1).session.peers()).toEqual([]);
     expect(lan.node(1).session.nextDeadline()).toBeUndefined();
   });
@@ -278,11 +281,13 @@ describe('IpmsgSession', () => {
     expect(s.peers().length).toBeLessThanOrEqual(4);
   });
 
-  it('ignores new peers beyond maxPeers', () => {
-    const s = new IpmsgSession({ nickname: 'A', user: 'a', host: 'h', firstPacketNo: 1, broadcast: [], maxPeers: 2 });
+  it('ignores new peers beyond maxPeers when every peer has answered', () => {
+    const s = new IpmsgSession({ nickname: 'A', user: 'a', host: 'h', firstPacketNo: 1, broadcast: [at(2), at(3)], maxPeers: 2 });
+    // ANSENTRYs from the endpoints it announced to: answers, so both are verified.
     for (const host of [2, 3, 4]) s.receive(Buffer.from(`1:1:u${host}:h:3:n\0`), at(host), 0);
-    expect(s.peers().map((p) => p.address)).toEqual(['10.0.0.2', '10.0.0.3']);
+    expect(s.peers().map((p) => [p.address, p.verified])).toEqual([['10.0.0.2', true], ['10.0.0.3', true]]);
     expect(s.stats.ignored).toBe(1);
+    expect(s.stats.evicted).toBe(0);
   });
 
   it('refuses a message too big for a packet, or holding NUL, and bad options', () => {

@@ -4,6 +4,7 @@
  */
 import os from 'node:os';
 import { describeErrno, errnoOf, isUdpkitError } from '../../errors.js';
+import { formatChatSummary } from '../../format/chat.js';
 import { sanitizeText } from '../../format/sanitize.js';
 import { IPMSG_PORT, validateLegacyEncoding } from '../../protocol/ipmsg-packet.js';
 import type { IpmsgEndpoint, IpmsgEvent } from '../../protocol/ipmsg-session.js';
@@ -119,8 +120,10 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
 
   const code = await done;
   io.signal.removeEventListener('abort', onAbort);
+  const drops = await c.kernelDrops();
   await c.close();
   await ui.close();
+  io.stderr.write(formatChatSummary(c.stats, drops, key !== undefined) + '\n');
   if (failure !== undefined) io.stderr.write(`udpkit: ${failure}\n`);
   return code;
 }
