@@ -17,20 +17,13 @@ process.on('SIGTERM', onSignal);
 // Node builds process.stdin and process.stdout on first use, which costs milliseconds at every
 // start; a command that never reads stdin (or never writes stdout) should not pay for them.
 let stdinUsed = false;
-let stdoutUsed = false;
 const io: CliIo = {
   get stdin() {
     stdinUsed = true;
     return process.stdin;
   },
+  // A failing stdout (a closed pipe, a full disk) is handled by run(): see output-guard.ts.
   get stdout() {
-    if (!stdoutUsed) {
-      stdoutUsed = true;
-      // A closed pipe on stdout (`udpkit listen | head`) ends us quietly, like other Unix tools.
-      process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'EPIPE') process.exit(0);
-      });
-    }
     return process.stdout;
   },
   get stderr() {
