@@ -75,16 +75,28 @@ describe('listen + send', () => {
     }
   });
 
-  it('sends stdin one datagram per line, in order, none lost (20,000 lines)', async () => {
+  it('sends stdin one datagram per line, in order, none lost by the sender (20,000 lines)', async () => {
     const n = 20_000;
-    const l = await listener(['-n', String(n)]);
+    // --timeout: on a busy machine the listener's receive buffer may overflow; the kernel then
+    // drops and counts, and the listener stops short of -n.
+    const l = await listener(['-n', String(n), '--timeout', '2']);
     const input = Array.from({ length: n }, (_, i) => `line ${i + 1}`).join('\n') + '\n';
     const s = await runCli(['send', `127.0.0.1:${l.port}`], { input });
     expect(s.code).toBe(0);
     expect(s.stderr).toMatch(new RegExp(`^sent 20000 datagrams \\(\\d+ bytes\\) to 127\\.0\\.0\\.1:${l.port}/udp\\n$`));
     const done = await l.done;
     const got = done.stdout.trim().split('\n').map((x) => /^received message: (.*) from PORT/.exec(x)?.[1]);
-    expect(got).toEqual(Array.from({ length: n }, (_, i) => `line ${i + 1}`));
+    const [, received, dropped] = /received (\d+) datagrams, \d+ bytes; kernel dropped (\d+)/.exec(done.stderr)!.map(Number);
+    // Sent = shown + dropped by the kernel (and counted).
+    expect(got).toHaveLength(received!);
+    expect(received! + dropped!).toBe(n);
+    if (dropped === 0) expect(got).toEqual(Array.from({ length: n }, (_, i) => `line ${i + 1}`));
+    else {
+      // What arrived came in the order sent.
+      const numbers = got.map((t) => Number(t?.slice(5)));
+      expect(numbers.every((x, i) => i === 0 || x > numbers[i - 1]!)).toBe(true);
+      console.warn(`20,000 lines: the kernel dropped ${dropped} at the receiver on this busy machine`);
+    }
   });
 
   it('keeps binary stdin intact with --raw and shows it as hex in --json', async () => {
