@@ -119,6 +119,13 @@ const ERRNO_TEXT: Readonly<Record<string, string>> = {
   ENOENT: 'no such file or directory',
   EISDIR: 'is a directory',
   ETIMEDOUT: 'timed out',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large',
+  EIO: 'input/output error',
+  EPIPE: 'the reader has gone (broken pipe)',
+  EBADF: 'not open for writing',
+  ENODEV: 'no such device',
 };
 
 /** A short human phrase for an OS error code (`EADDRINUSE` -> `already in use`). */

@@ -3,13 +3,23 @@
 import type { CliIo } from './io.js';
 import { run } from './main.js';
 
+/**
+ * npm (`npm start`, `npx`) passes a Ctrl-C on to its child, which got the same SIGINT from the
+ * terminal a moment before; a signal this soon after the first is that copy, not a second press.
+ */
+const SAME_SIGNAL_MS = 500;
+
 const controller = new AbortController();
-let signals = 0;
+let firstSignalAt: number | undefined;
 const onSignal = (): void => {
-  signals++;
+  const now = performance.now();
+  if (firstSignalAt === undefined) {
+    firstSignalAt = now;
+    controller.abort();
+    return;
+  }
   // A second Ctrl-C means "now": do not wait for a clean close.
-  if (signals > 1) process.exit(130);
-  controller.abort();
+  if (now - firstSignalAt >= SAME_SIGNAL_MS) process.exit(130);
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
@@ -17,20 +27,13 @@ process.on('SIGTERM', onSignal);
 // Node builds process.stdin and process.stdout on first use, which costs milliseconds at every
 // start; a command that never reads stdin (or never writes stdout) should not pay for them.
 let stdinUsed = false;
-let stdoutUsed = false;
 const io: CliIo = {
   get stdin() {
     stdinUsed = true;
     return process.stdin;
   },
+  // A failing stdout (a closed pipe, a full disk) is handled by run(): see output-guard.ts.
   get stdout() {
-    if (!stdoutUsed) {
-      stdoutUsed = true;
-      // A closed pipe on stdout (`udpkit listen | head`) ends us quietly, like other Unix tools.
-      process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'EPIPE') process.exit(0);
-      });
-    }
     return process.stdout;
   },
   get stderr() {

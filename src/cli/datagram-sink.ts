@@ -23,8 +23,17 @@ export interface Pausable {
 
 /** An open `--log` file. */
 export interface LogFile {
+  readonly path: string;
   readonly fd: number;
   readonly stream: WriteStream;
+}
+
+/**
+ * The one line for a `--log` file that stopped taking data (a full disk, a quota, an I/O error).
+ * @example logWriteFailure('/var/log/in.jsonl', enospc) // 'cannot write to --log /var/log/in.jsonl: no space left on device'
+ */
+export function logWriteFailure(path: string, err: unknown): string {
+  return `cannot write to --log ${path}: ${describeErrno(errnoOf(err))}`;
 }
 
 /** Opens a log file for appending, now, so a bad path fails before anything is received. */
@@ -39,7 +48,7 @@ export function openLog(path: string): LogFile {
       cause: err,
     });
   }
-  return { fd, stream: createWriteStream('', { fd, autoClose: false }) };
+  return { path, fd, stream: createWriteStream('', { fd, autoClose: false }) };
 }
 
 /** Formats and writes datagrams; counts what it had to drop where pausing was impossible. */
@@ -51,18 +60,24 @@ export class DatagramSink {
   readonly #source: Pausable;
   readonly #text = new TextBatchFormatter();
   readonly #json = new JsonBatchFormatter();
+  readonly #onLogError: ((err: Error) => void) | undefined;
   #blockedOutputs = 0;
   #paused = false;
   /** Datagrams dropped because an output was blocked and the socket could not be paused. */
   dropped = 0;
 
-  constructor(stdout: Writable, mode: OutputMode, source: Pausable, log?: LogFile) {
+  /**
+   * `onLogError` hears once that the log file failed; it should stop the run. (A failing stdout
+   * is watched for every command by the CLI itself, see output-guard.ts.)
+   */
+  constructor(stdout: Writable, mode: OutputMode, source: Pausable, log?: LogFile, onLogError?: (err: Error) => void) {
     this.#mode = mode;
     this.#source = source;
+    this.#onLogError = onLogError;
     const flow = { onBlock: () => this.#block(), onDrain: () => this.#drain() };
     this.#out = new LineWriter(stdout, flow);
     this.#logFile = log;
-    this.#log = log ? new LineWriter(log.stream, flow) : undefined;
+    this.#log = log ? new LineWriter(log.stream, { ...flow, ...(onLogError ? { onError: onLogError } : {}) }) : undefined;
   }
 
   #block(): void {
@@ -110,8 +125,10 @@ export class DatagramSink {
       await new Promise<void>((resolve) => log.stream.end(resolve));
       try {
         fsyncSync(log.fd);
-      } catch {
-        // A log on a pipe or a special file cannot be synced; its data was written all the same.
+      } catch (err) {
+        // A log on a pipe or a special file cannot be synced (EINVAL); its data was written all
+        // the same. Anything else (EIO, ENOSPC) means the data may not be on the disk.
+        if (errnoOf(err) !== 'EINVAL' && this.#log?.failure === undefined) this.#onLogError?.(err as Error);
       }
       closeSync(log.fd);
     }

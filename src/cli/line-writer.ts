@@ -4,10 +4,15 @@
  */
 import type { Writable } from 'node:stream';
 
-/** Called when the stream asks us to wait, and when it takes data again. */
+/** Called when the stream asks us to wait, when it takes data again, and when it fails. */
 export interface FlowHandlers {
   readonly onBlock?: () => void;
   readonly onDrain?: () => void;
+  /**
+   * Called once when the stream fails (a full disk, a reader that went away). Without it an
+   * error stays unhandled, as it would without a LineWriter: a failure is never silent.
+   */
+  readonly onError?: (err: Error) => void;
 }
 
 /** One chunk for one write: strings joined, or bytes concatenated when any chunk is bytes. */
@@ -35,6 +40,10 @@ export class LineWriter {
   #pendingLength = 0;
   #scheduled = false;
   #blocked = false;
+  #failure: Error | undefined;
+  #closed = false;
+  /** Wakes `end()` when the stream stops for good while it waits for a drain. */
+  #gone: (() => void) | undefined;
 
   readonly #softLimit: number;
 
@@ -43,6 +52,29 @@ export class LineWriter {
     this.#out = out;
     this.#flow = flow;
     this.#softLimit = flow.softLimit ?? SOFT_LIMIT;
+    if (flow.onError) out.on('error', (err: Error) => this.#stop(err));
+    // A stream destroyed while we wait for 'drain' never sends it: stop waiting.
+    out.once('close', () => this.#stop(undefined));
+  }
+
+  /** The error that stopped the stream, if one did; lines given after it are dropped. */
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  /** The stream failed (`err`) or closed: drop what is pending and whatever comes later. */
+  #stop(err: Error | undefined): void {
+    this.#closed = true;
+    if (err && this.#failure === undefined) {
+      this.#failure = err;
+      this.#flow.onError?.(err);
+    }
+    this.#take();
+    if (this.#blocked) {
+      this.#blocked = false;
+      this.#flow.onDrain?.();
+    }
+    this.#gone?.();
   }
 
   /** Characters or bytes waiting to be written (grows only while the stream is blocked). */
@@ -62,7 +94,7 @@ export class LineWriter {
 
   /** Adds text or bytes that already end in a newline (many lines at once). */
   chunk(data: string | Buffer): void {
-    if (data.length === 0) return;
+    if (data.length === 0 || this.#closed) return;
     this.#pending.push(data);
     this.#pendingLength += data.length;
     if (!this.#scheduled && !this.#blocked) {
@@ -87,6 +119,7 @@ export class LineWriter {
       this.#blocked = true;
       this.#flow.onBlock?.();
       this.#out.once('drain', () => {
+        if (!this.#blocked) return; // the stream stopped meanwhile; #stop has resumed the producer
         this.#blocked = false;
         this.#flush();
         if (!this.#blocked) this.#flow.onDrain?.();
@@ -94,9 +127,19 @@ export class LineWriter {
     }
   }
 
-  /** Writes what is pending and resolves once the stream has taken it. */
+  /**
+   * Writes what is pending and resolves once the stream has taken it, or at once when the
+   * stream failed or closed (see `failure`).
+   */
   async end(): Promise<void> {
-    if (this.#blocked) await new Promise((resolve) => this.#out.once('drain', resolve));
+    if (this.#blocked) {
+      await new Promise<void>((resolve) => {
+        this.#gone = resolve;
+        this.#out.once('drain', resolve);
+      });
+      this.#gone = undefined;
+    }
+    if (this.#closed || this.#out.destroyed === true) return;
     if (this.#pendingLength > 0) this.#out.write(joined(this.#take()));
     // Even an empty write calls back only after every earlier write was handled.
     await new Promise<void>((resolve) => this.#out.write('', () => resolve()));

@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isUdpkitError, isUsageError } from '../errors.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from './io.js';
+import { guardOutput } from './output-guard.js';
 import { VERSION } from './version.js';
 
 /** Options as commander hands them over. */
@@ -193,9 +194,14 @@ export function describeFailure(err: unknown): { line: string; code: number } {
 
 /**
  * Runs the CLI with `argv` (the arguments after `udpkit`). Resolves to the exit code; never exits
- * the process and never throws.
+ * the process and never throws. A stdout that fails stops the command and costs exit 1.
  */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  const guard = guardOutput(io);
+  return guard.finish(await runGuarded(argv, guard.io));
+}
+
+async function runGuarded(argv: readonly string[], io: CliIo): Promise<number> {
   let code: number | undefined;
   const program = build(io, (c) => (code = c));
   try {

@@ -125,7 +125,13 @@ export function joinGroups(socket: MembershipSocket, m: Membership): void {
     } catch (err) {
       const what = m.source !== undefined ? `(${m.source}, ${group})` : group;
       const where = m.iface !== undefined ? ` on ${m.iface}` : '';
-      throw new UdpkitError('UDPKIT_IO_FAILED', `cannot join multicast group ${what}${where}: ${describeErrno(errnoOf(err))}`, {
+      // Without an interface the kernel picks one by routing the group; with no route (no
+      // default route, no 224.0.0.0/4 route) it says ENODEV, which helps nobody by itself.
+      const why =
+        errnoOf(err) === 'ENODEV' && m.iface === undefined
+          ? 'no route says which interface to join it on; name one with --iface NAME'
+          : describeErrno(errnoOf(err));
+      throw new UdpkitError('UDPKIT_IO_FAILED', `cannot join multicast group ${what}${where}: ${why}`, {
         syscall: 'setsockopt',
         address: group,
         errno: errnoOf(err),

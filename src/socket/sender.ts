@@ -23,6 +23,26 @@ import { isMulticastAddress, multicastSendOptions } from './multicast.js';
 /** Bytes a sealed frame adds (docs/protocol.md); kept here so plain sends need not load the seal code. */
 export const SEALED_OVERHEAD = 52;
 
+/**
+ * The largest message one datagram to a destination of `family` carries, sealed or not.
+ * @example maxMessageSize(4, false) // 65507
+ */
+export function maxMessageSize(family: 4 | 6, sealed: boolean): number {
+  return (family === 4 ? MAX_UDP_PAYLOAD_IPV4 : MAX_UDP_PAYLOAD_IPV6) - (sealed ? SEALED_OVERHEAD : 0);
+}
+
+/**
+ * The error for a message over {@link maxMessageSize}; `size` is undefined when it is only known
+ * to be larger (a read stopped at the limit), which keeps `/dev/zero` from filling memory.
+ * @example messageTooLarge(4, false, 70000).message // 'message is 70000 bytes; one UDP datagram over IPv4 carries at most 65507'
+ */
+export function messageTooLarge(family: 4 | 6, sealed: boolean, size: number | undefined): UdpkitRangeError {
+  const limit = maxMessageSize(family, sealed);
+  const is = size === undefined ? `more than ${limit}` : String(size);
+  const how = sealed ? 'sealed with a key, one UDP datagram' : 'one UDP datagram';
+  return new UdpkitRangeError('UDPKIT_MESSAGE_TOO_LARGE', `message is ${is} bytes; ${how} over IPv${family} carries at most ${limit}`);
+}
+
 /** How often one datagram is resent after sends fail with a refusal meant for earlier ones. */
 const MAX_REFUSAL_RETRIES = 16;
 
@@ -147,6 +167,30 @@ export class Sender extends EventEmitter {
     return this.#state;
   }
 
+  /** The largest message `write` takes: the destination family's UDP limit, less sealing. */
+  get maxMessageSize(): number {
+    return maxMessageSize(this.#limitFamily, this.#sealer !== undefined);
+  }
+
+  /** The error `write` throws for a message of `size` bytes (undefined: only known to be larger). */
+  tooLarge(size: number | undefined): UdpkitRangeError {
+    return messageTooLarge(this.#limitFamily, this.#sealer !== undefined, size);
+  }
+
+  /**
+   * Gives an ICMP "port unreachable" that the kernel already holds for this socket the chance to
+   * be counted in `stats.refused`, without a timer: it listens for replies and lets one poll of
+   * the event loop pass. On loopback the refusal is there as soon as the send completes; from a
+   * remote host it takes a round trip, which this does not wait for.
+   */
+  async takeRefusal(): Promise<number> {
+    if (this.#state !== 'bound') return this.stats.refused;
+    this.#listenForReplies();
+    // The first immediate may run before the next poll phase; the second runs after it.
+    await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+    return this.stats.refused;
+  }
+
   /** The local address and port datagrams are sent from. */
   localAddress(): { address: string; port: number } {
     return this.#io.localAddress();
@@ -173,15 +217,7 @@ export class Sender extends EventEmitter {
    * `'drain'` before writing more. A failure other than a refusal is kept and thrown by `flush`.
    */
   write(data: Buffer | Uint8Array): boolean {
-    if (this.#sealer) {
-      const limit = (this.#limitFamily === 4 ? MAX_UDP_PAYLOAD_IPV4 : MAX_UDP_PAYLOAD_IPV6) - SEALED_OVERHEAD;
-      if (data.length > limit) {
-        throw new UdpkitRangeError(
-          'UDPKIT_MESSAGE_TOO_LARGE',
-          `message is ${data.length} bytes; sealed with a key, one UDP datagram over IPv${this.#limitFamily} carries at most ${limit}`,
-        );
-      }
-    } else checkPayloadSize(data.length, this.#limitFamily);
+    if (data.length > this.maxMessageSize) throw this.tooLarge(data.length);
     if (this.#failure) return true;
     if (this.#state !== 'bound') throw new UdpkitError('UDPKIT_CLOSED', 'the sender is closed');
     this.#transmit(this.#sealer ? this.#sealer.seal(data, Date.now()) : data, data.length, MAX_REFUSAL_RETRIES);
@@ -222,18 +258,23 @@ export class Sender extends EventEmitter {
     await this.flush();
   }
 
-  /** Waits for one datagram from the destination; `undefined` after `timeoutMs`. */
+  /**
+   * Waits for one datagram from the destination; `undefined` after `timeoutMs`, or as soon as
+   * the destination answers "port unreachable" (nobody listens there; `stats.refused` says so).
+   */
   receive(timeoutMs: number): Promise<Datagram | undefined> {
     this.#listenForReplies();
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#replyWaiter = undefined;
-        resolve(undefined);
-      }, timeoutMs);
-      this.#replyWaiter = (d) => {
+      const give = (d: Datagram | undefined): void => {
         clearTimeout(timer);
+        this.off('refused', onRefused);
+        this.#replyWaiter = undefined;
         resolve(d);
       };
+      const onRefused = (): void => give(undefined);
+      const timer = setTimeout(() => give(undefined), timeoutMs);
+      this.once('refused', onRefused);
+      this.#replyWaiter = give;
     });
   }
 

@@ -157,4 +157,58 @@ describe('LineWriter', () => {
     expect(chunks.join('')).toBe(expected.map((text) => `${text}\n`).join(''));
     expect(chunks.length).toBeLessThan(expected.length);
   });
+
+  it('reports a failing stream once, drops later lines, and end() resolves at once', async () => {
+    const chunks: string[] = [];
+    const out = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        chunks.push(chunk.toString());
+        done(Object.assign(new Error('write ENOSPC'), { code: 'ENOSPC' }));
+      },
+    });
+    const errors: string[] = [];
+    const w = new LineWriter(out, { onError: (err) => errors.push((err as NodeJS.ErrnoException).code!) });
+    w.line('lost to a full disk');
+    await turn();
+    await turn();
+    expect(errors).toEqual(['ENOSPC']);
+    expect(w.failure).toMatchObject({ code: 'ENOSPC' });
+    w.line('after the failure');
+    expect(w.pendingLength).toBe(0);
+    await w.end();
+    expect(chunks).toEqual(['lost to a full disk\n']);
+    expect(errors).toEqual(['ENOSPC']);
+  });
+
+  it('a stream that fails while blocked resumes the producer once, and end() does not wait for a drain', async () => {
+    const gate = new Gate();
+    const flow: string[] = [];
+    const w = new LineWriter(gate as unknown as Writable, {
+      onBlock: () => flow.push('block'),
+      onDrain: () => flow.push('drain'),
+      onError: (err) => flow.push(`error ${err.message}`),
+    });
+    w.line('1');
+    await turn();
+    w.line('2');
+    expect(w.blocked).toBe(true);
+    gate.emit('error', new Error('EPIPE'));
+    gate.emit('close');
+    expect(flow).toEqual(['block', 'error EPIPE', 'drain']);
+    expect(w.blocked).toBe(false);
+    expect(w.pendingLength).toBe(0);
+    await w.end();
+    // A late drain changes nothing.
+    gate.open();
+    expect(flow).toEqual(['block', 'error EPIPE', 'drain']);
+    expect(gate.chunks).toEqual(['1\n']);
+  });
+
+  it('without onError it leaves the error to the stream: nothing is swallowed', () => {
+    const gate = new Gate();
+    new LineWriter(gate as unknown as Writable);
+    expect(gate.listenerCount('error')).toBe(0);
+    new LineWriter(gate as unknown as Writable, { onError: () => undefined });
+    expect(gate.listenerCount('error')).toBe(1);
+  });
 });

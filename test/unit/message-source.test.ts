@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { messageSource, readLineBatches } from '../../src/cli/message-source.js';
+import { messageSource, readLineBatches, type SizeLimit } from '../../src/cli/message-source.js';
 import { rejection } from '../helpers/thrown.js';
 
 type Chunk = string | readonly number[];
@@ -135,3 +135,88 @@ describe('messageSource', () => {
     expect(err).toMatchObject({ code: 'UDPKIT_USAGE', message: `give only one of ${named}` });
   });
 });
+
+describe('size limits and aborts', () => {
+  const limit = (bytes: number): SizeLimit => ({
+    bytes,
+    tooLarge: (size) => Object.assign(new RangeError(`message is ${size === undefined ? `more than ${bytes}` : size} bytes`), { code: 'UDPKIT_MESSAGE_TOO_LARGE' }),
+  });
+  const noStdin = (): Readable => Readable.from([]);
+
+  it('reads --raw up to the limit, and refuses one byte more without reading on', async () => {
+    expect(await messageSource([], { raw: true }, { stdin: stream(['abc', 'de']) }, limit(5))).toEqual({ kind: 'fixed', data: Buffer.from('abcde') });
+    let pulled = 0;
+    const endless = new Readable({
+      read() {
+        pulled++;
+        this.push(Buffer.alloc(4));
+      },
+    });
+    const err = await rejection(messageSource([], { raw: true }, { stdin: endless }, limit(10)));
+    expect(err).toMatchObject({ code: 'UDPKIT_MESSAGE_TOO_LARGE', message: 'message is more than 10 bytes' });
+    // The stream reads ahead up to its own buffer (16 KiB), no further: the source never ends.
+    expect(pulled * 4).toBeLessThan(17 * 1024);
+  });
+
+  it('refuses a regular --file by its size, and reads a device only to the limit', async () => {
+    const path = fileURLToPath(import.meta.url);
+    const size = readFileSync(path).length;
+    expect(await rejection(messageSource([], { file: path }, { stdin: noStdin() }, limit(100)))).toMatchObject({ message: `message is ${size} bytes` });
+    expect(await rejection(messageSource([], { file: '/dev/zero' }, { stdin: noStdin() }, limit(100_000)))).toMatchObject({ message: 'message is more than 100000 bytes' });
+    expect(await messageSource([], { file: path }, { stdin: noStdin() }, limit(size))).toEqual({ kind: 'fixed', data: readFileSync(path) });
+  });
+
+  it('applies the limit to words and --hex too', async () => {
+    expect(await rejection(messageSource(['toolong'], {}, { stdin: noStdin() }, limit(3)))).toMatchObject({ message: 'message is 7 bytes' });
+    expect(await messageSource(['abc'], {}, { stdin: noStdin() }, limit(3))).toEqual({ kind: 'fixed', data: Buffer.from('abc') });
+  });
+
+  it('ends a --raw read that waits when the signal aborts', async () => {
+    const waiting = new Readable({ read() {} });
+    waiting.push('partial');
+    const ac = new AbortController();
+    const reading = rejection(messageSource([], { raw: true }, { stdin: waiting, signal: ac.signal }));
+    ac.abort();
+    expect(await reading).toMatchObject({ name: 'AbortError' });
+  });
+
+  it('yields the lines before a line too long, then names its number: cut at the limit, or by size', async () => {
+    const out: string[] = [];
+    const cut = rejection(
+      (async () => {
+        for await (const batch of readLineBatches(stream(['ok\nfine\nxxxxxx', 'xxxxxx']), { limit: limit(8) })) out.push(...batch.map(String));
+      })(),
+    );
+    expect(await cut).toMatchObject({ message: 'line 3: message is more than 8 bytes' });
+    expect(out).toEqual(['ok', 'fine']);
+    const whole = await rejection(batches2(stream(['a\n0123456789\nb\n']), limit(8)));
+    expect(whole).toMatchObject({ message: 'line 2: message is 10 bytes' });
+  });
+
+  it('takes a CRLF line exactly at the limit, split between \\r and \\n', async () => {
+    const got = (await batches2(stream(['12345678\r', '\n']), limit(8))).flat().map(String);
+    expect(got).toEqual(['12345678']);
+  });
+
+  it('stops reading lines quietly when the signal aborts', async () => {
+    const waiting = new Readable({ read() {} });
+    waiting.push('a\n');
+    const ac = new AbortController();
+    const seen: string[] = [];
+    const reading = (async () => {
+      for await (const batch of readLineBatches(waiting, { signal: ac.signal })) {
+        seen.push(...batch.map(String));
+        ac.abort();
+      }
+    })();
+    await reading;
+    expect(seen).toEqual(['a']);
+    expect(waiting.destroyed).toBe(true);
+  });
+});
+
+async function batches2(input: Readable, l: SizeLimit): Promise<Buffer[][]> {
+  const out: Buffer[][] = [];
+  for await (const batch of readLineBatches(input, { limit: l })) out.push(batch);
+  return out;
+}

@@ -112,6 +112,23 @@ describe('joinGroups', () => {
   });
 });
 
+describe('joinGroups without an interface and without a route', () => {
+  it('turns ENODEV into a hint naming the group and --iface', () => {
+    const noRoute = (): never => {
+      throw Object.assign(new Error('addMembership ENODEV'), { code: 'ENODEV' });
+    };
+    const err = thrown(() => joinGroups({ addMembership: noRoute, addSourceSpecificMembership: noRoute }, { groups: ['239.1.1.1'] }));
+    expect(err).toMatchObject({
+      code: 'UDPKIT_IO_FAILED',
+      errno: 'ENODEV',
+      message: 'cannot join multicast group 239.1.1.1: no route says which interface to join it on; name one with --iface NAME',
+    });
+    // With an interface given, the hint would be wrong: the plain reason.
+    const named = thrown(() => joinGroups({ addMembership: noRoute, addSourceSpecificMembership: noRoute }, { groups: ['239.1.1.1'], iface: '10.0.0.2' }));
+    expect(named).toMatchObject({ message: 'cannot join multicast group 239.1.1.1 on 10.0.0.2: no such device' });
+  });
+});
+
 describe('multicast send options', () => {
   function fakeSocket() {
     const calls: unknown[][] = [];

@@ -1,12 +1,13 @@
 /** `udpkit broadcast [MESSAGE...]`: the textbook's "last number 255" remark, done for every local network. */
 import { formatHostPort } from '../../errors.js';
 import { openBroadcaster, type BroadcastSent } from '../../socket/broadcast.js';
+import { maxMessageSize, messageTooLarge } from '../../socket/sender.js';
 import { validatePort } from '../../validate.js';
 import { EXIT_OK, type CliIo } from '../io.js';
 import { LineWriter } from '../line-writer.js';
 import { keyFrom } from '../key-option.js';
 import type { Opts } from '../main.js';
-import { messageSource, readLineBatches } from '../message-source.js';
+import { messageSource, readLineBatches, type MessageSource, type SizeLimit } from '../message-source.js';
 
 /**
  * The line printed for one datagram sent.
@@ -21,7 +22,17 @@ export async function run(args: readonly string[], opts: Opts, io: CliIo): Promi
   const port = validatePort(opts['port'], { name: '--port' });
   const iface = typeof opts['iface'] === 'string' ? opts['iface'] : undefined;
   const key = await keyFrom(opts, io.env);
-  const source = await messageSource(args, opts, io);
+  // Every broadcast goes over IPv4; with a key each datagram also carries the sealing.
+  const sealed = key !== undefined;
+  const limit: SizeLimit = { bytes: maxMessageSize(4, sealed), tooLarge: (size) => messageTooLarge(4, sealed, size) };
+  let source: MessageSource;
+  try {
+    source = await messageSource(args, opts, io, limit);
+  } catch (err) {
+    // Ctrl-C or SIGTERM while reading stdin or a file: nothing to send.
+    if (io.signal.aborted) return EXIT_OK;
+    throw err;
+  }
   const broadcaster = await openBroadcaster({
     port,
     ...(key !== undefined ? { key } : {}),
@@ -36,7 +47,7 @@ export async function run(args: readonly string[], opts: Opts, io: CliIo): Promi
   try {
     if (source.kind === 'fixed') report(await broadcaster.send(source.data));
     else {
-      for await (const batch of readLineBatches(io.stdin)) {
+      for await (const batch of readLineBatches(io.stdin, { limit, signal: io.signal })) {
         for (const line of batch) {
           if (io.signal.aborted) break;
           report(await broadcaster.send(line));

@@ -8,7 +8,7 @@ import { jsonLine, textLine } from '../../format/datagram.js';
 import { parseCidrList } from '../../net/address-filter.js';
 import { listenTcp, type TcpMessage } from '../../socket/tcp-listener.js';
 import { ipFamily, validateInteger, validatePort, validateSeconds } from '../../validate.js';
-import { openLog } from '../datagram-sink.js';
+import { logWriteFailure, openLog } from '../datagram-sink.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
 import { LineWriter } from '../line-writer.js';
@@ -44,7 +44,12 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
   });
   const flow = { onBlock: () => listener.pause(), onDrain: () => listener.resume() };
   const out = new LineWriter(io.stdout, flow);
-  const logOut = log ? new LineWriter(log.stream, flow) : undefined;
+  let logFailure: string | undefined;
+  const onLogError = (err: Error): void => {
+    logFailure ??= logWriteFailure(log!.path, err);
+    finish(EXIT_FAILURE);
+  };
+  const logOut = log ? new LineWriter(log.stream, { ...flow, onError: onLogError }) : undefined;
   const isStop = stopWord === undefined ? undefined : stopWordMatcher(stopWord);
   const stopHint = stopWord === undefined ? '' : `; stops on "${stopWord}"`;
   const keyHint = key === undefined ? '' : '; sealed frames only (--key)';
@@ -111,5 +116,6 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
   if (allow !== undefined || key !== undefined) line += `; refused ${listener.stats.refused}`;
   io.stderr.write(line + '\n');
   if (failure !== undefined) io.stderr.write(`udpkit: ${failure}\n`);
-  return code;
+  if (logFailure !== undefined) io.stderr.write(`udpkit: ${logFailure}\n`);
+  return logFailure !== undefined ? EXIT_FAILURE : code;
 }

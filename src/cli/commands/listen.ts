@@ -6,7 +6,7 @@ import type { ListenOptions } from '../../socket/receiver.js';
 import { validateGroups, validateSource } from '../../socket/multicast.js';
 import { datagramAt, type DatagramBatch } from '../../socket/batch.js';
 import { ipFamily, validateInteger, validatePort, validateSeconds } from '../../validate.js';
-import { DatagramSink, openLog } from '../datagram-sink.js';
+import { DatagramSink, logWriteFailure, openLog } from '../datagram-sink.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
 import type { Opts } from '../main.js';
@@ -108,7 +108,11 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
     log?.stream.destroy();
     throw err;
   });
-  const sink = new DatagramSink(io.stdout, o.mode, listener, log);
+  let logFailure: string | undefined;
+  const sink = new DatagramSink(io.stdout, o.mode, listener, log, (err) => {
+    logFailure ??= logWriteFailure(log!.path, err);
+    finish(EXIT_FAILURE);
+  });
   const isStop = o.stopWord === undefined ? undefined : stopWordMatcher(o.stopWord);
   const stopHint = o.stopWord === undefined ? '' : `; stops on "${o.stopWord}"`;
   const keyHint = key === undefined ? '' : '; sealed datagrams only (--key)';
@@ -194,5 +198,7 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
   await sink.end();
   io.stderr.write(line + '\n');
   if (failure !== undefined) io.stderr.write(`udpkit: ${failure}\n`);
-  return code;
+  // The log may fail only while its last lines are flushed, after the run ended well.
+  if (logFailure !== undefined) io.stderr.write(`udpkit: ${logFailure}\n`);
+  return logFailure !== undefined ? EXIT_FAILURE : code;
 }

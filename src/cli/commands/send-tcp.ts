@@ -8,7 +8,7 @@ import { parseHostPort, validateInteger, validatePort } from '../../validate.js'
 import { EXIT_OK, UsageError, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
 import type { Opts } from '../main.js';
-import { messageSource, readLineBatches } from '../message-source.js';
+import { messageSource, readLineBatches, type MessageSource } from '../message-source.js';
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -24,7 +24,14 @@ export async function run(args: readonly string[], opts: Opts, io: CliIo): Promi
     if (opts[flag] !== undefined && opts[flag] !== false) throw new UsageError(`--${flag.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} does not apply to --tcp`);
   }
   const key = await keyFrom(opts, io.env);
-  const source = await messageSource(words, opts, io);
+  let source: MessageSource;
+  try {
+    source = await messageSource(words, opts, io);
+  } catch (err) {
+    // Ctrl-C or SIGTERM while reading stdin or a file: nothing to send.
+    if (io.signal.aborted) return EXIT_OK;
+    throw err;
+  }
   if (source.kind === 'lines' && count !== 1) throw new UsageError('--count repeats one message; it does not apply to stdin lines');
   if (source.kind === 'fixed' && key === undefined && source.data.includes(0x0a)) {
     throw new UsageError('over --tcp without --key a message is one line; it cannot contain a newline');
@@ -32,7 +39,7 @@ export async function run(args: readonly string[], opts: Opts, io: CliIo): Promi
   const sender = await connectTcp({ host, port, ...(key !== undefined ? { key } : {}), signal: io.signal });
   try {
     if (source.kind === 'lines') {
-      for await (const batch of readLineBatches(io.stdin)) {
+      for await (const batch of readLineBatches(io.stdin, { signal: io.signal })) {
         for (const line of batch) {
           if (io.signal.aborted) break;
           if (!sender.write(line)) await sender.drained();

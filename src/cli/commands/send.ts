@@ -9,7 +9,7 @@ import { ipFamily, parseHostPort, validateInteger, validatePort, validateSeconds
 import { EXIT_FAILURE, EXIT_OK, EXIT_UNCONFIRMED, UsageError, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
 import type { Opts } from '../main.js';
-import { messageSource, readLineBatches, type MessageSource } from '../message-source.js';
+import { loadSource, planSource, readLineBatches, type MessageSource, type SizeLimit } from '../message-source.js';
 
 function validateSource(value: string): string {
   const address = value.replace(/^\[|\]$/g, '');
@@ -24,7 +24,7 @@ function plural(n: number, word: string): string {
 /** Writes every stdin line as one datagram, waiting whenever too many sends are in flight. */
 async function sendLines(sender: Sender, io: CliIo, intervalMs: number): Promise<void> {
   let lineNo = 0;
-  for await (const batch of readLineBatches(io.stdin)) {
+  for await (const batch of readLineBatches(io.stdin, { limit: sizeLimit(sender), signal: io.signal })) {
     for (const line of batch) {
       lineNo++;
       if (io.signal.aborted) return;
@@ -40,12 +40,17 @@ async function sendLines(sender: Sender, io: CliIo, intervalMs: number): Promise
   }
 }
 
+/** What one datagram to this sender's destination may carry, for the readers of stdin and files. */
+function sizeLimit(sender: Sender): SizeLimit {
+  return { bytes: sender.maxMessageSize, tooLarge: (size) => sender.tooLarge(size) };
+}
+
 /** `send --ack`: every message acknowledged, or exit 3 saying how many were not. */
 async function sendWithAck(sender: Sender, source: MessageSource, count: number, where: string, opts: Opts, io: CliIo): Promise<number> {
   const window = validateInteger(opts['window'] ?? '64', { name: '--window', min: 1, max: 65_536 });
   const ackTimeoutMs = validateSeconds(opts['ackTimeout'] ?? '10', { name: '--ack-timeout', min: 0.001 });
   const { sendReliably } = await import('../../transport/reliable-send.js');
-  const batches = source.kind === 'lines' ? readLineBatches(io.stdin) : [Array.from({ length: count }, () => source.data)];
+  const batches = source.kind === 'lines' ? readLineBatches(io.stdin, { limit: sizeLimit(sender), signal: io.signal }) : [Array.from({ length: count }, () => source.data)];
   let result;
   try {
     result = await sendReliably(sender, batches, { window, ackTimeoutMs, signal: io.signal });
@@ -82,8 +87,8 @@ export async function run(args: readonly string[], opts: Opts, io: CliIo): Promi
   const waitOpt = opts['waitReply'];
   const waitMs = waitOpt === undefined ? undefined : waitOpt === true ? 5000 : validateSeconds(waitOpt, { name: '--wait-reply', min: 0.001 });
   const key = await keyFrom(opts, io.env);
-  const source = await messageSource(words, opts, io);
-  if (source.kind === 'lines' && count !== 1) throw new UsageError('--count repeats one message; it does not apply to stdin lines');
+  const plan = planSource(words, opts);
+  if (plan.kind === 'lines' && count !== 1) throw new UsageError('--count repeats one message; it does not apply to stdin lines');
 
   const sender = await openSender({
     host,
@@ -98,6 +103,17 @@ export async function run(args: readonly string[], opts: Opts, io: CliIo): Promi
     signal: io.signal,
   });
   const where = formatHostPort(sender.destination.address, port);
+  // Read a file or stdin only now: the destination's family and the key set the size limit.
+  let source: MessageSource;
+  try {
+    source = await loadSource(plan, io, sizeLimit(sender));
+  } catch (err) {
+    await sender.close();
+    if (!io.signal.aborted) throw err;
+    // Ctrl-C or SIGTERM while reading: nothing was sent, and the summary says so.
+    if (opts['quiet'] !== true) io.stderr.write(`sent 0 datagrams (0 bytes) to ${where}/udp\n`);
+    return EXIT_OK;
+  }
   if (opts['ack'] === true) return sendWithAck(sender, source, count, where, opts, io);
   // Listen for the reply before sending: an echo on loopback can beat the send's callback.
   const reply = waitMs === undefined ? undefined : sender.receive(waitMs);
@@ -115,18 +131,27 @@ export async function run(args: readonly string[], opts: Opts, io: CliIo): Promi
     throw err;
   }
   const { datagrams, bytes } = sender.stats;
-  if (opts['quiet'] !== true) io.stderr.write(`sent ${plural(datagrams, 'datagram')} (${plural(bytes, 'byte')}) to ${where}/udp\n`);
+  const quiet = opts['quiet'] === true;
+  if (!quiet) io.stderr.write(`sent ${plural(datagrams, 'datagram')} (${plural(bytes, 'byte')}) to ${where}/udp\n`);
   let code = EXIT_OK;
+  let refusalReported = false;
   if (reply) {
     const d = await reply;
     if (d) io.stdout.write(formatTextLine(d) + '\n');
-    else {
+    else if (sender.stats.refused > 0) {
+      io.stderr.write(`udpkit: no listener at ${where}/udp (port unreachable)\n`);
+      refusalReported = true;
+      code = EXIT_FAILURE;
+    } else {
       io.stderr.write(`udpkit: no reply from ${where}/udp within ${waitMs! / 1000} s\n`);
       code = EXIT_FAILURE;
     }
+  } else if (!quiet && datagrams > 0 && sender.stats.refused === 0) {
+    // On loopback the refusal is already there: one turn of the event loop, no timer, shows it.
+    await sender.takeRefusal();
   }
   await sender.close();
-  if (sender.stats.refused > 0 && opts['quiet'] !== true) {
+  if (sender.stats.refused > 0 && !quiet && !refusalReported) {
     io.stderr.write(`note: ${where} answered "port unreachable": nothing seems to listen there (UDP does not guarantee delivery)\n`);
   }
   return code;
