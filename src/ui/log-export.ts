@@ -1,11 +1,15 @@
 /**
  * `GET /api/log/export`: the log as JSON lines with whole payloads. Lines are built one at a
- * time from the raw bytes as the client takes them (waiting for `drain`), so exporting a full
- * log costs one line of memory, and entries evicted meanwhile are skipped, not held.
+ * time from the raw bytes as the client takes them (waiting for `drain`), so an export costs one
+ * line of memory (up to about 400 KB for 64 KiB that is not text) however large the log, and
+ * entries evicted meanwhile are skipped, not held. At most {@link MAX_EXPORTS} run at once.
  */
 import type { ServerResponse } from 'node:http';
 import type { EventLog } from './event-log.js';
 import { displayText, exportLine } from './log-entry.js';
+
+/** Exports running at once at most; more are answered 503. */
+export const MAX_EXPORTS = 4;
 
 /** Which entries to export. */
 export interface ExportQuery {
@@ -23,6 +27,41 @@ function matches(filter: string, e: { from: { address: string; port: number }; d
   const a = e.from.address;
   const source = a.includes(':') ? `[${a}]:${e.from.port}` : `${a}:${e.from.port}`;
   return source.toLowerCase().includes(filter) || displayText(e.data).toLowerCase().includes(filter);
+}
+
+/**
+ * Runs exports, at most `max` at once (each holds a line and a socket buffer until its client
+ * reads them, so a client that never reads must not be able to start many).
+ * @example
+ * if (!exports.hasRoom()) return c.json({ error: 'too many exports' }, 503);
+ * exports.start(c.env.outgoing, { after: 0 });
+ */
+export class LogExports {
+  readonly #log: EventLog;
+  readonly max: number;
+  #open = 0;
+
+  constructor(log: EventLog, max = MAX_EXPORTS) {
+    this.#log = log;
+    this.max = max;
+  }
+
+  /** Exports running now. */
+  get open(): number {
+    return this.#open;
+  }
+
+  /** Whether one more export may start. */
+  hasRoom(): boolean {
+    return this.#open < this.max;
+  }
+
+  /** Streams the export to `res`; its place is freed when the response closes. */
+  start(res: ServerResponse, query: ExportQuery): void {
+    this.#open++;
+    res.once('close', () => this.#open--);
+    streamExport(this.#log, res, query);
+  }
 }
 
 /**

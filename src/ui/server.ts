@@ -16,7 +16,7 @@ import type { EventLogOptions } from './event-log.js';
 import { EventStreams, type EventStreamsOptions } from './event-streams.js';
 import { Hub } from './hub.js';
 import { readJsonObject } from './json-body.js';
-import { streamExport } from './log-export.js';
+import { LogExports } from './log-export.js';
 import { MAX_SAVED, SavedStore, savedPath, toSaved } from './saved.js';
 import { guard, newToken } from './security.js';
 import { sendForm, toSendForm } from './send-form.js';
@@ -69,6 +69,7 @@ export async function startUiServer(options: UiServerOptions = {}): Promise<UiSe
   const hub = new Hub(options.log);
   const streams = new EventStreams(hub.log, options.streams);
   hub.subscribe((e) => streams.notify(e.event.length));
+  const exports = new LogExports(hub.log);
   const saved = new SavedStore(savedPath(options.env ?? process.env));
   // Aborted by close(): sends in progress stop instead of keeping the process alive.
   const stopping = new AbortController();
@@ -118,8 +119,9 @@ export async function startUiServer(options: UiServerOptions = {}): Promise<UiSe
     streams.open(c.env.incoming, c.env.outgoing);
     return RESPONSE_ALREADY_SENT;
   });
-  app.get('/api/log', (c) => c.json({ ...hub.log.stats(), streams: streams.stats() }));
+  app.get('/api/log', (c) => c.json({ ...hub.log.stats(), streams: streams.stats(), exports: { open: exports.open, max: exports.max } }));
   app.get('/api/log/export', (c) => {
+    if (!exports.hasRoom()) return c.json({ error: `too many exports running (${exports.max}); wait for one to finish` }, 503, { 'retry-after': '5' });
     const id = (name: string): number | undefined => {
       const v = c.req.query(name);
       return v !== undefined && /^\d{1,15}$/.test(v) ? Number(v) : undefined;
@@ -127,7 +129,7 @@ export async function startUiServer(options: UiServerOptions = {}): Promise<UiSe
     const after = id('after');
     const through = id('through');
     const filter = c.req.query('filter');
-    streamExport(hub.log, c.env.outgoing, { ...(after !== undefined ? { after } : {}), ...(through !== undefined ? { through } : {}), ...(filter !== undefined ? { filter } : {}) });
+    exports.start(c.env.outgoing, { ...(after !== undefined ? { after } : {}), ...(through !== undefined ? { through } : {}), ...(filter !== undefined ? { filter } : {}) });
     return RESPONSE_ALREADY_SENT;
   });
 

@@ -19,6 +19,7 @@ interface LogReport {
   oldestId: number;
   newestId: number;
   streams: { open: number; dropped: number };
+  exports: { open: number; max: number };
 }
 
 describe('udpkit ui under a flood of 64 KiB non-UTF-8 datagrams', () => {
@@ -93,5 +94,30 @@ describe('udpkit ui under a flood of 64 KiB non-UTF-8 datagrams', () => {
     expect(shown).toMatchObject({ size: SIZE, truncated: true });
     expect(shown.hex).toHaveLength(2 * 1024);
     await stream.close();
+  });
+
+  it('runs at most 4 exports at once; one never read holds a line, not the log', async () => {
+    const path = `/api/log/export?token=${ui.token}`;
+    const stuck = await Promise.all([1, 2, 3, 4].map(() => stalledClient(Number(new URL(ui.base).port), path)));
+    try {
+      await askUntil(() => json<LogReport>('/api/log'), (l) => l.exports.open === 4);
+      const refused = await ui.api('/api/log/export');
+      expect(refused.status).toBe(503);
+      expect(await refused.json()).toEqual({ error: 'too many exports running (4); wait for one to finish' });
+      const mem = procMemory(ui.proc.child.pid!);
+      console.log(`ui with 4 stalled exports: VmRSS ${(mem.rss / 2 ** 20).toFixed(0)} MiB, VmHWM ${(mem.hwm / 2 ** 20).toFixed(0)} MiB`);
+      expect(mem.rss).toBeLessThan(300 * 2 ** 20);
+      stuck.pop()!.destroy();
+      await askUntil(() => json<LogReport>('/api/log'), (l) => l.exports.open === 3);
+      const log = await json<LogReport>('/api/log');
+      const res = await ui.api(`/api/log/export?after=${log.oldestId - 1}&through=${log.oldestId + 9}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-disposition')).toBe('attachment; filename="udpkit-log.jsonl"');
+      const lines = (await res.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: number; size: number; hex: string });
+      expect(lines.map((l) => l.id)).toEqual(Array.from({ length: 10 }, (_, i) => log.oldestId + i));
+      for (const l of lines) expect([l.size, l.hex.length, l.hex.slice(0, 2)]).toEqual([SIZE, 2 * SIZE, 'ff']);
+    } finally {
+      for (const s of stuck) s.destroy();
+    }
   });
 });
