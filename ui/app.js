@@ -4,7 +4,7 @@
   const token = new URLSearchParams(location.search).get('token') || '';
   const $ = (id) => document.getElementById(id);
   const MAX_ROWS = 10000;
-  const rows = []; // newest last
+  const rows = []; // newest last, at most MAX_ROWS (plus one batch)
   let paused = false;
 
   async function api(method, path, body) {
@@ -46,63 +46,118 @@
     } catch (err) { $('listen-error').textContent = `Could not listen: ${err.message}`; }
   });
 
-  // Live log
+  // Live log: the server keeps the log (bounded) and streams it; the page keeps its own copy,
+  // bounded too, and draws at most one batch of rows per frame however fast datagrams come.
+  const SHOWN_ROWS = 500;
+  let filter = '';
+  let matching = 0; // rows that match the filter
+  let drawnId = 0; // newest id drawn in the table
+  let clearedThrough = 0; // the newest id when Clear was pressed: export starts after it
+  let evicted = 0; // datagrams the server's log let go (its byte or entry bound)
+  let missed = 0; // of those, datagrams this page never received
+  let frame = 0;
   function source(d) { return d.from.family === 'IPv6' || d.from.address.includes(':') ? `[${d.from.address}]:${d.from.port}` : `${d.from.address}:${d.from.port}`; }
-  function matches(d) {
-    const f = $('log-filter').value.trim().toLowerCase();
-    return !f || d.text.toLowerCase().includes(f) || source(d).toLowerCase().includes(f);
+  function matches(d) { return !filter || d.text.toLowerCase().includes(filter) || source(d).toLowerCase().includes(filter); }
+  function exportUrl(after, through, withFilter) {
+    const q = new URLSearchParams({ token, after: String(after) });
+    if (through !== undefined) q.set('through', String(through));
+    if (withFilter && filter) q.set('filter', filter);
+    return `/api/log/export?${q}`;
   }
   function rowFor(d) {
-    const payload = el('td', { className: 'payload', textContent: d.text });
+    const shownText = () => d.text + (d.truncated ? ` … (${d.size - d.hex.length / 2} more bytes)` : '');
+    const payload = el('td', { className: 'payload', textContent: shownText() });
     const toggle = el('button', { type: 'button', textContent: 'hex', title: 'show as hex' });
     toggle.setAttribute('aria-label', `show datagram ${d.id} as hex`);
     toggle.addEventListener('click', () => {
       const hex = toggle.textContent === 'hex';
-      payload.textContent = hex ? d.hex.replace(/(..)/g, '$1 ').trim() : d.text;
+      payload.textContent = hex ? d.hex.replace(/(..)/g, '$1 ').trim() + (d.truncated ? ' …' : '') : shownText();
       toggle.textContent = hex ? 'text' : 'hex';
       toggle.setAttribute('aria-label', `show datagram ${d.id} as ${hex ? 'text' : 'hex'}`);
     });
+    const show = el('td', {}, toggle);
+    if (d.truncated) show.append(' ', el('a', { href: exportUrl(d.id - 1, d.id, false), download: `udpkit-datagram-${d.id}.jsonl`, textContent: 'all bytes' }));
     return el('tr', { dataset: { id: String(d.id) } },
       el('td', { textContent: d.time.slice(11, 23) }), el('td', { textContent: String(d.port) }),
       el('td', { className: 'from', textContent: source(d) }), el('td', { textContent: `${d.size} B` }),
-      payload, el('td', {}, toggle));
+      payload, show);
   }
-  function shown() { return rows.filter(matches); }
-  function render() {
-    const list = shown();
-    $('log').tBodies[0].replaceChildren(...list.slice(-500).reverse().map(rowFor));
-    $('log-count').textContent = `${list.length} of ${rows.length} shown${paused ? ' (paused)' : ''}`;
+  function showCount() {
+    const notes = [];
+    if (paused) notes.push('paused');
+    if (evicted) notes.push(`the server let go of ${evicted} older datagram${evicted === 1 ? '' : 's'} to stay within its memory limit${missed ? `, ${missed} before this page got them` : ''}`);
+    $('log-count').textContent = `${matching} of ${rows.length} shown${notes.length ? ` (${notes.join('; ')})` : ''}`;
+  }
+  function draw() {
+    frame = 0;
+    if (rows.length > MAX_ROWS) drop(rows.length - MAX_ROWS);
+    if (!paused) {
+      const body = $('log').tBodies[0];
+      const fresh = [];
+      for (let i = rows.length - 1; i >= 0 && rows[i].id > drawnId && fresh.length < SHOWN_ROWS; i--) if (matches(rows[i])) fresh.push(rows[i]);
+      if (rows.length) drawnId = rows[rows.length - 1].id;
+      body.prepend(...fresh.map(rowFor));
+      while (body.rows.length > SHOWN_ROWS) body.deleteRow(-1);
+    }
+    showCount();
+  }
+  function redraw() {
+    filter = $('log-filter').value.trim().toLowerCase();
+    matching = rows.reduce((n, d) => n + (matches(d) ? 1 : 0), 0);
+    drawnId = 0;
+    $('log').tBodies[0].replaceChildren();
+    draw();
+  }
+  function drop(n) {
+    for (const d of rows.splice(0, n)) if (matches(d)) matching--;
   }
   function addRow(d) {
     rows.push(d);
-    if (rows.length > MAX_ROWS) rows.splice(0, rows.length - MAX_ROWS);
-    if (paused) { $('log-count').textContent = `${shown().length} of ${rows.length} shown (paused)`; return; }
-    if (matches(d)) {
-      const body = $('log').tBodies[0];
-      body.prepend(rowFor(d));
-      while (body.rows.length > 500) body.deleteRow(-1);
-    }
-    $('log-count').textContent = `${shown().length} of ${rows.length} shown`;
+    if (matches(d)) matching++;
+    // A hidden tab gets no animation frames: keep the copy bounded here too.
+    if (rows.length > MAX_ROWS + 1000) drop(rows.length - MAX_ROWS);
+    frame ||= requestAnimationFrame(draw);
   }
-  $('log-filter').addEventListener('input', render);
+  $('log-filter').addEventListener('input', redraw);
   $('log-pause').addEventListener('click', () => {
     paused = !paused;
     $('log-pause').setAttribute('aria-pressed', String(paused));
     $('log-pause').textContent = paused ? 'Resume' : 'Pause';
-    render();
+    redraw();
   });
-  $('log-clear').addEventListener('click', () => { rows.length = 0; render(); });
+  $('log-clear').addEventListener('click', () => {
+    if (rows.length) clearedThrough = rows[rows.length - 1].id;
+    rows.length = 0;
+    redraw();
+  });
+  // The export comes from the server's log, with whole payloads (the page holds only the first KiB).
   $('log-export').addEventListener('click', () => {
-    const text = shown().map((d) => JSON.stringify(d)).join('\n') + '\n';
-    const a = el('a', { href: URL.createObjectURL(new Blob([text], { type: 'application/x-ndjson' })), download: 'udpkit-log.jsonl' });
+    const a = el('a', { href: exportUrl(clearedThrough, undefined, true), download: 'udpkit-log.jsonl' });
     document.body.append(a); a.click(); a.remove();
-    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
   });
 
+  // EventSource reconnects by itself, sending the last id it got; the server resumes from there.
   const events = new EventSource(`/api/events?token=${encodeURIComponent(token)}`);
-  events.addEventListener('ready', () => { $('status').textContent = 'connected'; });
-  events.addEventListener('datagram', (ev) => addRow(JSON.parse(ev.data)));
-  events.addEventListener('error', () => { $('status').textContent = 'disconnected, retrying…'; });
+  events.addEventListener('ready', (ev) => {
+    $('status').textContent = 'connected';
+    evicted = Math.max(evicted, JSON.parse(ev.data).evicted);
+    showCount();
+  });
+  events.addEventListener('datagram', (ev) => {
+    const d = JSON.parse(ev.data);
+    evicted = Math.max(evicted, d.evicted);
+    addRow(d);
+  });
+  events.addEventListener('missed', (ev) => {
+    missed += JSON.parse(ev.data).count;
+    showCount();
+  });
+  events.addEventListener('error', async () => {
+    if (events.readyState !== EventSource.CLOSED) { $('status').textContent = 'disconnected, retrying…'; return; }
+    // Refused for good (EventSource does not retry an error status): say why if the server can.
+    const why = await api('GET', '/api/log').then((l) => (l.streams.open >= l.streams.max ? `${l.streams.max} pages are already open; close one and reload` : 'reload to retry'), () => 'reload to retry');
+    $('status').textContent = `live log unavailable: ${why}`;
+  });
 
   // Send
   function formValues() {

@@ -1,24 +1,10 @@
 /**
- * The page's listeners and what they receive: library listeners, a ring of the last datagrams,
- * and subscribers (the SSE streams) told of each new one.
+ * The page's listeners and what they receive: library listeners feeding one bounded
+ * {@link EventLog}, and subscribers (the event streams) told of each new entry.
  */
-import { sanitizeBytes } from '../format/sanitize.js';
 import { listen, type Listener } from '../socket/receiver.js';
 import type { Datagram } from '../types.js';
-
-/** One datagram as the page sees it. */
-export interface DatagramEvent {
-  readonly id: number;
-  readonly listenerId: number;
-  /** The port of the listener that received it. */
-  readonly port: number;
-  readonly time: string;
-  readonly from: { readonly address: string; readonly port: number; readonly family: string };
-  readonly size: number;
-  /** The payload with control characters made visible (see sanitizeBytes). */
-  readonly text: string;
-  readonly hex: string;
-}
+import { EventLog, type EventLogOptions, type LogEntry } from './event-log.js';
 
 /** A listener as the API describes it. */
 export interface ListenerInfo {
@@ -27,25 +13,37 @@ export interface ListenerInfo {
   readonly address: string;
 }
 
-/** Datagrams kept for a page that connects late. */
-export const RING_SIZE = 10_000;
+/** A listener with its counters, for `GET /api/listeners`. */
+export interface ListenerReport extends ListenerInfo {
+  /** Datagrams it handed to the log. */
+  readonly received: number;
+  /** Datagrams the kernel dropped because the socket's buffer was full; null where unknown. */
+  readonly kernelDropped: number | null;
+}
 
-/** Owns the page's listeners; close() stops them all. */
+/** Owns the page's listeners and their log; close() stops them all. */
 export class Hub {
-  readonly #listeners = new Map<number, { info: ListenerInfo; listener: Listener }>();
-  readonly #ring: DatagramEvent[] = [];
-  readonly #subscribers = new Set<(e: DatagramEvent) => void>();
+  readonly log: EventLog;
+  readonly #listeners = new Map<number, { info: ListenerInfo; listener: Listener; received: number }>();
+  readonly #subscribers = new Set<(e: LogEntry) => void>();
   #nextListener = 1;
-  #nextDatagram = 1;
+
+  constructor(options: EventLogOptions = {}) {
+    this.log = new EventLog(options);
+  }
 
   /** Starts a listener on `port` (0: any) and `address` (default every address). */
   async start(port: number, address?: string): Promise<ListenerInfo> {
     const listener = await listen({ port, ...(address !== undefined ? { address } : {}) });
     const bound = listener.address();
     const info: ListenerInfo = { id: this.#nextListener++, port: bound.port, address: bound.address };
-    listener.on('datagram', (d: Datagram) => this.#publish(info, d));
+    const entry = { info, listener, received: 0 };
+    listener.on('datagram', (d: Datagram) => {
+      entry.received++;
+      this.#publish(info, d);
+    });
     listener.on('error', () => void this.stop(info.id));
-    this.#listeners.set(info.id, { info, listener });
+    this.#listeners.set(info.id, entry);
     return info;
   }
 
@@ -63,36 +61,28 @@ export class Hub {
     return [...this.#listeners.values()].map((e) => e.info);
   }
 
-  /** The datagrams kept, oldest first. */
-  recent(): readonly DatagramEvent[] {
-    return this.#ring;
+  /** The running listeners with what each received and what the kernel dropped for it. */
+  async report(): Promise<ListenerReport[]> {
+    return Promise.all(
+      [...this.#listeners.values()].map(async (e) => ({ ...e.info, received: e.received, kernelDropped: (await e.listener.kernelDrops()) ?? null })),
+    );
   }
 
-  /** Calls `fn` for each new datagram until the returned function is called. */
-  subscribe(fn: (e: DatagramEvent) => void): () => void {
+  /** Calls `fn` for each new log entry until the returned function is called. */
+  subscribe(fn: (e: LogEntry) => void): () => void {
     this.#subscribers.add(fn);
     return () => this.#subscribers.delete(fn);
   }
 
   /** Stops every listener. */
   async close(): Promise<void> {
-    await Promise.all([...this.#listeners.keys()].map((id) => this.stop(id)));
     this.#subscribers.clear();
+    await Promise.all([...this.#listeners.keys()].map((id) => this.stop(id)));
   }
 
   #publish(info: ListenerInfo, d: Datagram): void {
-    const e: DatagramEvent = {
-      id: this.#nextDatagram++,
-      listenerId: info.id,
-      port: info.port,
-      time: new Date(d.receivedAt).toISOString(),
-      from: { address: d.from.address, port: d.from.port, family: d.from.family },
-      size: d.data.length,
-      text: sanitizeBytes(d.data),
-      hex: d.data.toString('hex'),
-    };
-    this.#ring.push(e);
-    if (this.#ring.length > RING_SIZE) this.#ring.splice(0, this.#ring.length - RING_SIZE);
+    const from = { address: d.from.address, port: d.from.port, family: d.from.family };
+    const e = this.log.add({ listenerId: info.id, port: info.port, receivedAt: d.receivedAt, from, data: d.data });
     for (const fn of this.#subscribers) fn(e);
   }
 }

@@ -3,6 +3,9 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
+/** Saved messages kept at most; with bodies capped at 256 KiB the file stays under 26 MB. */
+export const MAX_SAVED = 100;
+
 /** One saved send form. */
 export interface SavedMessage {
   readonly name: string;
@@ -49,9 +52,10 @@ export class SavedStore {
     }
   }
 
-  /** Adds `m`, replacing a message of the same name. */
-  async put(m: SavedMessage): Promise<SavedMessage[]> {
+  /** Adds `m`, replacing a message of the same name; undefined when {@link MAX_SAVED} others are kept. */
+  async put(m: SavedMessage): Promise<SavedMessage[] | undefined> {
     const all = (await this.list()).filter((x) => x.name !== m.name);
+    if (all.length >= MAX_SAVED) return undefined;
     all.push(m);
     await this.#write(all);
     return all;

@@ -44,17 +44,34 @@ export function toSendForm(body: unknown): SendForm | string {
   }
 }
 
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less if `signal` aborts first (the server is stopping). */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
 
-/** Sends `form.count` datagrams; one result each, failures included (never throws). */
-export async function sendForm(form: SendForm): Promise<SendResult[]> {
+/**
+ * Sends `form.count` datagrams; one result each, failures included (never throws). Once `signal`
+ * aborts, it stops between datagrams (a count of 1000 at 60 s intervals must not outlive the UI).
+ */
+export async function sendForm(form: SendForm, signal?: AbortSignal): Promise<SendResult[]> {
   const results: SendResult[] = [];
-  const target = { host: form.host, port: form.port, ...(form.broadcast ? { broadcast: true } : {}) };
+  const stopped = (): boolean => signal?.aborted === true;
+  // Always explicit: unticked means no SO_BROADCAST, whatever the destination (see broadcast-gate.ts).
+  const target = { host: form.host, port: form.port, broadcast: form.broadcast };
   if (form.ack) {
-    for (let i = 0; i < form.count; i++) {
-      if (i > 0 && form.intervalMs > 0) await pause(form.intervalMs);
+    for (let i = 0; i < form.count && !stopped(); i++) {
+      if (i > 0 && form.intervalMs > 0) await pause(form.intervalMs, signal);
+      if (stopped()) break;
       try {
-        await send(form.data, { ...target, ack: true, ackTimeoutMs: 5000 });
+        await send(form.data, { ...target, ack: true, ackTimeoutMs: 5000, ...(signal ? { signal } : {}) });
         results.push({ ok: true, bytes: form.data.length, confirmed: true });
       } catch (err) {
         const unconfirmed = (err as { code?: unknown }).code === 'UDPKIT_UNCONFIRMED';
@@ -65,13 +82,14 @@ export async function sendForm(form: SendForm): Promise<SendResult[]> {
   }
   let sender;
   try {
-    sender = await openSender(target);
+    sender = await openSender({ ...target, ...(signal ? { signal } : {}) });
   } catch (err) {
     return [{ ok: false, bytes: 0, error: errorMessage(err) }];
   }
   try {
-    for (let i = 0; i < form.count; i++) {
-      if (i > 0 && form.intervalMs > 0) await pause(form.intervalMs);
+    for (let i = 0; i < form.count && !stopped(); i++) {
+      if (i > 0 && form.intervalMs > 0) await pause(form.intervalMs, signal);
+      if (stopped()) break;
       try {
         await sender.send(form.data);
         results.push({ ok: true, bytes: form.data.length });

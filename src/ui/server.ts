@@ -5,16 +5,21 @@
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { serve } from '@hono/node-server';
+import { serve, type HttpBindings } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
-import { streamSSE } from 'hono/streaming';
 import { networkInfoJson } from '../format/network-info.js';
 import { networkInfo } from '../net/network-info.js';
+import { validatePort } from '../validate.js';
+import { gateBroadcast } from './broadcast-gate.js';
+import type { EventLogOptions } from './event-log.js';
+import { EventStreams, type EventStreamsOptions } from './event-streams.js';
 import { Hub } from './hub.js';
-import { SavedStore, savedPath, toSaved } from './saved.js';
+import { readJsonObject } from './json-body.js';
+import { LogExports } from './log-export.js';
+import { MAX_SAVED, SavedStore, savedPath, toSaved } from './saved.js';
 import { guard, newToken } from './security.js';
 import { sendForm, toSendForm } from './send-form.js';
-import { validatePort } from '../validate.js';
 
 /** Options of {@link startUiServer}. */
 export interface UiServerOptions {
@@ -24,6 +29,10 @@ export interface UiServerOptions {
   readonly host?: string;
   /** Where `XDG_CONFIG_HOME` is read from (saved messages); default process.env. */
   readonly env?: NodeJS.ProcessEnv;
+  /** Bounds of the log (entries, bytes); defaults in event-log.ts. */
+  readonly log?: EventLogOptions;
+  /** Bounds of the event streams (how many, how far behind); defaults in event-streams.ts. */
+  readonly streams?: EventStreamsOptions;
 }
 
 /** A running UI server. */
@@ -57,10 +66,15 @@ function errorMessage(err: unknown): string {
 export async function startUiServer(options: UiServerOptions = {}): Promise<UiServer> {
   const host = options.host ?? '127.0.0.1';
   const token = newToken();
-  const hub = new Hub();
+  const hub = new Hub(options.log);
+  const streams = new EventStreams(hub.log, options.streams);
+  hub.subscribe((e) => streams.notify(e.event.length));
+  const exports = new LogExports(hub.log);
   const saved = new SavedStore(savedPath(options.env ?? process.env));
+  // Aborted by close(): sends in progress stop instead of keeping the process alive.
+  const stopping = new AbortController();
   let boundPort = 0;
-  const app = new Hono();
+  const app = new Hono<{ Bindings: HttpBindings }>();
 
   app.use('*', guard({ token, host, port: () => boundPort }));
   app.onError((err, c) => c.json({ error: errorMessage(err) }, 500));
@@ -76,9 +90,10 @@ export async function startUiServer(options: UiServerOptions = {}): Promise<UiSe
 
   app.get('/api/info', async (c) => c.json(networkInfoJson(await networkInfo(), { all: true })));
 
-  app.get('/api/listeners', (c) => c.json(hub.list()));
+  app.get('/api/listeners', async (c) => c.json(await hub.report()));
   app.post('/api/listeners', async (c) => {
-    const body = (await c.req.json().catch(() => ({}))) as Record<string, unknown>;
+    const body = await readJsonObject(c);
+    if (body instanceof Response) return body;
     let port: number;
     try {
       port = validatePort(body['port'] ?? 0, { allowZero: true });
@@ -96,47 +111,46 @@ export async function startUiServer(options: UiServerOptions = {}): Promise<UiSe
     (await hub.stop(Number(c.req.param('id')))) ? c.json({ ok: true }) : c.json({ error: 'no such listener' }, 404),
   );
 
-  app.get('/api/events', (c) =>
-    streamSSE(c, async (stream) => {
-      const queue = [...hub.recent()];
-      let wake: (() => void) | undefined;
-      const unsubscribe = hub.subscribe((e) => {
-        queue.push(e);
-        wake?.();
-      });
-      let open = true;
-      stream.onAbort(() => {
-        open = false;
-        unsubscribe();
-        wake?.();
-      });
-      await stream.writeSSE({ event: 'ready', data: '{}' });
-      while (open) {
-        for (let e = queue.shift(); e !== undefined; e = queue.shift()) {
-          await stream.writeSSE({ event: 'datagram', id: String(e.id), data: JSON.stringify(e) });
-        }
-        // Wait for the next datagram, with a comment now and then so proxies keep the stream.
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, 15_000).unref();
-        });
-        wake = undefined;
-        if (open && queue.length === 0) await stream.write(': keep-alive\n\n');
-      }
-    }),
-  );
+  app.get('/api/events', (c) => {
+    if (!streams.hasRoom()) {
+      const { max } = streams.stats();
+      return c.json({ error: `too many event streams open (${max}); close another page and reload` }, 503, { 'retry-after': '5', connection: 'close' });
+    }
+    streams.open(c.env.incoming, c.env.outgoing);
+    return RESPONSE_ALREADY_SENT;
+  });
+  app.get('/api/log', (c) => c.json({ ...hub.log.stats(), streams: streams.stats(), exports: { open: exports.open, max: exports.max } }));
+  app.get('/api/log/export', (c) => {
+    if (!exports.hasRoom()) return c.json({ error: `too many exports running (${exports.max}); wait for one to finish` }, 503, { 'retry-after': '5' });
+    const id = (name: string): number | undefined => {
+      const v = c.req.query(name);
+      return v !== undefined && /^\d{1,15}$/.test(v) ? Number(v) : undefined;
+    };
+    const after = id('after');
+    const through = id('through');
+    const filter = c.req.query('filter');
+    exports.start(c.env.outgoing, { ...(after !== undefined ? { after } : {}), ...(through !== undefined ? { through } : {}), ...(filter !== undefined ? { filter } : {}) });
+    return RESPONSE_ALREADY_SENT;
+  });
 
   app.post('/api/send', async (c) => {
-    const form = toSendForm(await c.req.json().catch(() => undefined));
+    const body = await readJsonObject(c);
+    if (body instanceof Response) return body;
+    const form = toSendForm(body);
     if (typeof form === 'string') return c.json({ error: form }, 400);
-    return c.json({ results: await sendForm(form) });
+    const gated = await gateBroadcast(form);
+    if (typeof gated === 'string') return c.json({ error: gated }, 400);
+    return c.json({ results: await sendForm(gated, stopping.signal) });
   });
 
   app.get('/api/saved', async (c) => c.json(await saved.list()));
   app.post('/api/saved', async (c) => {
-    const m = toSaved(await c.req.json().catch(() => undefined));
+    const body = await readJsonObject(c);
+    if (body instanceof Response) return body;
+    const m = toSaved(body);
     if (typeof m === 'string') return c.json({ error: m }, 400);
-    return c.json(await saved.put(m), 201);
+    const all = await saved.put(m);
+    return all ? c.json(all, 201) : c.json({ error: `at most ${MAX_SAVED} saved messages: delete one first` }, 409);
   });
   app.delete('/api/saved/:name', async (c) =>
     (await saved.remove(c.req.param('name'))) ? c.json({ ok: true }) : c.json({ error: 'no such saved message' }, 404),
@@ -154,12 +168,13 @@ export async function startUiServer(options: UiServerOptions = {}): Promise<UiSe
     token,
     url: `http://${urlHost}:${boundPort}/?token=${token}`,
     async close() {
-      await hub.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // SSE streams never end by themselves.
-        server.closeAllConnections();
-      });
+      // Streams and exports never end by themselves, and a stalled one never drains: end every
+      // connection at once instead of waiting for any of them.
+      stopping.abort();
+      streams.closeAll();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await Promise.all([closed, hub.close()]);
     },
   };
 }

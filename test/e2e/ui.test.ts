@@ -1,10 +1,12 @@
 /** The page in a real (headless) browser against the built `udpkit ui`, loopback only. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startListener, waitForLines } from '../helpers/cli.js';
+import { readEvents, type SseReader } from '../helpers/sse.js';
 import { startUi, type RunningUi } from '../helpers/ui.js';
+import { floodUi } from '../helpers/ui-flood.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -92,5 +94,49 @@ describe.skipIf(!hasChromium)('udpkit ui in a browser', () => {
     const path = fileURLToPath(new URL(target, import.meta.url));
     await page.screenshot({ path, fullPage: true });
     expect((await import('node:fs')).statSync(path).size).toBeGreaterThan(10_000);
+  });
+
+  it('shows a long datagram cut short, and exports it whole from the server', async () => {
+    const port = Number(await page.locator('#listeners li.listener').first().getAttribute('data-port'));
+    const long = `long-${'x'.repeat(2995)}`;
+    expect((await runCli(['send', `127.0.0.1:${port}`, long])).code).toBe(0);
+    const row = page.locator('#log tbody tr', { hasText: 'long-' });
+    await expect.poll(() => row.locator('td.payload').textContent()).toBe(`${long.slice(0, 1024)} … (${3000 - 1024} more bytes)`);
+    const [one] = await Promise.all([page.waitForEvent('download'), row.getByRole('link', { name: 'all bytes' }).click()]);
+    const line = JSON.parse(readFileSync((await one.path())!, 'utf8')) as { size: number; text: string; hex: string };
+    expect(line).toMatchObject({ size: 3000, text: long, hex: Buffer.from(long).toString('hex') });
+
+    await page.getByLabel('Filter (text or source)').fill('long-');
+    const [all] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export JSON lines' }).click()]);
+    const lines = readFileSync((await all.path())!, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { text: string });
+    expect(lines.map((l) => l.text)).toEqual([long]);
+    await page.getByLabel('Filter (text or source)').fill('');
+  });
+
+  it('says how many older datagrams the server let go to stay within its memory limit', async () => {
+    const port = Number(await page.locator('#listeners li.listener').first().getAttribute('data-port'));
+    await floodUi(ui, port, { count: 1100 });
+    const { evicted } = (await (await ui.api('/api/log')).json()) as { evicted: number };
+    expect(evicted).toBeGreaterThan(0);
+    // The page may itself have fallen behind (and been told what it missed): both are said.
+    await expect
+      .poll(() => page.locator('#log-count').textContent(), { timeout: 20_000 })
+      .toMatch(new RegExp(`^(\\d+) of \\1 shown \\(the server let go of ${evicted} older datagrams to stay within its memory limit(, \\d+ before this page got them)?\\)$`));
+    expect(await page.locator('#log tbody tr').count()).toBe(500);
+  });
+
+  it('says so when the server refuses the live log because too many pages are open', async () => {
+    const { open: already, max } = ((await (await ui.api('/api/log')).json()) as { streams: { open: number; max: number } }).streams;
+    const extra: SseReader[] = [];
+    for (let i = already; i < max; i++) extra.push(await readEvents(`${ui.base}/api/events`, { authorization: `Bearer ${ui.token}` }));
+    expect(extra.every((s) => s.status === 200)).toBe(true);
+    const second = await browser.newPage();
+    try {
+      await second.goto(ui.url);
+      await second.getByRole('status').filter({ hasText: `live log unavailable: ${max} pages are already open; close one and reload` }).waitFor();
+    } finally {
+      await second.close();
+      await Promise.all(extra.map((s) => s.close()));
+    }
   });
 });
