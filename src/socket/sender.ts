@@ -21,7 +21,7 @@ import { resolveHost } from './resolve.js';
 import { isMulticastAddress, multicastSendOptions } from './multicast.js';
 
 /** Bytes a sealed frame adds (docs/protocol.md); kept here so plain sends need not load the seal code. */
-export const SEALED_OVERHEAD = 52;
+export const SEALED_OVERHEAD = 56;
 
 /** How often one datagram is resent after sends fail with a refusal meant for earlier ones. */
 const MAX_REFUSAL_RETRIES = 16;
@@ -131,7 +131,8 @@ export class Sender extends EventEmitter {
       if (!waiter && !this.#messageHandler) return;
       let data: Buffer = raw;
       if (this.#opener) {
-        const opened = this.#opener.open(raw, Date.now());
+        // Replies are sealed for the port they were sent to: ours.
+        const opened = this.#opener.open(raw, Date.now(), this.#localPort());
         if (!opened.ok) return;
         data = opened.plaintext;
       }
@@ -145,6 +146,13 @@ export class Sender extends EventEmitter {
 
   get state(): SocketState {
     return this.#state;
+  }
+
+  #port: number | undefined;
+
+  #localPort(): number {
+    this.#port ??= this.#io.localAddress().port;
+    return this.#port;
   }
 
   /** The local address and port datagrams are sent from. */
@@ -184,7 +192,7 @@ export class Sender extends EventEmitter {
     } else checkPayloadSize(data.length, this.#limitFamily);
     if (this.#failure) return true;
     if (this.#state !== 'bound') throw new UdpkitError('UDPKIT_CLOSED', 'the sender is closed');
-    this.#transmit(this.#sealer ? this.#sealer.seal(data, Date.now()) : data, data.length, MAX_REFUSAL_RETRIES);
+    this.#transmit(this.#sealer ? this.#sealer.seal(data, Date.now(), { port: this.destination.port }) : data, data.length, MAX_REFUSAL_RETRIES);
     return this.#inFlight < this.#highWaterMark;
   }
 

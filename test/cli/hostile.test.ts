@@ -151,7 +151,7 @@ describe('--allow', () => {
     const done = await l.done;
     expect(done.code).toBe(0);
     expect(done.stdout).toMatch(/^received message: from \.2 from PORT \d+ on 127\.0\.0\.2\nreceived message: also \.2 from PORT \d+ on 127\.0\.0\.2\n$/);
-    expect(done.stderr.split('\n').at(-2)).toBe('received 2 datagrams, 14 bytes; kernel dropped 0; refused 2');
+    expect(done.stderr.split('\n').at(-2)).toBe('received 2 datagrams, 14 bytes; kernel dropped 0; refused 2 (source 2)');
   });
 
   it('udpkit send --source picks the source address', async () => {
@@ -196,10 +196,10 @@ describe('--key: sealed datagrams', () => {
     const l = await listener(['--key', secret]);
     expect(l.stderr).toContain('; sealed datagrams only (--key)');
     const good = new Sealer(deriveKey(secret));
-    const hello = good.seal(Buffer.from('sealed hello'), Date.now());
-    const corrupted = Buffer.from(good.seal(Buffer.from('bye'), Date.now()));
+    const hello = good.seal(Buffer.from('sealed hello'), Date.now(), { port: l.port });
+    const corrupted = Buffer.from(good.seal(Buffer.from('bye'), Date.now(), { port: l.port }));
     corrupted[corrupted.length - 20]! ^= 0x01;
-    const forged = new Sealer(deriveKey('a guess')).seal(Buffer.from('bye'), Date.now());
+    const forged = new Sealer(deriveKey('a guess')).seal(Buffer.from('bye'), Date.now(), { port: l.port });
     await sendAll(l.port, [Buffer.from('bye'), hello, forged, corrupted, hello, Buffer.from('UK')]);
     await waitForLines(l, 1);
     expect(l.child.exitCode).toBe(null);
@@ -208,7 +208,7 @@ describe('--key: sealed datagrams', () => {
     expect(done.code).toBe(0);
     expect(done.stdout).toMatch(/^received message: sealed hello from PORT \d+ on 127\.0\.0\.1\nreceived message: bye from PORT \d+ on 127\.0\.0\.1\n$/);
     // plain bye, forged, corrupted, the replayed hello, and a two-byte "UK" that only looks like a frame.
-    expect(done.stderr.split('\n').at(-2)).toBe('received 2 datagrams, 15 bytes; kernel dropped 0; refused 5');
+    expect(done.stderr.split('\n').at(-2)).toBe('received 2 datagrams, 15 bytes; kernel dropped 0; refused 5 (plain 1, malformed 1, forged 2, replayed 1)');
   });
 
   it('takes the secret from --key-file or UDPKIT_KEY, and seals the echo for send --wait-reply', async () => {

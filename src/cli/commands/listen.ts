@@ -4,12 +4,15 @@ import { parseCidrList } from '../../net/address-filter.js';
 import { listen, type BoundAddress, type Listener } from '../../socket/receiver.js';
 import type { ListenOptions } from '../../socket/receiver.js';
 import { validateGroups, validateSource } from '../../socket/multicast.js';
-import { datagramAt, type DatagramBatch } from '../../socket/batch.js';
+import type { DatagramBatch } from '../../socket/batch.js';
+import { echoRefusalNote, formatEcho, formatRefused } from '../../format/listen-counts.js';
 import { ipFamily, validateInteger, validatePort, validateSeconds } from '../../validate.js';
 import { DatagramSink, openLog } from '../datagram-sink.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
 import type { Opts } from '../main.js';
+import type { EchoRefusal } from '../../protocol/echo-guard.js';
+import type { Endpoint } from '../../types.js';
 import { stopWordMatcher } from '../stop-word.js';
 
 function describeBound(a: BoundAddress): string {
@@ -64,15 +67,16 @@ function multicastOptions(opts: Opts): Pick<ListenOptions, 'join' | 'iface' | 's
 
 /** The line printed on exit: what arrived, and what was lost or refused on the way. */
 async function summary(
-  counts: { received: number; receivedBytes: number; refused: number },
+  counts: { received: number; receivedBytes: number },
   listener: Listener,
   sink: DatagramSink,
-  showRefused: boolean,
+  show: { refused: boolean; echo: boolean },
 ): Promise<string> {
-  const { received, receivedBytes, refused } = counts;
+  const { received, receivedBytes } = counts;
   const drops = await listener.kernelDrops();
   let line = `received ${received} datagrams, ${receivedBytes} bytes; kernel dropped ${drops ?? 'n/a'}`;
-  if (showRefused) line += `; refused ${refused}`;
+  if (show.refused) line += `; ${formatRefused(listener.stats.refused, listener.stats.refusedBy)}`;
+  if (show.echo) line += `; ${formatEcho(listener.stats.echo)}`;
   if (sink.dropped > 0) line += `; dropped ${sink.dropped} while output was blocked`;
   return line;
 }
@@ -132,15 +136,19 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
     for (let i = 0; i < end; i++) receivedBytes += b.lengths[i] as number;
     lastAt = b.receivedAt;
     sink.writeBatch(b, 0, end);
-    if (o.echo) {
-      for (let i = 0; i < end; i++) {
-        const d = datagramAt(b, i);
-        listener.reply(d, d.data).catch(() => undefined);
-      }
-    }
+    // Only what was shown is echoed; the library's guard keeps echoes from looping.
+    if (o.echo) listener.echo(b, 0, end);
     if (stopping) finish(EXIT_OK);
   };
   listener.onBatch(onBatch);
+  if (o.echo) {
+    const noted = new Set<string>();
+    listener.on('echoRefused', (reason: EchoRefusal, from: Endpoint) => {
+      if (noted.has(reason)) return;
+      noted.add(reason);
+      io.stderr.write(`note: ${echoRefusalNote(reason, from)}\n`);
+    });
+  }
   listener.on('error', (err: Error) => {
     failure = `receiving on port ${listener.address().port}/udp failed: ${err.message}`;
     finish(EXIT_FAILURE);
@@ -172,7 +180,8 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
   if (listener.stopAccepting() && o.lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, o.lingerMs));
   clearTimeout(idle);
   io.signal.removeEventListener('abort', onAbort);
-  const line = await summary({ received, receivedBytes, refused: listener.stats.refused }, listener, sink, o.allow !== undefined || key !== undefined);
+  await listener.echoSettled();
+  const line = await summary({ received, receivedBytes }, listener, sink, { refused: o.allow !== undefined || key !== undefined, echo: o.echo });
   await listener.close();
   await sink.end();
   io.stderr.write(line + '\n');
