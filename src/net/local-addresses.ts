@@ -66,6 +66,8 @@ export function localAddressesOf(interfaces: NodeJS.Dict<os.NetworkInterfaceInfo
  * @example addressKind('255.255.255.255', localAddressesOf({})) // 'broadcast'
  */
 export function addressKind(address: string, addresses: LocalAddresses): AddressKind {
+  const v4 = IPV4.exec(address);
+  if (v4) return ipv4Kind(address, v4.slice(1).map(Number), addresses);
   const canonical = canonicalAddress(address);
   if (canonical === undefined) return 'invalid';
   const range = ipaddr.parse(canonical).range();
@@ -73,5 +75,20 @@ export function addressKind(address: string, addresses: LocalAddresses): Address
   if (range === 'multicast') return 'multicast';
   if (range === 'broadcast' || addresses.broadcast.has(canonical)) return 'broadcast';
   if (range === 'loopback' || addresses.local.has(canonical)) return 'local';
+  return 'other';
+}
+
+/** A dotted quad as the OS reports one (no leading zeros): the common case, parsed without ipaddr.js. */
+const IPV4 = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
+/** {@link addressKind} for a canonical dotted quad: a few comparisons instead of ipaddr.js's parsers (about 5 µs). */
+function ipv4Kind(address: string, octets: readonly number[], addresses: LocalAddresses): AddressKind {
+  const [a, b, c, d] = octets as [number, number, number, number];
+  if (a > 255 || b > 255 || c > 255 || d > 255) return 'invalid';
+  // The same ranges as ipaddr.js: 0.0.0.0/8 unspecified, 224.0.0.0/4 multicast, 127.0.0.0/8 loopback.
+  if (a === 0) return 'unspecified';
+  if (a >= 224 && a <= 239) return 'multicast';
+  if ((a & b & c & d) === 255 || addresses.broadcast.has(address)) return 'broadcast';
+  if (a === 127 || addresses.local.has(address)) return 'local';
   return 'other';
 }
