@@ -252,8 +252,8 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
     if (this.#state !== 'bound') return;
     this.#echoer ??= new Echoer(this.#backend.address(), (payload, port, address) => this.#send(payload, port, address, true), {
       stats: this.stats.echo,
-      onRefused: (reason, from) => {
-        if (this.listenerCount('echoRefused') > 0) this.emit('echoRefused', reason, from);
+      onRefused: (reason, source) => {
+        if (this.listenerCount('echoRefused') > 0) this.emit('echoRefused', reason, source);
       },
     });
     this.#echoer.echo(batch, from, to);
