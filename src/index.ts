@@ -11,7 +11,8 @@ export {
   MAX_UDP_PAYLOAD_IPV6,
   type HostPort,
 } from './validate.js';
-export { listen, Listener, DEFAULT_PORT, type ListenOptions, type BoundAddress, type ListenerStats, type RefusalReason } from './socket/receiver.js';
+export { listen, Listener, DEFAULT_PORT, type ListenOptions, type BoundAddress, type ListenerStats, type RefusalReason, type EchoStats } from './socket/receiver.js';
+export { EchoGuard, ECHO_PEER_LIMIT, ECHO_REPEAT_LIMIT, type EchoRefusal, type EchoGuardOptions, type EchoCandidate, type EchoBucket } from './protocol/echo-guard.js';
 export { send, openSender, Sender, type SenderOptions, type SendOptions, type SenderStats } from './socket/sender.js';
 export { isMulticastAddress, validateGroups, DEFAULT_MULTICAST_TTL, type MulticastGroups } from './socket/multicast.js';
 export { resolveHost, systemLookup, type ResolveOptions, type ResolvedAddress } from './socket/resolve.js';
@@ -29,7 +30,7 @@ export { formatNetworkInfo, networkInfoJson, type InfoView } from './format/netw
 export { parseCidrList, createAddressFilter } from './net/address-filter.js';
 export { kernelDropsForFd, udpDropsForInode } from './net/socket-drops.js';
 export { FRAME_MAGIC, FRAME_VERSION, FrameType, readFrameHeader, type FrameHeader } from './protocol/frame-header.js';
-export { Sealer, SEAL_VERSION, SEAL_OVERHEAD, maxSealedPlaintext, type SealerOptions } from './protocol/seal.js';
+export { Sealer, SEAL_VERSION, SEAL_OVERHEAD, SealFlag, maxSealedPlaintext, type SealerOptions, type SealOptions } from './protocol/seal.js';
 export { Opener, type OpenerOptions, type OpenResult } from './protocol/opener.js';
 export { deriveKey } from './protocol/seal-key.js';
 export { benchServer, BenchServer, DEFAULT_BENCH_PORT, type BenchServerOptions } from './transport/bench-server.js';

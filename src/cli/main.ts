@@ -131,7 +131,7 @@ function build(io: CliIo, done: (code: number) => void): Command {
       .option('--json', 'one JSON object per report'),
   ).action(action(() => import('./commands/bench.js')));
 
-  program
+  addKeyFlags(program
     .command('relay')
     .description('forward datagrams to HOST:PORT and back, losing, duplicating, reordering and delaying some on purpose')
     .requiredOption('-p, --port <port>', 'UDP port clients send to (0: any free port)')
@@ -148,7 +148,7 @@ function build(io: CliIo, done: (code: number) => void): Command {
     .addOption(new Option('--up-only', 'impair only client-to-upstream datagrams').conflicts('downOnly'))
     .option('--down-only', 'impair only upstream-to-client datagrams')
     .option('--idle <seconds>', 'forget a client silent this long (default 60)')
-    .option('--json', 'print the counts on exit as one JSON object on stdout')
+    .option('--json', 'print the counts on exit as one JSON object on stdout'))
     .action(action(() => import('./commands/relay.js')));
 
   addKeyFlags(

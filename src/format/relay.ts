@@ -23,6 +23,7 @@ export function describeImpairment(s: ImpairmentSettings): string {
 function directionLine(name: string, d: RelayDirectionStats): string {
   let line = `${name}: received ${d.received}, forwarded ${d.forwarded}, dropped ${d.dropped}, duplicated ${d.duplicated}, reordered ${d.reordered}, rate-limited ${d.rateLimited}`;
   if (d.failed > 0) line += `, failed to send ${d.failed}`;
+  if (d.refused > 0) line += `, refused ${d.refused} (not sealed with the key)`;
   return line;
 }
 

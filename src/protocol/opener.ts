@@ -1,25 +1,27 @@
 /**
  * Opening sealed frames (layout in ./seal.ts and docs/protocol.md, "Sealed frames"): checks, in
- * this order, the common header, the Poly1305 tag, the timestamp bounds and the replay window.
- * Pure: the caller passes the bytes and `now`.
+ * this order, the common header, the Poly1305 tag, the destination port, the timestamp bounds
+ * and the replay window. Pure: the caller passes the bytes, `now` and the port they came in on.
  */
 import { createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import { validateInteger } from '../validate.js';
 import { FrameType, hasFrameMagic, readFrameHeader } from './frame-header.js';
 import { ReplayGuard } from './replay-window.js';
-import { MAX_UINT48, SEAL_CIPHER, SEAL_HEADER_LENGTH, SEAL_OVERHEAD, SEAL_TAG_LENGTH, SEAL_VERSION, SealField } from './seal.js';
+import { MAX_UINT48, SEAL_CIPHER, SEAL_HEADER_LENGTH, SEAL_OVERHEAD, SEAL_TAG_LENGTH, SEAL_VERSION, SealField, SealFlag } from './seal.js';
 import { checkKey } from './seal-key.js';
 
 /** Why a datagram was refused. */
 export type RefusalReason =
   /** Not a udpkit frame at all. */
   | 'plain'
-  /** udpkit magic, but too short or not a sealed frame. */
+  /** udpkit magic, but too short or not a sealed frame (another udpkit frame type included). */
   | 'malformed'
-  /** A sealed-frame version this code does not know. */
+  /** A sealed-frame version this code does not know (version 1 included: it had no port). */
   | 'version'
   /** Authentication failed: another key, or any byte changed. */
   | 'forged'
+  /** Authentic, but sealed for another destination port: replayed or sent here by mistake. */
+  | 'misdirected'
   /** Timestamp older than `maxAgeMs` or further ahead than `maxFutureMs`. */
   | 'stale'
   /** This (sender, counter) was accepted before, or is older than the window. */
@@ -35,6 +37,8 @@ export type OpenResult =
       readonly counter: number;
       /** The sender's clock when sealing, ms since the epoch. */
       readonly timestamp: number;
+      /** Sealed as an automatic answer (an echo, an ACK): never answer it automatically. */
+      readonly answer: boolean;
     }
   | { readonly ok: false; readonly reason: RefusalReason };
 
@@ -51,19 +55,19 @@ export interface OpenerOptions {
 }
 
 const REFUSED = Object.fromEntries(
-  (['plain', 'malformed', 'version', 'forged', 'stale', 'replayed'] as const).map((reason) => [
+  (['plain', 'malformed', 'version', 'forged', 'misdirected', 'stale', 'replayed'] as const).map((reason) => [
     reason,
     Object.freeze({ ok: false, reason }),
   ]),
 ) as Readonly<Record<RefusalReason, OpenResult>>;
 
 /**
- * Opens sealed datagrams for a listener and refuses plain, malformed, forged, stale and replayed
- * ones. Authentication comes first, so nothing a forger sends changes any state. Never throws on
- * any bytes.
+ * Opens sealed datagrams for a listener and refuses plain, malformed, forged, misdirected, stale
+ * and replayed ones. Authentication comes first, so nothing a forger sends changes any state.
+ * Never throws on any bytes.
  * @example
  * const opener = new Opener(deriveKey(secret));
- * const r = opener.open(datagram, Date.now());
+ * const r = opener.open(datagram, Date.now(), listener.address().port);
  * if (r.ok) handle(r.plaintext); else countRefused(r.reason);
  */
 export class Opener {
@@ -89,22 +93,30 @@ export class Opener {
     return this.#guard.size;
   }
 
-  /** Opens one received datagram; `now` is the receive time in ms since the epoch. */
-  open(datagram: Uint8Array, now: number): OpenResult {
+  /**
+   * Opens one received datagram. `now` is the receive time in ms since the epoch; `port` the
+   * local port it arrived on (a listener's bound port, a sender's own port for replies), which
+   * must be the port it was sealed for.
+   */
+  open(datagram: Uint8Array, now: number, port: number): OpenResult {
     const buf = Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength);
     const header = readFrameHeader(buf);
     if (header === undefined) return hasFrameMagic(buf) ? REFUSED.malformed : REFUSED.plain;
+    // Other frame types (a plain `send --ack` DATA frame) are not a sealed frame of another version.
+    if (header.type !== FrameType.SEALED) return REFUSED.malformed;
     if (header.version !== SEAL_VERSION) return REFUSED.version;
-    if (header.type !== FrameType.SEALED || buf.length < SEAL_OVERHEAD) return REFUSED.malformed;
+    if (buf.length < SEAL_OVERHEAD) return REFUSED.malformed;
     const plaintext = this.#decrypt(buf);
     if (plaintext === undefined) return REFUSED.forged;
+    if (buf.readUInt16BE(SealField.port.at) !== port) return REFUSED.misdirected;
     const timestamp = buf.readUIntBE(SealField.timestamp.at, 6);
     // Written so that a NaN `now` refuses rather than accepts.
     if (!(timestamp >= now - this.#maxAgeMs && timestamp <= now + this.#maxFutureMs)) return REFUSED.stale;
     const senderId = buf.toString('hex', SealField.senderId.at, SealField.senderId.at + SealField.senderId.length);
     const counter = buf.readUIntBE(SealField.counter.at, 6);
     if (!this.#guard.accept(senderId, counter, timestamp, now)) return REFUSED.replayed;
-    return { ok: true, plaintext, senderId, counter, timestamp };
+    const answer = (buf.readUInt16BE(SealField.flags.at) & SealFlag.ANSWER) !== 0;
+    return { ok: true, plaintext, senderId, counter, timestamp, answer };
   }
 
   /** The plaintext, or `undefined` when the tag does not verify. */

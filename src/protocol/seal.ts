@@ -1,19 +1,22 @@
 /**
- * Sealed frames, version 1 (docs/protocol.md, "Sealed frames"). Big-endian:
+ * Sealed frames, version 2 (docs/protocol.md, "Sealed frames"). Big-endian:
  *
  *   offset 0   magic      2   0x55 0x4B ("UK")
- *          2   version    1   1
+ *          2   version    1   2
  *          3   type       1   0x53 ("S")
  *          4   senderId   8   random per Sealer
  *         12   counter    6   uint48: 0, 1, 2... per Sealer
  *         18   timestamp  6   uint48, ms since the epoch (the `now` given to seal)
- *         24   nonce     12   fresh random per datagram
- *         36   ciphertext     as long as the plaintext
+ *         24   port       2   the destination port: the frame opens only there
+ *         26   flags      2   bit 0 ANSWER (an automatic answer: never answer it automatically)
+ *         28   nonce     12   fresh random per datagram
+ *         40   ciphertext     as long as the plaintext
  *     end-16   tag       16   Poly1305
  *
- * ChaCha20-Poly1305 under a 32-byte key, with the whole 36-byte header as additional
- * authenticated data. Pure: the caller passes `now`; only the random source is impure, and
- * injectable.
+ * ChaCha20-Poly1305 under a 32-byte key, with the whole 40-byte header as additional
+ * authenticated data. Version 1 (36-byte header, no port, no flags) is refused as `version`:
+ * its frames opened on any port, so one captured for one listener worked on another.
+ * Pure: the caller passes `now`; only the random source is impure, and injectable.
  */
 import { createCipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { UdpkitRangeError } from '../errors.js';
@@ -21,13 +24,13 @@ import { MAX_UDP_PAYLOAD_IPV4, MAX_UDP_PAYLOAD_IPV6 } from '../validate.js';
 import { FrameType, writeFrameHeader } from './frame-header.js';
 import { checkKey, exactBytes } from './seal-key.js';
 
-/** The sealed-frame layout version this code writes and reads. */
-export const SEAL_VERSION = 1;
+/** The sealed-frame layout version this code writes and reads (1 is refused: see above). */
+export const SEAL_VERSION = 2;
 /** Bytes of the sealed header (also the additional authenticated data). */
-export const SEAL_HEADER_LENGTH = 36;
+export const SEAL_HEADER_LENGTH = 40;
 /** Bytes of the Poly1305 tag at the end. */
 export const SEAL_TAG_LENGTH = 16;
-/** Bytes a sealed datagram adds to its plaintext: header (36) + tag (16). */
+/** Bytes a sealed datagram adds to its plaintext: header (40) + tag (16). */
 export const SEAL_OVERHEAD = SEAL_HEADER_LENGTH + SEAL_TAG_LENGTH;
 
 /** Where each header field starts, and its length in bytes (see the layout above). */
@@ -35,7 +38,22 @@ export const SealField = {
   senderId: { at: 4, length: 8 },
   counter: { at: 12, length: 6 },
   timestamp: { at: 18, length: 6 },
-  nonce: { at: 24, length: 12 },
+  port: { at: 24, length: 2 },
+  flags: { at: 26, length: 2 },
+  nonce: { at: 28, length: 12 },
+} as const;
+
+/**
+ * Bits of the flags field. Senders leave the others 0; readers ignore them (they are
+ * authenticated, so only a key holder could set them).
+ */
+export const SealFlag = {
+  /**
+   * Sent automatically in answer to a datagram (an echo, an acknowledgement). Whatever answers
+   * datagrams on its own (`listen --echo`) must not answer this one: two of them would answer
+   * each other for ever.
+   */
+  ANSWER: 0x0001,
 } as const;
 
 /** Largest counter or timestamp: both are uint48. */
@@ -45,7 +63,7 @@ export const SEAL_CIPHER = 'chacha20-poly1305';
 
 /**
  * The largest plaintext that still fits one UDP datagram once sealed.
- * @example maxSealedPlaintext(4) // 65455 (65507 - 52)
+ * @example maxSealedPlaintext(4) // 65451 (65507 - 56)
  */
 export function maxSealedPlaintext(family: 4 | 6): number {
   return (family === 4 ? MAX_UDP_PAYLOAD_IPV4 : MAX_UDP_PAYLOAD_IPV6) - SEAL_OVERHEAD;
@@ -72,12 +90,24 @@ export interface SealerOptions {
   readonly senderId?: Uint8Array;
 }
 
+/** Where a sealed datagram goes and what it is, for {@link Sealer.seal}. */
+export interface SealOptions {
+  /**
+   * The UDP (or TCP) port the datagram is sent to. It is authenticated, and an {@link Opener}
+   * refuses the frame on any other port (`misdirected`), so a frame captured on its way to one
+   * listener cannot be replayed to another listener with the same key on another port.
+   */
+  readonly port: number;
+  /** Mark it as an automatic answer ({@link SealFlag.ANSWER}); default false. */
+  readonly answer?: boolean;
+}
+
 /**
  * Seals datagrams for one sender: each gets the next counter and a fresh nonce. Use one Sealer
  * per sending process (or socket); never share a sender id between two Sealers.
  * @example
  * const sealer = new Sealer(deriveKey(secret));
- * socket.send(sealer.seal(Buffer.from('hello'), Date.now()), port, host);
+ * socket.send(sealer.seal(Buffer.from('hello'), Date.now(), { port }), port, host);
  */
 export class Sealer {
   readonly #key: KeyObject;
@@ -99,12 +129,13 @@ export class Sealer {
   }
 
   /**
-   * Seals one plaintext as one datagram stamped with `now` (ms since the epoch, e.g.
-   * `Date.now()`).
+   * Seals one plaintext as one datagram for `to.port`, stamped with `now` (ms since the epoch,
+   * e.g. `Date.now()`).
    * @throws `RangeError` coded `UDPKIT_MESSAGE_TOO_LARGE` when no UDP datagram could carry it;
-   *   `UDPKIT_INVALID_ARGUMENT` for a `now` outside uint48 or after 2^48 datagrams.
+   *   `UDPKIT_INVALID_ARGUMENT` for a `now` outside uint48, after 2^48 datagrams, or a port
+   *   that is not 1 to 65535.
    */
-  seal(plaintext: Uint8Array, now: number): Buffer {
+  seal(plaintext: Uint8Array, now: number, to: SealOptions): Buffer {
     if (plaintext.length > maxSealedPlaintext(6)) {
       throw new UdpkitRangeError(
         'UDPKIT_MESSAGE_TOO_LARGE',
@@ -115,6 +146,10 @@ export class Sealer {
     if (!(timestamp >= 0 && timestamp <= MAX_UINT48)) {
       throw new UdpkitRangeError('UDPKIT_INVALID_ARGUMENT', `now must be ms since the epoch, got ${String(now)}`);
     }
+    const port = to?.port;
+    if (!(Number.isInteger(port) && port >= 1 && port <= 65535)) {
+      throw new UdpkitRangeError('UDPKIT_INVALID_ARGUMENT', `the destination port must be 1 to 65535, got ${String(port)}`);
+    }
     if (this.#counter > MAX_UINT48) {
       throw new UdpkitRangeError('UDPKIT_INVALID_ARGUMENT', 'this Sealer has used all 2^48 counters; make a new one');
     }
@@ -123,6 +158,8 @@ export class Sealer {
     this.#senderId.copy(out, SealField.senderId.at);
     out.writeUIntBE(this.#counter, SealField.counter.at, 6);
     out.writeUIntBE(timestamp, SealField.timestamp.at, 6);
+    out.writeUInt16BE(port, SealField.port.at);
+    out.writeUInt16BE(to.answer === true ? SealFlag.ANSWER : 0, SealField.flags.at);
     const nonce = exactBytes(this.#random(SealField.nonce.length), SealField.nonce.length, 'nonce');
     nonce.copy(out, SealField.nonce.at);
     const cipher = createCipheriv(SEAL_CIPHER, this.#key, nonce, { authTagLength: SEAL_TAG_LENGTH });

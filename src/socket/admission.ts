@@ -22,10 +22,13 @@ export interface RefusalCounts {
 export class Admission {
   readonly #allowed: ((address: string) => boolean) | undefined;
   readonly #opener: Opener | undefined;
+  readonly #port: number;
 
-  constructor(allowed: ((address: string) => boolean) | undefined, opener: Opener | undefined) {
+  /** `port` is the listener's bound port: sealed frames must have been sealed for it. */
+  constructor(allowed: ((address: string) => boolean) | undefined, opener: Opener | undefined, port: number) {
     this.#allowed = allowed;
     this.#opener = opener;
+    this.#port = port;
   }
 
   /** The accepted part of `batch` (payloads unsealed), counting each refusal. */
@@ -49,8 +52,8 @@ export class Admission {
         out.add(payload, batch, i);
         continue;
       }
-      const opened = this.#opener.open(payload, batch.receivedAt);
-      if (opened.ok) out.add(opened.plaintext, batch, i);
+      const opened = this.#opener.open(payload, batch.receivedAt, this.#port);
+      if (opened.ok) out.add(opened.plaintext, batch, i, opened.answer);
       else refuse(opened.reason, i);
     }
     return out.build(batch.receivedAt);

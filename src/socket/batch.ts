@@ -28,7 +28,8 @@ export interface DatagramBatch {
   readonly receivedAt: number;
   /**
    * Checks already made, when the socket made them: bit 0 of `flags[i]`, payload i is printable
-   * ASCII or tab with no backslash; bit 1, printable ASCII with no `"` or backslash.
+   * ASCII or tab with no backslash; bit 1, printable ASCII with no `"` or backslash. Bit 2
+   * ({@link ANSWER}) is set by unsealing, never by the socket.
    */
   readonly flags?: Uint8Array;
 }
@@ -37,6 +38,11 @@ export interface DatagramBatch {
 export const PLAIN_TEXT = 1;
 /** `flags` bit: a JSON string as it is. */
 export const PLAIN_JSON = 2;
+/**
+ * `flags` bit: the datagram was sealed as an automatic answer (an echo, an ACK; see
+ * docs/protocol.md, "Sealed frames"), so an echo must not answer it.
+ */
+export const ANSWER = 4;
 
 /** Receives batches. */
 export type BatchHandler = (batch: DatagramBatch) => void;
@@ -107,17 +113,24 @@ export class SingleBatch implements DatagramBatch {
   }
 }
 
-/** Collects accepted datagrams into a new batch (after an allow-list or unsealing). */
+/**
+ * Collects accepted datagrams into a new batch (after an allow-list or unsealing). Only the
+ * {@link ANSWER} bit of `flags` is kept: the text checks no longer hold for a changed payload.
+ */
 export class BatchBuilder {
   readonly #parts: Buffer[] = [];
+  readonly #answers: number[] = [];
   readonly #ports: number[] = [];
   readonly #senders: number[] = [];
   readonly #addresses: string[] = [];
   readonly #families: AddressFamily[] = [];
   readonly #replies: string[] = [];
 
-  /** Adds one datagram with this payload from sender `s` of `source`. */
-  add(payload: Buffer, source: DatagramBatch, i: number): void {
+  /**
+   * Adds one datagram with this payload from sender `s` of `source`; `answer` says it was sealed
+   * as an automatic answer (by default, what `source` says of datagram i).
+   */
+  add(payload: Buffer, source: DatagramBatch, i: number, answer = ((source.flags?.[i] ?? 0) & ANSWER) !== 0): void {
     const s = source.senders[i] as number;
     const address = source.addresses[s] as string;
     let k = this.#addresses.indexOf(address);
@@ -129,6 +142,7 @@ export class BatchBuilder {
     this.#parts.push(payload);
     this.#ports.push(source.ports[i] as number);
     this.#senders.push(k);
+    if (answer) this.#answers.push(this.#parts.length - 1);
   }
 
   /** The batch of everything added, stamped with `receivedAt`. */
@@ -142,7 +156,13 @@ export class BatchBuilder {
       lengths[i] = p.length;
       at += p.length;
     });
+    let flags: Uint8Array | undefined;
+    if (this.#answers.length > 0) {
+      flags = new Uint8Array(count);
+      for (const i of this.#answers) flags[i] = ANSWER;
+    }
     return {
+      ...(flags ? { flags } : {}),
       count,
       data: Buffer.concat(this.#parts, at),
       starts,

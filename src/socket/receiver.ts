@@ -18,6 +18,7 @@ export { DEFAULT_PORT } from '../validate.js';
 import { Admission, type RefusalReason } from './admission.js';
 import type { ReceiveBackend } from './backend.js';
 import { datagramAt, replyAddressOf, type DatagramBatch } from './batch.js';
+import { Echoer, type EchoStats } from './echo.js';
 import { openBackend } from './open-backend.js';
 import { openMulticastBackend } from './multicast-backend.js';
 import { resolveMulticastInterface, validateGroups, validateSource, type Membership } from './multicast.js';
@@ -25,6 +26,7 @@ import { ReliableIntake } from './reliable-intake.js';
 import { loadSealing } from './sealing.js';
 
 export type { RefusalReason } from './admission.js';
+export type { EchoStats } from './echo.js';
 
 /** Receive buffer requested by default; Linux caps it at net.core.rmem_max. */
 export const DEFAULT_RECEIVE_BUFFER = 8 * 1024 * 1024;
@@ -95,6 +97,8 @@ export interface ListenerStats {
   readonly queueDropped: number;
   /** `--ack` sender sessions evicted to make room for others (those senders time out). */
   readonly sessionsEvicted: number;
+  /** What {@link Listener.echo} did: echoed, failed, or refused by reason. */
+  readonly echo: EchoStats;
 }
 
 /**
@@ -107,8 +111,8 @@ export type ListenerBatchHandler = (batch: DatagramBatch) => number | void;
 export const DEFAULT_DRAIN_MS = 500;
 
 /**
- * A bound UDP socket that receives datagrams. Emits `'datagram'`, `'refused'` and `'error'`;
- * async iterable; {@link onBatch} for the fast path.
+ * A bound UDP socket that receives datagrams. Emits `'datagram'`, `'refused'`, `'echoRefused'`
+ * and `'error'`; async iterable; {@link onBatch} for the fast path.
  */
 export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
   #state: SocketState = 'bound';
@@ -126,6 +130,8 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
   readonly #taken = { datagrams: 0, bytes: 0, queueDropped: 0 };
   /** Refusals by the admission and by the listener itself; the --ack intake keeps its own. */
   readonly #counts: { refused: number; refusedBy: Partial<Record<RefusalReason, number>> } = { refused: 0, refusedBy: {} };
+  #echoer: Echoer | undefined;
+  readonly #echoStats: EchoStats = { echoed: 0, failed: 0, refused: 0, refusedBy: {} };
 
   /** @internal use {@link listen} */
   constructor(backend: ReceiveBackend, options: { maxQueue: number; admission?: Admission; sealer?: Sealer; reliable: boolean }) {
@@ -136,7 +142,7 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
     this.#sealer = options.sealer;
     this.#intake = options.reliable
       ? new ReliableIntake(
-          (ack, port, address) => void this.sendTo(ack, port, address).catch(() => undefined),
+          (ack, port, address) => void this.#send(ack, port, address, true).catch(() => undefined),
           (reason, batch, i) => this.#emitRefused(reason, batch, i),
         )
       : undefined;
@@ -157,7 +163,7 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
         refused += n;
       }
     }
-    return { ...this.#taken, refused, refusedBy, sessionsEvicted: this.#intake?.evictions ?? 0 };
+    return { ...this.#taken, refused, refusedBy, sessionsEvicted: this.#intake?.evictions ?? 0, echo: { ...this.#echoStats, refusedBy: { ...this.#echoStats.refusedBy } } };
   }
 
   #onBatch(raw: DatagramBatch): void {
@@ -297,19 +303,51 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
   }
 
   /**
-   * Sends `data` back to where `datagram` came from (an echo, a reply), from the listening port,
-   * sealed when the listener has a key. Resolves when the kernel has taken it.
+   * Sends `data` back to where `datagram` came from (a reply), from the listening port, sealed
+   * when the listener has a key and then marked as an answer, so that no udpkit echo answers it
+   * in turn. No guard: for echoing what arrives, use {@link echo}. Resolves when the kernel has
+   * taken it.
    */
   reply(datagram: Datagram, data: Buffer | Uint8Array | string): Promise<void> {
     const raw = replyAddressOf(datagram);
     const address = raw ?? (this.#backend.dualStack && datagram.from.family === 'IPv4' ? `::ffff:${datagram.from.address}` : datagram.from.address);
-    return this.sendTo(data, datagram.from.port, address);
+    return this.#send(data, datagram.from.port, address, true);
   }
 
-  /** Sends from the listening socket to any address and port (sealed when keyed). */
+  /**
+   * Echoes datagrams [from, to) of a batch this listener handed out (in {@link onBatch}) back to
+   * their sources, except where that could loop or reflect: a datagram sealed as an answer, a
+   * source that is not one unicast host, this listener's own port on any of this machine's
+   * addresses, a peer echoed to over 1000 times a second, the same payload to the same peer
+   * over twice at once or once a second (src/protocol/echo-guard.ts). Each datagram is counted
+   * once in `stats.echo`: echoed, failed, or refused by reason (and emitted as
+   * `'echoRefused'`, with the reason and the source).
+   * @example listener.onBatch((b) => listener.echo(b));
+   */
+  echo(batch: DatagramBatch, from = 0, to = batch.count): void {
+    if (this.#state !== 'bound') return;
+    this.#echoer ??= new Echoer(this.#backend.address(), (payload, port, address) => this.#send(payload, port, address, true), {
+      stats: this.#echoStats,
+      onRefused: (reason, source) => {
+        if (this.listenerCount('echoRefused') > 0) this.emit('echoRefused', reason, source);
+      },
+    });
+    this.#echoer.echo(batch, from, to);
+  }
+
+  /** Resolves once every echo sent so far has completed (so `stats.echo` is final). */
+  async echoSettled(): Promise<void> {
+    await this.#echoer?.settled();
+  }
+
+  /** Sends from the listening socket to any address and port (sealed for that port when keyed). */
   sendTo(data: Buffer | Uint8Array | string, port: number, address: string): Promise<void> {
+    return this.#send(data, port, address, false);
+  }
+
+  #send(data: Buffer | Uint8Array | string, port: number, address: string, answer: boolean): Promise<void> {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    const payload = this.#sealer ? this.#sealer.seal(bytes, Date.now()) : bytes;
+    const payload = this.#sealer ? this.#sealer.seal(bytes, Date.now(), { port, answer }) : bytes;
     return new Promise((resolve, reject) => {
       this.#backend.send(payload, port, address, (err) => {
         if (!err) return resolve();
@@ -406,7 +444,7 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
       throw new UdpkitError('UDPKIT_IO_FAILED', `cannot allow broadcast on port ${port}/udp: ${describeErrno(errnoOf(err))}`, { syscall: 'setsockopt', errno: errnoOf(err), cause: err });
     }
   }
-  const admission = allowed || sealing ? new Admission(allowed, sealing?.opener) : undefined;
+  const admission = allowed || sealing ? new Admission(allowed, sealing?.opener, backend.address().port) : undefined;
   const listener = new Listener(backend, {
     maxQueue: options.maxQueue ?? 10_000,
     reliable: options.reliable ?? true,

@@ -21,7 +21,7 @@ import { resolveHost } from './resolve.js';
 import { isMulticastAddress, multicastSendOptions } from './multicast.js';
 
 /** Bytes a sealed frame adds (docs/protocol.md); kept here so plain sends need not load the seal code. */
-export const SEALED_OVERHEAD = 52;
+export const SEALED_OVERHEAD = 56;
 
 /**
  * The largest message one datagram to a destination of `family` carries, sealed or not.
@@ -151,7 +151,8 @@ export class Sender extends EventEmitter {
       if (!waiter && !this.#messageHandler) return;
       let data: Buffer = raw;
       if (this.#opener) {
-        const opened = this.#opener.open(raw, Date.now());
+        // Replies are sealed for the port they were sent to: ours.
+        const opened = this.#opener.open(raw, Date.now(), this.#localPort());
         if (!opened.ok) return;
         data = opened.plaintext;
       }
@@ -191,6 +192,13 @@ export class Sender extends EventEmitter {
     return this.stats.refused;
   }
 
+  #port: number | undefined;
+
+  #localPort(): number {
+    this.#port ??= this.#io.localAddress().port;
+    return this.#port;
+  }
+
   /** The local address and port datagrams are sent from. */
   localAddress(): { address: string; port: number } {
     return this.#io.localAddress();
@@ -220,7 +228,7 @@ export class Sender extends EventEmitter {
     if (data.length > this.maxMessageSize) throw this.tooLarge(data.length);
     if (this.#failure) return true;
     if (this.#state !== 'bound') throw new UdpkitError('UDPKIT_CLOSED', 'the sender is closed');
-    this.#transmit(this.#sealer ? this.#sealer.seal(data, Date.now()) : data, data.length, MAX_REFUSAL_RETRIES);
+    this.#transmit(this.#sealer ? this.#sealer.seal(data, Date.now(), { port: this.destination.port }) : data, data.length, MAX_REFUSAL_RETRIES);
     return this.#inFlight < this.#highWaterMark;
   }
 

@@ -104,7 +104,7 @@ export async function listenTcp(options: TcpListenOptions): Promise<TcpListener>
         const r = reader.push(chunk);
         for (const frame of r.frames) {
           if (socket.destroyed) return;
-          const opened = opener.open(frame, Date.now());
+          const opened = opener.open(frame, Date.now(), socket.localPort ?? 0);
           if (!opened.ok) return refuse('not-sealed');
           emit(opened.plaintext, false, false);
         }

@@ -72,7 +72,8 @@ export async function connectTcp(options: TcpSendOptions): Promise<TcpSender> {
       if (error) throw error;
       stats.messages++;
       stats.bytes += message.length;
-      if (sealer) return socket.write(encodeLengthPrefixed(sealer.seal(message, Date.now())));
+      // Sealed for the TCP port connected to: a frame opens only on the listener it was meant for.
+      if (sealer) return socket.write(encodeLengthPrefixed(sealer.seal(message, Date.now(), { port })));
       socket.write(message);
       return socket.write(NL);
     },

@@ -30,8 +30,11 @@ export interface RelaySessionsOptions {
   readonly upstream: ResolvedAddress;
   readonly idleTimeoutMs: number;
   readonly maxSessions: number;
-  /** Datagrams that reached a client's upstream socket (from the upstream address, any port). */
-  readonly onReply: (session: RelaySession, batch: DatagramBatch) => void;
+  /**
+   * Datagrams that reached a client's upstream socket (from the upstream address, any port);
+   * `port` is that socket's own port.
+   */
+  readonly onReply: (session: RelaySession, batch: DatagramBatch, port: number) => void;
   /** A session ended (expired, replaced, failed or closed). */
   readonly onClose: (session: RelaySession) => void;
 }
@@ -133,7 +136,8 @@ export class RelaySessions {
       await socket.close();
       return undefined;
     }
-    socket.onBatch((b) => this.#o.onReply(session, b));
+    const { port } = socket.address();
+    socket.onBatch((b) => this.#o.onReply(session, b, port));
     socket.on('error', () => this.#close(session));
     return socket;
   }

@@ -15,6 +15,8 @@ import type { Lookup, SocketState } from '../types.js';
 import { validateHost, validateInteger, validatePort, type HostPort } from '../validate.js';
 import { microseconds } from './clock.js';
 import { RelaySessions, type RelaySession } from './relay-sessions.js';
+import { looksSealed, RelaySealing } from './relay-sealing.js';
+import { loadSealingKit } from '../socket/sealing.js';
 
 /** Options of {@link relay}: where to listen, where to forward, and the impairments. */
 export interface RelayOptions extends ImpairmentOptions {
@@ -34,6 +36,14 @@ export interface RelayOptions extends ImpairmentOptions {
   readonly maxSessions?: number;
   /** Name resolver for `upstream.host`; tests inject one. */
   readonly lookup?: Lookup;
+  /**
+   * The shared secret of sealed traffic (`--key`). Sealed frames open only on the port they were
+   * sealed for, and the relay changes ports, so with the key it opens what arrives (refusing,
+   * and counting, what does not open) and seals it again for the next hop, before the
+   * impairments. Without it, sealed frames pass unchanged and the far end refuses them as
+   * `misdirected`; the relay emits `'sealed'` once when it sees one.
+   */
+  readonly key?: string | Uint8Array;
   /** Closes the relay when aborted. */
   readonly signal?: AbortSignal;
 }
@@ -42,6 +52,8 @@ export interface RelayOptions extends ImpairmentOptions {
 export interface RelayDirectionStats extends ImpairmentCounts {
   /** Datagrams let through whose send failed. */
   failed: number;
+  /** With a key: datagrams that did not open, never forwarded nor counted in `received`. */
+  refused: number;
 }
 
 /** What a relay has done so far. `up`: client to upstream; `down`: back. */
@@ -65,13 +77,20 @@ const copyOf = (b: DatagramBatch, i: number): Buffer => {
   return Buffer.from(b.data.subarray(start, start + (b.lengths[i] as number)));
 };
 
-/** A running relay. Emits `'error'` when its listening socket fails, and `'close'`. */
+/**
+ * A running relay. Emits `'error'` when its listening socket fails, `'sealed'` (once, without a
+ * key) when a sealed frame passes through, and `'close'`.
+ */
 export class Relay extends EventEmitter {
   #state: SocketState = 'bound';
   readonly #front: Listener;
   readonly #core: Impairment<Parcel>;
   readonly #sessions: RelaySessions;
   readonly #failed: Record<Direction, number> = { up: 0, down: 0 };
+  readonly #refused: Record<Direction, number> = { up: 0, down: 0 };
+  readonly #sealing: RelaySealing | undefined;
+  #sawSealed = false;
+  readonly #frontPort: number;
   #timer: NodeJS.Timeout | undefined;
   #timerAt: number | undefined;
   /** The seed of the random decisions (given, or drawn at start). */
@@ -80,16 +99,25 @@ export class Relay extends EventEmitter {
   readonly upstream: ResolvedAddress & { readonly port: number };
 
   /** @internal use {@link relay} */
-  constructor(front: Listener, upstream: ResolvedAddress & { port: number }, core: Impairment<Parcel>, seed: number, limits: { idleTimeoutMs: number; maxSessions: number }) {
+  constructor(
+    front: Listener,
+    upstream: ResolvedAddress & { port: number },
+    core: Impairment<Parcel>,
+    seed: number,
+    limits: { idleTimeoutMs: number; maxSessions: number },
+    sealing?: RelaySealing,
+  ) {
     super();
     this.#front = front;
+    this.#frontPort = front.address().port;
+    this.#sealing = sealing;
     this.upstream = upstream;
     this.#core = core;
     this.seed = seed;
     this.#sessions = new RelaySessions({
       upstream,
       ...limits,
-      onReply: (s, b) => this.#onReply(s, b),
+      onReply: (s, b, port) => this.#onReply(s, b, port),
       onClose: (s) => {
         this.#core.forget(s.flows.up);
         this.#core.forget(s.flows.down);
@@ -118,8 +146,8 @@ export class Relay extends EventEmitter {
   get stats(): RelayStats {
     const { up, down } = this.#core.counts;
     return {
-      up: { ...up, failed: this.#failed.up },
-      down: { ...down, failed: this.#failed.down },
+      up: { ...up, failed: this.#failed.up, refused: this.#refused.up },
+      down: { ...down, failed: this.#failed.down, refused: this.#refused.down },
       sessions: this.#sessions.size,
       sessionsOpened: this.#sessions.opened,
     };
@@ -128,22 +156,49 @@ export class Relay extends EventEmitter {
   #onRequest(b: DatagramBatch): void {
     const now = microseconds();
     for (let i = 0; i < b.count; i++) {
+      const data = copyOf(b, i);
+      // Opened before a session exists: what does not open never gets an upstream socket.
+      const opened = this.#sealing ? this.#sealing.open(data, 'up', this.#frontPort, Date.now()) : undefined;
+      if (typeof opened === 'string') {
+        this.#refused.up++;
+        continue;
+      }
       const s = this.#sessions.get(b.replyAddresses[b.senders[i] as number] as string, b.ports[i] as number, now);
-      this.#core.arrive({ session: s, direction: 'up', data: copyOf(b, i) }, 'up', s.flows.up, now);
+      const out = opened ? this.#sealing!.seal(opened, s, 'up', this.upstream.port, Date.now()) : this.#notice(data);
+      this.#core.arrive({ session: s, direction: 'up', data: out }, 'up', s.flows.up, now);
     }
     this.#run(now);
   }
 
-  #onReply(s: RelaySession, b: DatagramBatch): void {
+  /** `port`: the local port of the client's upstream socket, where the replies arrived. */
+  #onReply(s: RelaySession, b: DatagramBatch, port: number): void {
     if (this.#state !== 'bound' || s.closed) return;
     const now = microseconds();
     for (let i = 0; i < b.count; i++) {
       // The socket is not connected: only what comes from the upstream's port is a reply.
       if (b.ports[i] !== this.upstream.port) continue;
       this.#sessions.touch(s, now);
-      this.#core.arrive({ session: s, direction: 'down', data: copyOf(b, i) }, 'down', s.flows.down, now);
+      let data = copyOf(b, i);
+      if (this.#sealing) {
+        const opened = this.#sealing.open(data, 'down', port, Date.now());
+        if (typeof opened === 'string') {
+          this.#refused.down++;
+          continue;
+        }
+        data = this.#sealing.seal(opened, s, 'down', s.clientPort, Date.now());
+      } else this.#notice(data);
+      this.#core.arrive({ session: s, direction: 'down', data }, 'down', s.flows.down, now);
     }
     this.#run(now);
+  }
+
+  /** Without a key: says once that sealed frames pass (the far end will refuse them). */
+  #notice(data: Buffer): Buffer {
+    if (!this.#sawSealed && looksSealed(data)) {
+      this.#sawSealed = true;
+      this.emit('sealed');
+    }
+    return data;
   }
 
   /** Sends what is due, drops idle clients, and arms the one timer for what comes next. */
@@ -212,9 +267,10 @@ export async function relay(options: RelayOptions): Promise<Relay> {
   const maxSessions = validateInteger(options.maxSessions ?? 256, { name: 'maxSessions', min: 1, max: 65_536 });
   const family = options.family ?? 0;
   const target = await resolveHost(host, { family, ...(options.lookup ? { lookup: options.lookup } : {}) });
+  const sealing = options.key === undefined ? undefined : new RelaySealing(await loadSealingKit(options.key));
   const front = await listen({ port, family, reliable: false, ...(options.address !== undefined ? { address: options.address } : {}) });
   const core = new Impairment<Parcel>(settings, seededRandom(seed));
-  const r = new Relay(front, { ...target, port: upstreamPort }, core, seed, { idleTimeoutMs, maxSessions });
+  const r = new Relay(front, { ...target, port: upstreamPort }, core, seed, { idleTimeoutMs, maxSessions }, sealing);
   const signal = options.signal;
   if (signal?.aborted) await r.close();
   else signal?.addEventListener('abort', () => void r.close(), { once: true });

@@ -86,9 +86,9 @@ describe('send --ack', () => {
     expect(texts(done.stdout)).toEqual(['one', 'two', 'bye']);
   });
 
-  it('composes with --key: sealed frames, acknowledged and in order', async () => {
+  it('composes with --key: sealed frames, re-sealed by relay --key for each hop, acknowledged and in order', async () => {
     const l = await listener(['-n', '20', '--key', 'k3y-for-tests']);
-    const relay = await relayTo(l.port, ['--loss', '0.2', '--seed', '11']);
+    const relay = await relayTo(l.port, ['--loss', '0.2', '--seed', '11', '--key', 'k3y-for-tests']);
     const s = await runCli(['send', '--ack', '--key', 'k3y-for-tests', `127.0.0.1:${relay}`, '-q'], { input: lines(1, 20).join('\n') + '\n' });
     expect(s.code).toBe(0);
     expect(texts((await l.done).stdout)).toEqual(lines(1, 20));

@@ -55,11 +55,11 @@ describe('listen under fuzzed datagrams', () => {
         sent++;
       };
       try {
-        for (const d of datagrams) await send(sockets[d.socket]!, bytesOf(d, sealers, Date.now()));
+        for (const d of datagrams) await send(sockets[d.socket]!, bytesOf(d, sealers, Date.now(), l.port));
         // So that most of it is handled while the listener takes datagrams: a last one, plain
         // (sealed when keyed), sent again until it shows (the kernel may drop it, as any other).
         const marker = `fuzz done ${seed}`;
-        const markerBytes = (): Buffer => (mode.args.includes('--key') ? sealers.right.seal(Buffer.from(marker), Date.now()) : Buffer.from(marker));
+        const markerBytes = (): Buffer => (mode.args.includes('--key') ? sealers.right.seal(Buffer.from(marker), Date.now(), { port: l.port }) : Buffer.from(marker));
         for (let i = 0; i < 40 && !l.stdout.includes(marker); i++) {
           await send(sockets[0]!, markerBytes());
           for (let t = 0; t < 50 && !l.stdout.includes(marker); t++) await new Promise((r) => setTimeout(r, 10));

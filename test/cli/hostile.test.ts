@@ -196,10 +196,10 @@ describe('--key: sealed datagrams', () => {
     const l = await listener(['--key', secret]);
     expect(l.stderr).toContain('; sealed datagrams only (--key)');
     const good = new Sealer(deriveKey(secret));
-    const hello = good.seal(Buffer.from('sealed hello'), Date.now());
-    const corrupted = Buffer.from(good.seal(Buffer.from('bye'), Date.now()));
+    const hello = good.seal(Buffer.from('sealed hello'), Date.now(), { port: l.port });
+    const corrupted = Buffer.from(good.seal(Buffer.from('bye'), Date.now(), { port: l.port }));
     corrupted[corrupted.length - 20]! ^= 0x01;
-    const forged = new Sealer(deriveKey('a guess')).seal(Buffer.from('bye'), Date.now());
+    const forged = new Sealer(deriveKey('a guess')).seal(Buffer.from('bye'), Date.now(), { port: l.port });
     await sendAll(l.port, [Buffer.from('bye'), hello, forged, corrupted, hello, Buffer.from('UK')]);
     await waitForLines(l, 1);
     expect(l.child.exitCode).toBe(null);

@@ -17,7 +17,8 @@ export type Recipe =
   | { readonly kind: 'data'; readonly session: number; readonly seq: number; readonly payload: Uint8Array }
   | { readonly kind: 'ack'; readonly session: number; readonly cumulative: number; readonly selective: readonly number[] }
   | { readonly kind: 'bench'; readonly frame: Parameters<typeof encodeBenchFrame>[0] }
-  | { readonly kind: 'sealed'; readonly key: 'right' | 'wrong'; readonly inner: Recipe };
+  /** `elsewhere`: sealed for another port than the listener's (a misdirected frame). */
+  | { readonly kind: 'sealed'; readonly key: 'right' | 'wrong'; readonly elsewhere: boolean; readonly inner: Recipe };
 
 /** A recipe, then what happens to its bytes on the way, and which of the sending sockets sends it. */
 export interface FuzzDatagram {
@@ -60,7 +61,12 @@ const header = fc.record({
 });
 const random = fc.record({ kind: fc.constant('random' as const), bytes: fc.uint8Array({ maxLength: 300 }) });
 const plain: fc.Arbitrary<Recipe> = fc.oneof(random, header, { arbitrary: data, weight: 3 }, ack, bench);
-const sealed = fc.record({ kind: fc.constant('sealed' as const), key: fc.constantFrom('right' as const, 'wrong' as const), inner: plain });
+const sealed = fc.record({
+  kind: fc.constant('sealed' as const),
+  key: fc.constantFrom('right' as const, 'wrong' as const),
+  elsewhere: fc.oneof({ arbitrary: fc.constant(false), weight: 4 }, fc.constant(true)),
+  inner: plain,
+});
 
 /** `undefined` four times in five, else a value of `arb`. */
 const sometimes = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.oneof({ arbitrary: fc.constant(undefined), weight: 4 }, arb);
@@ -73,8 +79,8 @@ export const fuzzDatagram: fc.Arbitrary<FuzzDatagram> = fc.record({
   socket: fc.integer({ min: 0, max: 1 }),
 });
 
-/** The bytes of a recipe; sealed ones with `sealers.right` or `sealers.wrong` at `now`. */
-export function build(r: Recipe, sealers: { readonly right: Sealer; readonly wrong: Sealer }, now: number): Buffer {
+/** The bytes of a recipe; sealed ones with `sealers.right` or `sealers.wrong` at `now`, for `port`. */
+export function build(r: Recipe, sealers: { readonly right: Sealer; readonly wrong: Sealer }, now: number, port: number): Buffer {
   switch (r.kind) {
     case 'random':
       return Buffer.from(r.bytes);
@@ -87,13 +93,13 @@ export function build(r: Recipe, sealers: { readonly right: Sealer; readonly wro
     case 'bench':
       return encodeBenchFrame(r.frame);
     case 'sealed':
-      return sealers[r.key].seal(build(r.inner, sealers, now), now);
+      return sealers[r.key].seal(build(r.inner, sealers, now, port), now, { port: r.elsewhere ? (port % 65535) + 1 : port });
   }
 }
 
 /** The datagram as sent: built, then cut and flipped as it says. */
-export function bytesOf(d: FuzzDatagram, sealers: { readonly right: Sealer; readonly wrong: Sealer }, now: number): Buffer {
-  let b = build(d.recipe, sealers, now);
+export function bytesOf(d: FuzzDatagram, sealers: { readonly right: Sealer; readonly wrong: Sealer }, now: number, port: number): Buffer {
+  let b = build(d.recipe, sealers, now, port);
   if (d.cut !== undefined) b = b.subarray(0, Math.min(d.cut, b.length));
   if (d.flip !== undefined && b.length > 0) {
     b = Buffer.from(b);

@@ -1,15 +1,18 @@
 /** `udpkit listen`: the textbook receiver, done right. */
 import { formatHostPort } from '../../errors.js';
 import { parseCidrList } from '../../net/address-filter.js';
-import { listen, type BoundAddress, type Listener, type RefusalReason } from '../../socket/receiver.js';
+import { listen, type BoundAddress, type Listener } from '../../socket/receiver.js';
 import type { ListenOptions } from '../../socket/receiver.js';
 import { validateGroups, validateSource } from '../../socket/multicast.js';
-import { datagramAt, type DatagramBatch } from '../../socket/batch.js';
+import type { DatagramBatch } from '../../socket/batch.js';
+import { echoRefusalNote, formatEcho, formatRefused } from '../../format/listen-counts.js';
 import { ipFamily, validateInteger, validatePort, validateSeconds } from '../../validate.js';
 import { DatagramSink, logWriteFailure, openLog } from '../datagram-sink.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
 import type { Opts } from '../main.js';
+import type { EchoRefusal } from '../../protocol/echo-guard.js';
+import type { Endpoint } from '../../types.js';
 import { stopWordMatcher } from '../stop-word.js';
 
 function describeBound(a: BoundAddress): string {
@@ -62,30 +65,22 @@ function multicastOptions(opts: Opts): Pick<ListenOptions, 'join' | 'iface' | 's
   };
 }
 
-/** Refusal reasons in the order the summary names them: who sent it, the key, --ack, the stop. */
-const REASON_ORDER: readonly RefusalReason[] = [
-  'source', 'plain', 'malformed', 'version', 'forged', 'stale', 'replayed',
-  'duplicate', 'window', 'memory', 'evicted', 'gap', 'after-stop',
-];
-
-/** `(duplicate 2, gap 1, after stop 1)`: each reason with a count, known ones first. */
-function describeRefusals(refusedBy: Partial<Record<RefusalReason, number>>): string {
-  const reasons = Object.keys(refusedBy) as RefusalReason[];
-  const rank = (r: RefusalReason): number => (REASON_ORDER.includes(r) ? REASON_ORDER.indexOf(r) : REASON_ORDER.length);
-  const parts = reasons.filter((r) => (refusedBy[r] ?? 0) > 0).sort((a, b) => rank(a) - rank(b)).map((r) => `${r.replace(/-/g, ' ')} ${refusedBy[r]}`);
-  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
-}
-
 /**
  * The line printed on exit: what was shown, and what was lost or refused on the way, so that
- * shown + refused + kernel dropped is every datagram that reached the port.
+ * shown + refused + kernel dropped is every datagram that reached the port; then what --echo did.
  */
-async function summary(counts: { received: number; receivedBytes: number }, listener: Listener, sink: DatagramSink, showRefused: boolean): Promise<string> {
+async function summary(
+  counts: { received: number; receivedBytes: number },
+  listener: Listener,
+  sink: DatagramSink,
+  show: { refused: boolean; echo: boolean },
+): Promise<string> {
   const drops = await listener.kernelDrops();
-  const { refused, refusedBy, sessionsEvicted } = listener.stats;
+  const { refused, refusedBy, sessionsEvicted, echo } = listener.stats;
   let line = `received ${counts.received} datagrams, ${counts.receivedBytes} bytes; kernel dropped ${drops ?? 'n/a'}`;
-  if (showRefused || refused > 0) line += `; refused ${refused}${describeRefusals(refusedBy)}`;
+  if (show.refused || refused > 0) line += `; ${formatRefused(refused, refusedBy)}`;
   if (sessionsEvicted > 0) line += `; ${sessionsEvicted} --ack session${sessionsEvicted === 1 ? '' : 's'} evicted`;
+  if (show.echo) line += `; ${formatEcho(echo)}`;
   if (sink.dropped > 0) line += `; dropped ${sink.dropped} while output was blocked`;
   return line;
 }
@@ -150,16 +145,20 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
     for (let i = 0; i < end; i++) receivedBytes += b.lengths[i] as number;
     lastAt = b.receivedAt;
     sink.writeBatch(b, 0, end);
-    if (o.echo) {
-      for (let i = 0; i < end; i++) {
-        const d = datagramAt(b, i);
-        listener.reply(d, d.data).catch(() => undefined);
-      }
-    }
+    // Only what was shown is echoed; the library's guard keeps echoes from looping.
+    if (o.echo) listener.echo(b, 0, end);
     if (stopping) finish(EXIT_OK);
     return end;
   };
   listener.onBatch(onBatch);
+  if (o.echo) {
+    const noted = new Set<string>();
+    listener.on('echoRefused', (reason: EchoRefusal, from: Endpoint) => {
+      if (noted.has(reason)) return;
+      noted.add(reason);
+      io.stderr.write(`note: ${echoRefusalNote(reason, from)}\n`);
+    });
+  }
   listener.on('error', (err: Error) => {
     failure = `receiving on port ${listener.address().port}/udp failed: ${err.message}`;
     finish(EXIT_FAILURE);
@@ -193,7 +192,8 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
   clearTimeout(idle);
   io.signal.removeEventListener('abort', onAbort);
   await listener.drainQueued();
-  const line = await summary({ received, receivedBytes }, listener, sink, o.allow !== undefined || key !== undefined);
+  await listener.echoSettled();
+  const line = await summary({ received, receivedBytes }, listener, sink, { refused: o.allow !== undefined || key !== undefined, echo: o.echo });
   await listener.close();
   await sink.end();
   io.stderr.write(line + '\n');

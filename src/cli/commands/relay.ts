@@ -8,6 +8,7 @@ import { validateMilliseconds, validateProbability, type ImpairmentOptions } fro
 import { relay, type RelayOptions } from '../../transport/relay.js';
 import { ipFamily, parseHostPort, validateInteger, validatePort, validateSeconds } from '../../validate.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
+import { keyFrom } from '../key-option.js';
 import type { Opts } from '../main.js';
 
 function impairments(opts: Opts): ImpairmentOptions {
@@ -46,11 +47,19 @@ function parse(opts: Opts): RelayOptions {
 
 /** Runs `udpkit relay`. */
 export async function run(_args: readonly string[], opts: Opts, io: CliIo): Promise<number> {
-  const r = await relay(parse(opts));
+  const options = parse(opts);
+  const key = await keyFrom(opts, io.env);
+  const r = await relay({ ...options, ...(key !== undefined ? { key } : {}) });
   const a = r.address();
   const where = a.dualStack ? `*:${a.port}` : formatHostPort(a.address, a.port);
   const to = formatHostPort(r.upstream.address, r.upstream.port);
-  io.stderr.write(`listening on ${where}/udp; relaying to ${to}/udp; ${describeImpairment(r.settings)}; seed ${r.seed}\n`);
+  const sealed = key === undefined ? '' : '; sealed (--key): opened and sealed again for each hop';
+  io.stderr.write(`listening on ${where}/udp; relaying to ${to}/udp; ${describeImpairment(r.settings)}; seed ${r.seed}${sealed}\n`);
+  r.once('sealed', () => {
+    io.stderr.write(
+      'note: sealed datagrams (--key) are passing through; each opens only on the port it was sealed for, so the far end refuses them as misdirected: run the relay with the same --key (or --key-file, UDPKIT_KEY)\n',
+    );
+  });
 
   let failure: string | undefined;
   const code = await new Promise<number>((resolve) => {
