@@ -150,6 +150,7 @@ function build(io: CliIo, done: (code: number) => void): Command {
     .addOption(new Option('--up-only', 'impair only client-to-upstream datagrams').conflicts('downOnly'))
     .option('--down-only', 'impair only upstream-to-client datagrams')
     .option('--idle <seconds>', 'forget a client silent this long (default 60)')
+    .option('--max-queue <bytes>', 'bytes of datagrams waiting to leave (delay, jitter, reorder), e.g. 64M; more are dropped and counted as queue full (default 32M)')
     .option('--json', 'print the counts on exit as one JSON object on stdout')
     .action(action(() => import('./commands/relay.js')));
 

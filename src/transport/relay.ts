@@ -5,6 +5,9 @@
  */
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { UdpkitRangeError, formatHostPort } from '../errors.js';
+import { isOwnAddress } from '../net/own-address.js';
+import { readersOf } from '../net/os-readers.js';
 import { Impairment, type ImpairmentCounts } from '../protocol/impairment.js';
 import { validateImpairment, type Direction, type ImpairmentOptions, type ImpairmentSettings } from '../protocol/impairment-options.js';
 import { seededRandom } from '../protocol/seeded-random.js';
@@ -48,6 +51,11 @@ export interface RelayDirectionStats extends ImpairmentCounts {
 export interface RelayStats {
   readonly up: RelayDirectionStats;
   readonly down: RelayDirectionStats;
+  /**
+   * Datagrams from clients the kernel dropped before the relay read them (its listening
+   * socket's buffer was full); read when the relay closes, `undefined` before or where unknown.
+   */
+  readonly kernelDropped: number | undefined;
   /** Clients with an upstream socket now. */
   readonly sessions: number;
   /** Clients seen since the start. */
@@ -60,9 +68,21 @@ interface Parcel {
   readonly data: Buffer;
 }
 
-const copyOf = (b: DatagramBatch, i: number): Buffer => {
+/** Datagram `i` of a batch, as a view into the batch's buffer (reused for the next batch). */
+const viewOf = (b: DatagramBatch, i: number): Buffer => {
   const start = b.starts[i] as number;
-  return Buffer.from(b.data.subarray(start, start + (b.lengths[i] as number)));
+  return b.data.subarray(start, start + (b.lengths[i] as number));
+};
+
+/**
+ * The queue keeps its own copy of a datagram, exactly its size. Not from Node's shared pool: a
+ * small pooled copy held in the queue would keep its whole 8 KiB slab alive, unseen by the
+ * queue's byte budget.
+ */
+const keepParcel = (p: Parcel): Parcel => {
+  const copy = Buffer.allocUnsafeSlow(p.data.length);
+  p.data.copy(copy);
+  return { ...p, data: copy };
 };
 
 /** A running relay. Emits `'error'` when its listening socket fails, and `'close'`. */
@@ -74,6 +94,7 @@ export class Relay extends EventEmitter {
   readonly #failed: Record<Direction, number> = { up: 0, down: 0 };
   #timer: NodeJS.Timeout | undefined;
   #timerAt: number | undefined;
+  #kernelDropped: number | undefined;
   /** The seed of the random decisions (given, or drawn at start). */
   readonly seed: number;
   /** Where datagrams go: the resolved upstream. */
@@ -120,6 +141,7 @@ export class Relay extends EventEmitter {
     return {
       up: { ...up, failed: this.#failed.up },
       down: { ...down, failed: this.#failed.down },
+      kernelDropped: this.#kernelDropped,
       sessions: this.#sessions.size,
       sessionsOpened: this.#sessions.opened,
     };
@@ -129,7 +151,7 @@ export class Relay extends EventEmitter {
     const now = microseconds();
     for (let i = 0; i < b.count; i++) {
       const s = this.#sessions.get(b.replyAddresses[b.senders[i] as number] as string, b.ports[i] as number, now);
-      this.#core.arrive({ session: s, direction: 'up', data: copyOf(b, i) }, 'up', s.flows.up, now);
+      this.#core.arrive({ session: s, direction: 'up', data: viewOf(b, i) }, 'up', s.flows.up, now);
     }
     this.#run(now);
   }
@@ -141,7 +163,7 @@ export class Relay extends EventEmitter {
       // The socket is not connected: only what comes from the upstream's port is a reply.
       if (b.ports[i] !== this.upstream.port) continue;
       this.#sessions.touch(s, now);
-      this.#core.arrive({ session: s, direction: 'down', data: copyOf(b, i) }, 'down', s.flows.down, now);
+      this.#core.arrive({ session: s, direction: 'down', data: viewOf(b, i) }, 'down', s.flows.down, now);
     }
     this.#run(now);
   }
@@ -187,6 +209,7 @@ export class Relay extends EventEmitter {
     this.#front.onBatch(undefined);
     await Promise.all(this.#core.drain().map((p) => this.#send(p)));
     await this.#sessions.closeAll();
+    this.#kernelDropped = await this.#front.kernelDrops();
     await this.#front.close();
     this.#state = 'closed';
     this.emit('close');
@@ -212,8 +235,19 @@ export async function relay(options: RelayOptions): Promise<Relay> {
   const maxSessions = validateInteger(options.maxSessions ?? 256, { name: 'maxSessions', min: 1, max: 65_536 });
   const family = options.family ?? 0;
   const target = await resolveHost(host, { family, ...(options.lookup ? { lookup: options.lookup } : {}) });
+  const loops = (relayPort: number): boolean =>
+    upstreamPort === relayPort && isOwnAddress(target.address, options.address, readersOf().networkInterfaces());
+  const refuseLoop = (relayPort: number): UdpkitRangeError =>
+    new UdpkitRangeError('UDPKIT_INVALID_ARGUMENT', `the upstream ${formatHostPort(host, upstreamPort)} is this relay's own port ${relayPort} on this machine${host === target.address ? '' : ` (${target.address})`}: datagrams would go round in a loop`);
+  if (port !== 0 && loops(port)) throw refuseLoop(port);
   const front = await listen({ port, family, reliable: false, ...(options.address !== undefined ? { address: options.address } : {}) });
-  const core = new Impairment<Parcel>(settings, seededRandom(seed));
+  // With port 0 the OS chose: it may have chosen the upstream's port.
+  const bound = front.address().port;
+  if (loops(bound)) {
+    await front.close();
+    throw refuseLoop(bound);
+  }
+  const core = new Impairment<Parcel>(settings, seededRandom(seed), { sizeOf: (p) => p.data.length, keep: keepParcel });
   const r = new Relay(front, { ...target, port: upstreamPort }, core, seed, { idleTimeoutMs, maxSessions });
   const signal = options.signal;
   if (signal?.aborted) await r.close();
