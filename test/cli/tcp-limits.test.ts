@@ -119,7 +119,7 @@ describe('udpkit listen --tcp limits', () => {
   });
 
   it('closes a connection silent for --idle-timeout, shows its unfinished line, and counts it; a talking one stays', async () => {
-    const l = await tcpListener(['--idle-timeout', '1', '--no-stop-word']);
+    const l = await tcpListener(['--idle-timeout', '2', '--no-stop-word']);
     const quiet = await client(l.port);
     const talking = await client(l.port);
     const quietPort = quiet.localPort;
@@ -129,15 +129,15 @@ describe('udpkit listen --tcp limits', () => {
     await once(quiet, 'end');
     clearInterval(chatter);
     expect(talking.readyState).toBe('open');
-    await waitForStderr(l, /sent nothing for 1 s mid-line/);
+    await waitForStderr(l, /sent nothing for 2 s mid-line/);
     await waitForLines(l, said + 1);
     l.child.kill('SIGTERM');
     const done = await l.done;
     const shown = done.stdout.split('\n').filter(Boolean).map(text);
     expect(shown.filter((t) => t !== 'unfinish')).toEqual(Array.from({ length: said }, (_, i) => String(i)));
     expect(shown).toContain('unfinish');
-    expect(done.stderr).toContain(`note: 127.0.0.1:${quietPort} sent nothing for 1 s mid-line (--idle-timeout); closed it and shown what arrived\n`);
-    expect(done.stderr).toContain('note: closing connections silent for 1 s (--idle-timeout), counted in the summary\n');
+    expect(done.stderr).toContain(`note: 127.0.0.1:${quietPort} sent nothing for 2 s mid-line (--idle-timeout); closed it and shown what arrived\n`);
+    expect(done.stderr).toContain('note: closing connections silent for 2 s (--idle-timeout), counted in the summary\n');
     const bytes = 8 + Array.from({ length: said }, (_, i) => String(i).length).reduce((x, y) => x + y, 0);
     expect(done.stderr).toMatch(new RegExp(`\\nreceived ${said + 1} messages, ${bytes} bytes; connections 2; closed idle 1\\n$`));
   });
