@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, start, startListener, waitForStderr, type Running } from '../helpers/cli.js';
 import { procMemory } from '../helpers/proc-memory.js';
+import { until } from '../helpers/until.js';
 import { udpUnread } from '../helpers/udp-queues.js';
 
 const BLAST = fileURLToPath(new URL('../fixtures/blast.mjs', import.meta.url));
@@ -16,15 +17,6 @@ afterEach(() => {
   for (const f of cleanup.splice(0)) f();
   for (const r of running.splice(0)) if (r.child.exitCode === null) r.child.kill('SIGKILL');
 });
-
-/** Polls `condition` every 20 ms until it holds; fails after `ms`. */
-async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** Sends `count` datagrams of `size` bytes to 127.0.0.1:`port` as fast as the kernel takes them; resolves with how many it took. */
 async function blast(port: number, count: number, size: number): Promise<number> {

@@ -4,6 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, start, waitForLines, waitForStderr, type Running } from '../helpers/cli.js';
 import { procMemory } from '../helpers/proc-memory.js';
+import { until } from '../helpers/until.js';
 import { tcpQueues } from '../helpers/tcp-queues.js';
 
 const running: Running[] = [];
@@ -26,15 +27,6 @@ async function client(port: number): Promise<Socket> {
   sockets.push(s);
   await once(s, 'connect');
   return s;
-}
-
-/** Polls `condition` every 20 ms until it holds; fails after `ms`. */
-async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** Resolves when stdout has `n` newlines, counting only what each chunk adds (stdout grows to tens of MB here). */
