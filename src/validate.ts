@@ -152,3 +152,22 @@ export function checkPayloadSize(size: number, family: 4 | 6): void {
     );
   }
 }
+
+const BYTE_UNITS: Readonly<Record<string, number>> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/**
+ * A size in bytes, whole, from a number or a string with an optional binary unit (`64K`,
+ * `32MiB`, `1g`: powers of 1024), so that limits need not be typed as eight-digit numbers.
+ * @example validateByteSize('64M', { name: '--max-buffered', min: 65536 }) // 67108864
+ */
+export function validateByteSize(value: unknown, { name, min = 0, max = Number.MAX_SAFE_INTEGER }: { name: string; min?: number; max?: number }): number {
+  const m = typeof value === 'string' ? /^\s*(\d+)\s*([kmg]?)(?:i?b)?\s*$/i.exec(value) : null;
+  const n = m ? Number(m[1]) * (BYTE_UNITS[(m[2] as string).toLowerCase()] as number) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UdpkitRangeError(
+      'UDPKIT_INVALID_ARGUMENT',
+      `${name} must be a size from ${min} to ${max} bytes (K, M, G for KiB, MiB, GiB), got ${JSON.stringify(String(value))}`,
+    );
+  }
+  return n;
+}

@@ -63,6 +63,9 @@ function build(io: CliIo, done: (code: number) => void): Command {
       .option('--stop-word <word>', 'stop after a datagram that says this (case-insensitive)', 'bye')
       .option('--no-stop-word', 'never stop on a word')
       .option('--tcp', 'accept TCP connections instead: one message per line (with --key: length-prefixed sealed frames)')
+      .option('--max-connections <n>', 'with --tcp: connections at once; more are closed and counted (default 512)')
+      .option('--max-buffered <bytes>', 'with --tcp: bytes all unfinished lines may hold, e.g. 64M; past it the longest is cut (default 16M)')
+      .option('--idle-timeout <seconds>', 'with --tcp: close a connection silent this long, 0: never (default 60)')
       .option('-n, --count <n>', 'stop after this many datagrams')
       .option('--timeout <seconds>', 'stop after this long without a datagram')
       .addOption(new Option('--json', 'one JSON object per datagram').conflicts('hex'))
@@ -148,6 +151,7 @@ function build(io: CliIo, done: (code: number) => void): Command {
     .addOption(new Option('--up-only', 'impair only client-to-upstream datagrams').conflicts('downOnly'))
     .option('--down-only', 'impair only upstream-to-client datagrams')
     .option('--idle <seconds>', 'forget a client silent this long (default 60)')
+    .option('--max-queue <bytes>', 'bytes of datagrams waiting to leave (delay, jitter, reorder), e.g. 64M; more are dropped and counted as queue full (default 32M)')
     .option('--json', 'print the counts on exit as one JSON object on stdout'))
     .action(action(() => import('./commands/relay.js')));
 

@@ -21,19 +21,20 @@ export function describeImpairment(s: ImpairmentSettings): string {
 }
 
 function directionLine(name: string, d: RelayDirectionStats): string {
-  let line = `${name}: received ${d.received}, forwarded ${d.forwarded}, dropped ${d.dropped}, duplicated ${d.duplicated}, reordered ${d.reordered}, rate-limited ${d.rateLimited}`;
+  let line = `${name}: received ${d.received}, forwarded ${d.forwarded}, dropped ${d.dropped}, duplicated ${d.duplicated}, reordered ${d.reordered}, rate-limited ${d.rateLimited}, queue full ${d.queueFull}`;
   if (d.failed > 0) line += `, failed to send ${d.failed}`;
   if (d.refused > 0) line += `, refused ${d.refused} (not sealed with the key)`;
   return line;
 }
 
 /**
- * The summary printed on exit, one line.
+ * The summary printed on exit, one line; `kernel dropped` counts what clients sent that the
+ * relay never read (its socket's buffer was full).
  * @example formatRelayStats(relay.stats)
- * // 'up: received 2000, forwarded 1600, dropped 400, ...; down: ...; clients 2'
+ * // 'up: received 2000, forwarded 1600, dropped 400, ...; down: ...; clients 2; kernel dropped 0'
  */
 export function formatRelayStats(s: RelayStats): string {
-  return `${directionLine('up', s.up)}; ${directionLine('down', s.down)}; clients ${s.sessionsOpened}`;
+  return `${directionLine('up', s.up)}; ${directionLine('down', s.down)}; clients ${s.sessionsOpened}; kernel dropped ${s.kernelDropped ?? 'n/a'}`;
 }
 
 /**

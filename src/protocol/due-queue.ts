@@ -1,7 +1,8 @@
 /**
  * Items waiting for their moment, over the shared {@link TimerHeap}: ordered by due time, then by
  * insertion (so items due together leave in the order they were queued). Cancelled entries stay
- * in the heap and are skipped as they reach the top.
+ * in the heap and are skipped as they reach the top, until there are more of them than live
+ * ones: then the heap is rebuilt, so it never holds more than twice what is live (plus a few).
  */
 import { TimerHeap } from './timer-heap.js';
 
@@ -15,6 +16,9 @@ export interface DueEntry<T> {
   readonly copies: number;
 }
 
+/** Cancelled timers tolerated before a rebuild is worth it. */
+const STALE_SLACK = 64;
+
 /**
  * A time-ordered queue.
  * @example
@@ -24,7 +28,7 @@ export interface DueEntry<T> {
  * q.pop()?.item; // 'a'
  */
 export class DueQueue<T> {
-  readonly #heap = new TimerHeap();
+  #heap = new TimerHeap();
   /** Live entries by their heap id (insertion number). */
   readonly #live = new Map<number, DueEntry<T>>();
   #next = 0;
@@ -43,9 +47,21 @@ export class DueQueue<T> {
     return entry;
   }
 
+  /** Timers in the heap, cancelled ones included (at most twice {@link size}, plus a few). */
+  get heapSize(): number {
+    return this.#heap.size;
+  }
+
   /** Takes `entry` out; it will not be handed out. */
   cancel(entry: DueEntry<T>): void {
-    if (this.#live.get(entry.id) === entry) this.#live.delete(entry.id);
+    if (this.#live.get(entry.id) !== entry) return;
+    this.#live.delete(entry.id);
+    if (this.#heap.size > 2 * this.#live.size + STALE_SLACK) this.#rebuild();
+  }
+
+  #rebuild(): void {
+    this.#heap = new TimerHeap();
+    for (const e of this.#live.values()) this.#heap.push(e.at, e.id);
   }
 
   /** The earliest live entry, left in place. */

@@ -31,6 +31,11 @@ export interface ImpairmentOptions {
   readonly reorderHoldMs?: number;
   /** Impair only one direction and pass the other through untouched; default both. */
   readonly only?: Direction;
+  /**
+   * Bytes the queue may hold (payload plus a fixed overhead per datagram, both ways together);
+   * a datagram that does not fit is dropped and counted as `queueFull`. Default 32 MiB.
+   */
+  readonly maxQueueBytes?: number;
 }
 
 /** {@link ImpairmentOptions} checked and with every default filled in. */
@@ -44,7 +49,11 @@ export interface ImpairmentSettings {
   readonly burst: number;
   readonly reorderHoldMs: number;
   readonly only: Direction | undefined;
+  readonly maxQueueBytes: number;
 }
+
+/** Bytes the queue of delayed datagrams may hold by default. */
+export const DEFAULT_MAX_QUEUE_BYTES = 32 * 1024 * 1024;
 
 /** Longest delay, jitter or hold accepted: an hour. */
 const MAX_MS = 3_600_000;
@@ -99,5 +108,6 @@ export function validateImpairment(options: ImpairmentOptions = {}): ImpairmentS
     burst: validateInteger(options.burst ?? Math.max(1, Math.ceil(rate / 10)), { name: 'burst', min: 1, max: 1e9 }),
     reorderHoldMs: validateMilliseconds(options.reorderHoldMs ?? 100, { name: 'reorderHoldMs' }),
     only,
+    maxQueueBytes: validateInteger(options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES, { name: 'maxQueueBytes', min: 65_536 }),
   };
 }

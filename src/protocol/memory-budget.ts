@@ -86,6 +86,17 @@ export class MemoryBudget {
     this.#entries = Math.max(0, this.#entries - 1);
   }
 
+  /**
+   * Changes the payload of one charged entry from `fromBytes` to `toBytes` (a buffer that grows
+   * or shrinks in place of release-then-charge, which would count a refusal and could lose the
+   * entry); false, with nothing changed, if the growth does not fit.
+   */
+  resize(fromBytes: number, toBytes: number): boolean {
+    if (toBytes > fromBytes && this.#used + toBytes - fromBytes > this.limit) return false;
+    this.#used = Math.max(0, this.#used + toBytes - fromBytes);
+    return true;
+  }
+
   /** Forgets every charge (everything held was let go at once). */
   clear(): void {
     this.#used = 0;

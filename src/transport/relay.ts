@@ -5,6 +5,9 @@
  */
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { UdpkitRangeError, formatHostPort } from '../errors.js';
+import { isOwnAddress } from '../net/own-address.js';
+import { readersOf } from '../net/os-readers.js';
 import { Impairment, type ImpairmentCounts } from '../protocol/impairment.js';
 import { validateImpairment, type Direction, type ImpairmentOptions, type ImpairmentSettings } from '../protocol/impairment-options.js';
 import { seededRandom } from '../protocol/seeded-random.js';
@@ -60,6 +63,11 @@ export interface RelayDirectionStats extends ImpairmentCounts {
 export interface RelayStats {
   readonly up: RelayDirectionStats;
   readonly down: RelayDirectionStats;
+  /**
+   * Datagrams from clients the kernel dropped before the relay read them (its listening
+   * socket's buffer was full); read when the relay closes, `undefined` before or where unknown.
+   */
+  readonly kernelDropped: number | undefined;
   /** Clients with an upstream socket now. */
   readonly sessions: number;
   /** Clients seen since the start. */
@@ -72,9 +80,21 @@ interface Parcel {
   readonly data: Buffer;
 }
 
-const copyOf = (b: DatagramBatch, i: number): Buffer => {
+/** Datagram `i` of a batch, as a view into the batch's buffer (reused for the next batch). */
+const viewOf = (b: DatagramBatch, i: number): Buffer => {
   const start = b.starts[i] as number;
-  return Buffer.from(b.data.subarray(start, start + (b.lengths[i] as number)));
+  return b.data.subarray(start, start + (b.lengths[i] as number));
+};
+
+/**
+ * The queue keeps its own copy of a datagram, exactly its size. Not from Node's shared pool: a
+ * small pooled copy held in the queue would keep its whole 8 KiB slab alive, unseen by the
+ * queue's byte budget.
+ */
+const keepParcel = (p: Parcel): Parcel => {
+  const copy = Buffer.allocUnsafeSlow(p.data.length);
+  p.data.copy(copy);
+  return { ...p, data: copy };
 };
 
 /**
@@ -93,6 +113,7 @@ export class Relay extends EventEmitter {
   readonly #frontPort: number;
   #timer: NodeJS.Timeout | undefined;
   #timerAt: number | undefined;
+  #kernelDropped: number | undefined;
   /** The seed of the random decisions (given, or drawn at start). */
   readonly seed: number;
   /** Where datagrams go: the resolved upstream. */
@@ -148,6 +169,7 @@ export class Relay extends EventEmitter {
     return {
       up: { ...up, failed: this.#failed.up, refused: this.#refused.up },
       down: { ...down, failed: this.#failed.down, refused: this.#refused.down },
+      kernelDropped: this.#kernelDropped,
       sessions: this.#sessions.size,
       sessionsOpened: this.#sessions.opened,
     };
@@ -156,7 +178,7 @@ export class Relay extends EventEmitter {
   #onRequest(b: DatagramBatch): void {
     const now = microseconds();
     for (let i = 0; i < b.count; i++) {
-      const data = copyOf(b, i);
+      const data = viewOf(b, i);
       // Opened before a session exists: what does not open never gets an upstream socket.
       const opened = this.#sealing ? this.#sealing.open(data, 'up', this.#frontPort, Date.now()) : undefined;
       if (typeof opened === 'string') {
@@ -178,7 +200,7 @@ export class Relay extends EventEmitter {
       // The socket is not connected: only what comes from the upstream's port is a reply.
       if (b.ports[i] !== this.upstream.port) continue;
       this.#sessions.touch(s, now);
-      let data = copyOf(b, i);
+      let data = viewOf(b, i);
       if (this.#sealing) {
         const opened = this.#sealing.open(data, 'down', port, Date.now());
         if (typeof opened === 'string') {
@@ -242,6 +264,7 @@ export class Relay extends EventEmitter {
     this.#front.onBatch(undefined);
     await Promise.all(this.#core.drain().map((p) => this.#send(p)));
     await this.#sessions.closeAll();
+    this.#kernelDropped = await this.#front.kernelDrops();
     await this.#front.close();
     this.#state = 'closed';
     this.emit('close');
@@ -268,8 +291,19 @@ export async function relay(options: RelayOptions): Promise<Relay> {
   const family = options.family ?? 0;
   const target = await resolveHost(host, { family, ...(options.lookup ? { lookup: options.lookup } : {}) });
   const sealing = options.key === undefined ? undefined : new RelaySealing(await loadSealingKit(options.key));
+  const loops = (relayPort: number): boolean =>
+    upstreamPort === relayPort && isOwnAddress(target.address, options.address, readersOf().networkInterfaces());
+  const refuseLoop = (relayPort: number): UdpkitRangeError =>
+    new UdpkitRangeError('UDPKIT_INVALID_ARGUMENT', `the upstream ${formatHostPort(host, upstreamPort)} is this relay's own port ${relayPort} on this machine${host === target.address ? '' : ` (${target.address})`}: datagrams would go round in a loop`);
+  if (port !== 0 && loops(port)) throw refuseLoop(port);
   const front = await listen({ port, family, reliable: false, ...(options.address !== undefined ? { address: options.address } : {}) });
-  const core = new Impairment<Parcel>(settings, seededRandom(seed));
+  // With port 0 the OS chose: it may have chosen the upstream's port.
+  const bound = front.address().port;
+  if (loops(bound)) {
+    await front.close();
+    throw refuseLoop(bound);
+  }
+  const core = new Impairment<Parcel>(settings, seededRandom(seed), { sizeOf: (p) => p.data.length, keep: keepParcel });
   const r = new Relay(front, { ...target, port: upstreamPort }, core, seed, { idleTimeoutMs, maxSessions }, sealing);
   const signal = options.signal;
   if (signal?.aborted) await r.close();

@@ -87,6 +87,16 @@ describe('relay()', () => {
     expect(await up.wait(1)).toEqual(['late']);
     await r.close();
     expect(r.state).toBe('closed');
+    expect(r.stats).toMatchObject({ kernelDropped: 0, up: { received: 1, forwarded: 1, queueFull: 0 } });
+  });
+
+  it('refuses an upstream that is its own port on this machine (it would loop), before binding', async () => {
+    const taken = await peer();
+    for (const host of ['127.0.0.1', '::ffff:127.0.0.1', '0.0.0.0']) {
+      const err = await rejection(relay({ upstream: { host, port: taken.port }, port: taken.port }));
+      expect(err).toMatchObject({ code: 'UDPKIT_INVALID_ARGUMENT' });
+      expect((err as Error).message).toBe(`the upstream ${host.includes(':') ? `[${host}]` : host}:${taken.port} is this relay's own port ${taken.port} on this machine: datagrams would go round in a loop`);
+    }
   });
 
   it('rate-limits with a token bucket and counts what it refused', async () => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decide, Impairment } from '../../src/protocol/impairment.js';
+import { DueQueue } from '../../src/protocol/due-queue.js';
+import { decide, Impairment, QUEUE_ENTRY_OVERHEAD } from '../../src/protocol/impairment.js';
 import { validateImpairment, validateMilliseconds, validateProbability, type ImpairmentOptions } from '../../src/protocol/impairment-options.js';
 import { seededRandom } from '../../src/protocol/seeded-random.js';
 import { thrown } from '../helpers/thrown.js';
@@ -83,7 +84,7 @@ describe('Impairment', () => {
     expect(out).toEqual(Array.from({ length: 1000 }, (_, i) => i));
     expect(imp.pending).toBe(0);
     expect(imp.nextDeadline()).toBeUndefined();
-    expect(imp.counts.up).toEqual({ received: 1000, forwarded: 1000, dropped: 0, duplicated: 0, reordered: 0, rateLimited: 0 });
+    expect(imp.counts.up).toEqual({ received: 1000, forwarded: 1000, dropped: 0, duplicated: 0, reordered: 0, rateLimited: 0, queueFull: 0 });
   });
 
   it('holds each datagram for the delay; the timer deadline says when', () => {
@@ -141,20 +142,66 @@ describe('Impairment', () => {
     expect(imp.counts.up.dropped).toBe(10);
   });
 
-  it('accounts for every datagram: received = forwarded + dropped + rate-limited; all forwarded leave', () => {
+  it('accounts for every datagram: received = forwarded + dropped + rate-limited + queue full; all forwarded leave', () => {
     const rate = fc.double({ min: 0, max: 1, noNaN: true });
     fc.assert(
-      fc.property(rate, rate, rate, fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 2000 }), fc.integer(), (loss, duplicate, reorder, delayMs, pps, seed) => {
-        const imp = new Impairment<number>(validateImpairment({ loss, duplicate, reorder, delayMs, jitterMs: delayMs / 2, rate: pps }), seededRandom(seed));
+      fc.property(rate, rate, rate, fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 2000 }), fc.integer({ min: 64, max: 300 }), fc.integer(), (loss, duplicate, reorder, delayMs, pps, entries, seed) => {
+        const settings = validateImpairment({ loss, duplicate, reorder, delayMs, jitterMs: delayMs / 2, rate: pps, maxQueueBytes: entries * QUEUE_ENTRY_OVERHEAD });
+        const imp = new Impairment<number>(settings, seededRandom(seed));
         const out = run(imp, 300, 700);
         const c = imp.counts.up;
         expect(c.received).toBe(300);
-        expect(c.forwarded + c.dropped + c.rateLimited).toBe(300);
+        expect(c.forwarded + c.dropped + c.rateLimited + c.queueFull).toBe(300);
+        expect(imp.queuedBytes).toBe(0);
         expect(out).toHaveLength(c.forwarded + c.duplicated);
         expect(imp.pending).toBe(0);
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('Impairment queue bound', () => {
+  const kib = (n: number, fill: number): Buffer => Buffer.alloc(n * 1024, fill);
+
+  it('drops what does not fit in maxQueueBytes, counts it, and takes datagrams again as the queue empties', () => {
+    // Each 1 KiB datagram costs 1 KiB plus the overhead: 32 fit in 64 KiB.
+    const imp = new Impairment<Buffer>(validateImpairment({ delayMs: 100, maxQueueBytes: 65_536 }), seededRandom(1));
+    const fates = Array.from({ length: 40 }, (_, i) => imp.arrive(kib(1, i), 'up', 'a', 0));
+    expect(fates.filter((f) => f === 'forwarded')).toHaveLength(32);
+    expect(fates.slice(32)).toEqual(Array(8).fill('queue-full'));
+    expect(imp.counts.up).toMatchObject({ received: 40, forwarded: 32, queueFull: 8 });
+    expect(imp.queuedBytes).toBe(32 * (1024 + QUEUE_ENTRY_OVERHEAD));
+    expect(imp.due(100_000).map((b) => b[0])).toEqual(Array.from({ length: 32 }, (_, i) => i));
+    expect(imp.queuedBytes).toBe(0);
+    expect(imp.arrive(kib(1, 99), 'down', 'a', 100_000)).toBe('forwarded');
+  });
+
+  it('charges a duplicate once, passes-through and held-back datagrams too, and keeps only what it queues', () => {
+    const kept: number[] = [];
+    const items = { sizeOf: (b: Buffer) => b.length, keep: (b: Buffer) => (kept.push(b[0] as number), Buffer.from(b)) };
+    const imp = new Impairment<Buffer>(validateImpairment({ duplicate: 1, reorder: 1, loss: 0, only: 'up', delayMs: 10, maxQueueBytes: 65_536 }), seededRandom(1), items);
+    expect(imp.arrive(kib(40, 1), 'up', 'a', 0)).toBe('forwarded');
+    expect(imp.arrive(kib(40, 2), 'up', 'a', 0)).toBe('queue-full');
+    expect(imp.arrive(kib(24, 3), 'down', 'a', 0)).toBe('queue-full');
+    expect(imp.arrive(kib(1, 4), 'down', 'a', 0)).toBe('forwarded');
+    expect(kept).toEqual([1, 4]);
+    expect(imp.queuedBytes).toBe(41 * 1024 + 2 * QUEUE_ENTRY_OVERHEAD);
+    expect(imp.drain().map((b) => b[0])).toEqual([4, 1, 1]);
+    expect(imp.counts.up).toMatchObject({ received: 2, forwarded: 1, duplicated: 1, reordered: 1, queueFull: 1 });
+  });
+
+  it('keeps the timers of cancelled entries (held-back datagrams overtaken) bounded, and the order intact', () => {
+    // What a long flood with --reorder does to the core's queue: each overtaking cancels a
+    // held-back entry whose timer is far out, so stale timers would pile up until then.
+    const q = new DueQueue<number>();
+    for (let i = 0; i < 10; i++) q.push(1e9 + i, i);
+    for (let i = 0; i < 100_000; i++) {
+      q.cancel(q.push(1e9, -1));
+      expect(q.heapSize).toBeLessThanOrEqual(2 * q.size + 64);
+    }
+    expect(q.size).toBe(10);
+    expect(Array.from({ length: 11 }, () => q.pop()?.item)).toEqual([...Array.from({ length: 10 }, (_, i) => i), undefined]);
   });
 });
 

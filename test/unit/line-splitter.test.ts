@@ -2,7 +2,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LengthPrefixReader, encodeLengthPrefixed } from '../../src/protocol/length-prefix.js';
-import { LineSplitter } from '../../src/protocol/line-splitter.js';
+import { LineBudget } from '../../src/protocol/line-budget.js';
+import { ENTRY_OVERHEAD } from '../../src/protocol/memory-budget.js';
+import { LineSplitter, PIECE_OVERHEAD, type SplitLine } from '../../src/protocol/line-splitter.js';
 
 /** Cuts `buf` at the given points (taken modulo its length). */
 function chunks(buf: Buffer, cuts: number[]): Buffer[] {
@@ -37,20 +39,49 @@ describe('LineSplitter', () => {
     expect(s.end()?.data.toString()).toBe('tw');
   });
 
-  it('cuts a line over the limit and holds no more than the limit', () => {
+  it('cuts a line over the limit as soon as it is over, holds no more than the limit, and counts what it discards', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 0, max: 300 }), fc.array(fc.nat(), { maxLength: 10 }), (max, len, cuts) => {
-        const s = new LineSplitter({ maxLineBytes: max });
+        const budget = new LineBudget({ maxBufferedBytes: 1 << 20 });
+        const s = new LineSplitter({ maxLineBytes: max, budget });
         const stream = Buffer.concat([Buffer.alloc(len, 0x61), Buffer.from('\nok\n')]);
         const got = chunks(stream, cuts).flatMap((c) => {
           const r = s.push(c);
           expect(s.pending).toBeLessThanOrEqual(max);
           return r;
         });
-        expect(got[0]).toEqual({ data: Buffer.alloc(Math.min(len, max), 0x61), cut: len > max });
-        expect(got[1]?.data.toString()).toBe(max >= 2 ? 'ok' : 'o');
+        expect(got[0]).toEqual(len > max ? { data: Buffer.alloc(max, 0x61), cut: true, cutBy: 'line-limit' } : { data: Buffer.alloc(len, 0x61), cut: false });
+        expect(got[1]).toMatchObject({ data: Buffer.from(max >= 2 ? 'ok' : 'o'), cut: max < 2 });
+        expect(budget.discardedBytes).toBe(Math.max(0, len - max) + (max >= 2 ? 0 : 1));
+        expect(budget.cuts).toEqual({ 'line-limit': (len > max ? 1 : 0) + (max < 2 ? 1 : 0), 'buffer-limit': 0 });
+        expect(budget.used).toBe(0);
       }),
     );
+  });
+
+  it('keeps a line sent a byte at a time whole, in few pieces', () => {
+    const budget = new LineBudget({ maxBufferedBytes: 1 << 20 });
+    const s = new LineSplitter({ budget });
+    const line = Buffer.from('y'.repeat(200_000));
+    let lines = 0;
+    for (let i = 0; i < line.length; i++) lines += s.push(line.subarray(i, i + 1)).length;
+    expect(lines).toBe(0);
+    // Buffers of its own of 1, 2, 4 ... 32 KiB, then 64 KiB each: 9 pieces, each charged once.
+    expect(budget.used).toBe(1024 + 2048 + 4096 + 8192 + 16_384 + 32_768 + 3 * 65_536 + 9 * PIECE_OVERHEAD + ENTRY_OVERHEAD);
+    expect(s.push(Buffer.from('\n'))).toEqual([{ data: line, cut: false }]);
+    expect(budget.used).toBe(0);
+  });
+
+  it('keeps a large piece of a chunk without copying it, charged the whole chunk', () => {
+    const budget = new LineBudget({ maxBufferedBytes: 1 << 20 });
+    const s = new LineSplitter({ budget });
+    const chunk = Buffer.alloc(40_000, 0x62);
+    chunk[9_999] = 0x0a;
+    expect(s.push(chunk)).toHaveLength(1);
+    expect(budget.used).toBe(40_000 + PIECE_OVERHEAD + ENTRY_OVERHEAD);
+    const rest = s.end() as SplitLine;
+    expect(rest.data.buffer).toBe(chunk.buffer);
+    expect(rest.data.length).toBe(30_000);
   });
 });
 

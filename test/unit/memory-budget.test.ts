@@ -30,6 +30,19 @@ describe('MemoryBudget', () => {
     );
   });
 
+  it('resizes one entry in place: growth only if it fits, no refusal counted, shrinking always', () => {
+    const b = new MemoryBudget({ limit: 1000, overhead: 100 });
+    expect(b.charge(400)).toBe(true);
+    expect(b.resize(400, 901)).toBe(false);
+    expect(b).toMatchObject({ used: 500, entries: 1, refusals: 0 });
+    expect(b.resize(400, 900)).toBe(true);
+    expect(b).toMatchObject({ used: 1000, entries: 1 });
+    expect(b.resize(900, 10)).toBe(true);
+    expect(b.used).toBe(110);
+    b.release(10);
+    expect(b).toMatchObject({ used: 0, entries: 0 });
+  });
+
   it('refuses a bad limit with a coded RangeError', () => {
     expect(thrown(() => new MemoryBudget({ limit: -1, name: 'maxBufferedBytes' }))).toMatchObject({ name: 'UdpkitRangeError', code: 'UDPKIT_INVALID_ARGUMENT' });
   });

@@ -5,6 +5,7 @@ import {
   ipFamily,
   parseHex,
   parseHostPort,
+  validateByteSize,
   validateHost,
   validateInteger,
   validatePort,
@@ -346,5 +347,29 @@ describe('checkPayloadSize', () => {
     [65528, 6, 'message is 65528 bytes; one UDP datagram over IPv6 carries at most 65527'],
   ] as const)('refuses %i bytes over IPv%i, naming the limit', (size, family, message) => {
     expect(expectCoded(() => checkPayloadSize(size, family), 'UDPKIT_MESSAGE_TOO_LARGE', RangeError).message).toBe(message);
+  });
+});
+
+describe('validateByteSize', () => {
+  it.each([
+    ['65536', 65_536],
+    ['64K', 65_536],
+    ['64KiB', 65_536],
+    ['16M', 16 * 1024 ** 2],
+    [' 32 mb ', 32 * 1024 ** 2],
+    ['1g', 1024 ** 3],
+    [100_000, 100_000],
+  ] as const)('reads %j as %i bytes', (given, bytes) => {
+    expect(validateByteSize(given, { name: '--max-buffered' })).toBe(bytes);
+  });
+
+  it.each(['', '1.5M', '-1', '64T', 'M', '16 M B'])('refuses %j, naming the flag', (given) => {
+    expect(expectCoded(() => validateByteSize(given, { name: '--max-queue' }), 'UDPKIT_INVALID_ARGUMENT', RangeError).message).toMatch(/^--max-queue must be a size from 0 to \d+ bytes \(K, M, G for KiB, MiB, GiB\), got "/);
+  });
+
+  it('refuses sizes outside its bounds', () => {
+    expect(expectCoded(() => validateByteSize('32K', { name: '--max-buffered', min: 65_536 }), 'UDPKIT_INVALID_ARGUMENT', RangeError).message).toBe(
+      '--max-buffered must be a size from 65536 to 9007199254740991 bytes (K, M, G for KiB, MiB, GiB), got "32K"',
+    );
   });
 });

@@ -1,13 +1,15 @@
 /**
  * `udpkit listen --tcp`: the same receiver over TCP. Each line of each connection is one
  * message; a line cut by the peer closing mid-line is shown all the same (it is what arrived),
- * followed by a note on stderr. See docs/protocol.md ("TCP mode").
+ * followed by a note on stderr. Connections, unfinished lines and idle time are bounded; what
+ * the bounds refuse, cut or close is counted in the summary. See docs/protocol.md ("TCP mode").
  */
 import { formatHostPort } from '../../errors.js';
-import { jsonLine, textLine } from '../../format/datagram.js';
+import { jsonLine } from '../../format/datagram.js';
+import { formatSize, formatTcpSummary, writeTcpTextLine } from '../../format/tcp.js';
 import { parseCidrList } from '../../net/address-filter.js';
-import { listenTcp, type TcpMessage } from '../../socket/tcp-listener.js';
-import { ipFamily, validateInteger, validatePort, validateSeconds } from '../../validate.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_BUFFERED, DEFAULT_MAX_CONNECTIONS, listenTcp, type TcpMessage, type TcpRefusal } from '../../socket/tcp-listener.js';
+import { ipFamily, validateByteSize, validateInteger, validatePort, validateSeconds } from '../../validate.js';
 import { logWriteFailure, openLog } from '../datagram-sink.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
@@ -15,13 +17,22 @@ import { LineWriter } from '../line-writer.js';
 import type { Opts } from '../main.js';
 import { stopWordMatcher } from '../stop-word.js';
 
+/** The flags that only `--tcp` reads (a UDP listener is sent here to refuse them). */
+const TCP_ONLY = { maxConnections: '--max-connections', maxBuffered: '--max-buffered', idleTimeout: '--idle-timeout' } as const;
+
 function describeBound(a: { address: string; port: number }): string {
   if (a.address === '::') return `*:${a.port}/tcp (IPv4 and IPv6)`;
   return `${formatHostPort(a.address, a.port)}/tcp`;
 }
 
+/** Characters of output waiting to be written past which connections are no longer read (see `limitBacklog`). */
+const OUTPUT_BACKLOG = 4 * 1024 * 1024;
+
 /** Runs `udpkit listen --tcp`. */
 export async function run(_args: readonly string[], opts: Opts, io: CliIo): Promise<number> {
+  for (const [name, flag] of Object.entries(TCP_ONLY)) {
+    if (opts[name] !== undefined && opts['tcp'] !== true) throw new UsageError(`${flag} goes with --tcp`);
+  }
   const bind = (opts['bind'] as string | undefined)?.replace(/^\[|\]$/g, '');
   if (bind !== undefined && ipFamily(bind) === undefined) throw new UsageError(`--bind takes an IP address of this machine, got ${JSON.stringify(opts['bind'])}`);
   if (opts['hex'] === true || opts['echo'] === true) throw new UsageError(`--${opts['hex'] === true ? 'hex' : 'echo'} does not apply to --tcp`);
@@ -29,6 +40,9 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
   const stopWord = typeof opts['stopWord'] === 'string' ? opts['stopWord'] : undefined;
   const count = opts['count'] === undefined ? undefined : validateInteger(opts['count'], { name: '--count', min: 1 });
   const timeoutMs = opts['timeout'] === undefined ? undefined : validateSeconds(opts['timeout'], { name: '--timeout', min: 0.001 });
+  const maxConnections = opts['maxConnections'] === undefined ? undefined : validateInteger(opts['maxConnections'], { name: '--max-connections', min: 1, max: 1_000_000 });
+  const maxBufferedBytes = opts['maxBuffered'] === undefined ? undefined : validateByteSize(opts['maxBuffered'], { name: '--max-buffered', min: 65_536 });
+  const idleTimeoutMs = opts['idleTimeout'] === undefined ? undefined : validateSeconds(opts['idleTimeout'], { name: '--idle-timeout' });
   const json = opts['json'] === true;
   const allow = opts['allow'] === undefined ? undefined : parseCidrList(opts['allow'] as string[]);
   const key = await keyFrom(opts, io.env);
@@ -38,6 +52,9 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
     ...(bind !== undefined ? { address: bind } : {}),
     ...(allow !== undefined ? { allow } : {}),
     ...(key !== undefined ? { key } : {}),
+    ...(maxConnections !== undefined ? { maxConnections } : {}),
+    ...(maxBufferedBytes !== undefined ? { maxBufferedBytes } : {}),
+    ...(idleTimeoutMs !== undefined ? { idleTimeoutMs } : {}),
   }).catch((err: unknown) => {
     log?.stream.destroy();
     throw err;
@@ -50,6 +67,18 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
     finish(EXIT_FAILURE);
   };
   const logOut = log ? new LineWriter(log.stream, { ...flow, onError: onLogError }) : undefined;
+  // Many connections can complete or cut long lines in one turn, before the writer learns
+  // whether the stream keeps up: past a backlog, stop reading until it has been written.
+  let holding = false;
+  const limitBacklog = (): void => {
+    if (holding || Math.max(out.pendingLength, logOut?.pendingLength ?? 0) < OUTPUT_BACKLOG) return;
+    holding = true;
+    listener.pause();
+    setImmediate(() => {
+      holding = false;
+      if (!out.blocked && logOut?.blocked !== true) listener.resume();
+    });
+  };
   const isStop = stopWord === undefined ? undefined : stopWordMatcher(stopWord);
   const stopHint = stopWord === undefined ? '' : `; stops on "${stopWord}"`;
   const keyHint = key === undefined ? '' : '; sealed frames only (--key)';
@@ -57,6 +86,7 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
 
   let received = 0;
   let receivedBytes = 0;
+  const afterStop = { messages: 0, bytes: 0 };
   let lastAt = Date.now();
   let ended = false;
   let failure: string | undefined;
@@ -67,18 +97,39 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
     resolveFinished(code);
   };
 
+  const maxBuffered = formatSize(maxBufferedBytes ?? DEFAULT_MAX_BUFFERED);
+  const idleSeconds = (idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS) / 1000;
   listener.on('message', (m: TcpMessage) => {
-    if (ended) return;
+    if (ended) {
+      afterStop.messages++;
+      afterStop.bytes += m.data.length;
+      return;
+    }
     received++;
     receivedBytes += m.data.length;
     lastAt = m.receivedAt;
+    const from = formatHostPort(m.address, m.port);
     const asJson = json || logOut ? jsonLine(m.data, 0, m.data.length, m.address, m.port, m.family, m.receivedAt) : undefined;
-    out.chunk((json ? asJson! : textLine(m.data, 0, m.data.length, m.port, m.address)) + '\n');
+    if (json) out.chunk(asJson! + '\n');
+    else writeTcpTextLine(out, m);
     logOut?.chunk(asJson! + '\n');
-    if (m.cut) io.stderr.write(`note: a line from ${formatHostPort(m.address, m.port)} was longer than 1 MiB; shown cut\n`);
-    if (m.partial) io.stderr.write(`note: ${formatHostPort(m.address, m.port)} closed the connection mid-line; shown what arrived\n`);
+    if (m.cutBy === 'line-limit') io.stderr.write(`note: a line from ${from} was longer than 1 MiB; shown cut\n`);
+    if (m.cutBy === 'buffer-limit') io.stderr.write(`note: a line from ${from} was cut at ${m.data.length} bytes: unfinished lines may hold ${maxBuffered} in all (--max-buffered); shown cut\n`);
+    if (m.endedBy === 'peer') io.stderr.write(`note: ${from} closed the connection mid-line; shown what arrived\n`);
+    if (m.endedBy === 'idle') io.stderr.write(`note: ${from} sent nothing for ${idleSeconds} s mid-line (--idle-timeout); closed it and shown what arrived\n`);
     if ((isStop && isStop(m.data)) || (count !== undefined && received >= count)) finish(EXIT_OK);
+    limitBacklog();
   });
+  const once = new Set<string>();
+  const noteOnce = (what: string, text: string): void => {
+    if (once.has(what)) return;
+    once.add(what);
+    io.stderr.write(`note: ${text}\n`);
+  };
+  listener.on('refused', (r: { reason: TcpRefusal }) => {
+    if (r.reason === 'max-connections') noteOnce(r.reason, `${maxConnections ?? DEFAULT_MAX_CONNECTIONS} connections open (--max-connections); closing new ones at once, counted in the summary`);
+  });
+  listener.on('idle', () => noteOnce('idle', `closing connections silent for ${idleSeconds} s (--idle-timeout), counted in the summary`));
   listener.on('error', (err: Error) => {
     failure = `listening on port ${listener.address().port}/tcp failed: ${err.message}`;
     finish(EXIT_FAILURE);
@@ -112,9 +163,7 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
     const { closeSync } = await import('node:fs');
     closeSync(log.fd);
   }
-  let line = `received ${received} messages, ${receivedBytes} bytes; connections ${listener.stats.connections}`;
-  if (allow !== undefined || key !== undefined) line += `; refused ${listener.stats.refused}`;
-  io.stderr.write(line + '\n');
+  io.stderr.write(formatTcpSummary(received, receivedBytes, listener.stats, afterStop, allow !== undefined || key !== undefined) + '\n');
   if (failure !== undefined) io.stderr.write(`udpkit: ${failure}\n`);
   if (logFailure !== undefined) io.stderr.write(`udpkit: ${logFailure}\n`);
   return logFailure !== undefined ? EXIT_FAILURE : code;

@@ -87,7 +87,8 @@ async function summary(
 
 /** Runs `udpkit listen`. */
 export async function run(_args: readonly string[], opts: Opts, io: CliIo): Promise<number> {
-  if (opts['tcp'] === true) return (await import('./listen-tcp.js')).run(_args, opts, io);
+  // The TCP-only limits go there too, to be refused without --tcp rather than ignored.
+  if (opts['tcp'] === true || opts['maxConnections'] !== undefined || opts['maxBuffered'] !== undefined || opts['idleTimeout'] !== undefined) return (await import('./listen-tcp.js')).run(_args, opts, io);
   const o = parse(opts);
   const key = await keyFrom(opts, io.env);
   const log = o.log === undefined ? undefined : openLog(o.log);

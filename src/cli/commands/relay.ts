@@ -6,7 +6,7 @@ import { formatHostPort } from '../../errors.js';
 import { describeImpairment, formatRelayStats, relayStatsJson } from '../../format/relay.js';
 import { validateMilliseconds, validateProbability, type ImpairmentOptions } from '../../protocol/impairment-options.js';
 import { relay, type RelayOptions } from '../../transport/relay.js';
-import { ipFamily, parseHostPort, validateInteger, validatePort, validateSeconds } from '../../validate.js';
+import { ipFamily, parseHostPort, validateByteSize, validateInteger, validatePort, validateSeconds } from '../../validate.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
 import type { Opts } from '../main.js';
@@ -41,6 +41,7 @@ function parse(opts: Opts): RelayOptions {
     ...(bind !== undefined ? { address: bind } : {}),
     ...(opts['seed'] !== undefined ? { seed: validateInteger(opts['seed'], { name: '--seed', max: 2 ** 32 - 1 }) } : {}),
     ...(opts['idle'] !== undefined ? { idleTimeoutMs: validateSeconds(opts['idle'], { name: '--idle', min: 1 }) } : {}),
+    ...(opts['maxQueue'] !== undefined ? { maxQueueBytes: validateByteSize(opts['maxQueue'], { name: '--max-queue', min: 65_536 }) } : {}),
     ...impairments(opts),
   };
 }

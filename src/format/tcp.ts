@@ -1,0 +1,58 @@
+/** How `udpkit listen --tcp` shows messages and what its limits did. */
+import type { TcpListenerStats, TcpMessage, TcpRefusal } from '../socket/tcp-listener.js';
+import { textLine } from './datagram.js';
+import { isPlainAscii } from './sanitize.js';
+
+/**
+ * A size the way a user would type it in a flag, for notes that name a limit.
+ * @example formatSize(16 * 1024 * 1024) // '16 MiB'
+ */
+export function formatSize(bytes: number): string {
+  for (const [unit, n] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+    if (bytes % n === 0) return `${bytes / n} ${unit}`;
+  }
+  return `${bytes} bytes`;
+}
+
+const PREFIX = Buffer.from('received message: ');
+
+/**
+ * Adds a message's textbook line to `out`; plain ASCII (the usual case) goes as bytes, with no
+ * string of it made: a long line would otherwise exist three times over as strings.
+ * @example writeTcpTextLine(out, message) // received message: hello from PORT 40000 on 127.0.0.1
+ */
+export function writeTcpTextLine(out: { chunk(data: string | Buffer): void }, m: TcpMessage): void {
+  if (!isPlainAscii(m.data, 0, m.data.length)) return out.chunk(textLine(m.data, 0, m.data.length, m.port, m.address) + '\n');
+  out.chunk(Buffer.concat([PREFIX, m.data, Buffer.from(` from PORT ${m.port} on ${m.address}\n`)]));
+}
+
+const REFUSAL_WORDS: Readonly<Record<TcpRefusal, string>> = {
+  'not-allowed': 'not allowed',
+  'max-connections': 'connection limit',
+  'not-sealed': 'not sealed',
+  'frame-too-large': 'frame too large',
+};
+
+/** `(a 1, b 2)` for the non-zero counts, in the order given. */
+function reasons(counts: ReadonlyArray<readonly [string, number]>): string {
+  return counts.filter(([, n]) => n > 0).map(([name, n]) => `${name} ${n}`).join(', ');
+}
+
+/**
+ * The line `listen --tcp` prints on exit: what was shown, and everything read or refused but
+ * not shown, by reason (reasons only when their count is not 0).
+ * @example formatTcpSummary(2, 19, listener.stats, { messages: 0, bytes: 0 }, false)
+ * // 'received 2 messages, 19 bytes; connections 1'
+ */
+export function formatTcpSummary(received: number, bytes: number, stats: TcpListenerStats, afterStop: { messages: number; bytes: number }, showRefused: boolean): string {
+  let line = `received ${received} messages, ${bytes} bytes; connections ${stats.connections}`;
+  if (showRefused || stats.refused > 0) {
+    line += `; refused ${stats.refused}`;
+    if (stats.refused > 0) line += ` (${reasons(Object.entries(stats.refusedBy).map(([r, n]) => [REFUSAL_WORDS[r as TcpRefusal], n]))})`;
+  }
+  if (stats.idleClosed > 0) line += `; closed idle ${stats.idleClosed}`;
+  const cut = stats.cut['line-limit'] + stats.cut['buffer-limit'];
+  if (cut > 0) line += `; cut ${cut} lines (${reasons([['line limit', stats.cut['line-limit']], ['buffer limit', stats.cut['buffer-limit']]])}), ${stats.discardedBytes} bytes not shown`;
+  if (afterStop.messages > 0) line += `; after stop ${afterStop.messages} messages, ${afterStop.bytes} bytes not shown`;
+  return line;
+}
