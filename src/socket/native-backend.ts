@@ -29,7 +29,7 @@ export class NativeBackend implements ReceiveBackend {
   #onError: ((err: NativeSocketError) => void) | undefined;
   #closed = false;
   /** Sends not taken by the kernel yet, oldest first (see {@link send}). */
-  readonly #waiting: Array<{ data: Uint8Array; port: number; address: string; callback: (err: Error | null) => void }> = [];
+  readonly #waiting: Array<{ data: Uint8Array; port: number; address: string; callback: (err: Error | null) => void; copied: boolean }> = [];
 
   constructor(socket: NativeUdp, dualStack: boolean) {
     this.#socket = socket;
@@ -78,10 +78,14 @@ export class NativeBackend implements ReceiveBackend {
    * but the last, and their callbacks would never run. Sends still waiting at close fail.
    */
   send(data: Uint8Array, port: number, address: string, callback: (err: Error | null) => void): void {
-    this.#waiting.push({ data, port, address, callback });
-    if (this.#waiting.length === 1) this.#sendWaiting();
+    if (this.#waiting.length > 0) {
+      // Behind a blocked send: it waits, so it keeps its own copy (see #sendWaiting).
+      this.#waiting.push({ data: Buffer.from(data), port, address, callback, copied: true });
+      return;
+    }
+    this.#waiting.push({ data, port, address, callback, copied: false });
+    this.#sendWaiting();
   }
-
 
   readonly #sendWaiting = (): void => {
     while (this.#waiting.length > 0) {
@@ -89,6 +93,13 @@ export class NativeBackend implements ReceiveBackend {
       let err: Error | null = null;
       try {
         if (!this.#socket.send(next.data, next.address, next.port)) {
+          // Callers may hand a view of a receive buffer that the next batch overwrites (a relay
+          // forwarding what it just read): whatever has to wait keeps its own copy.
+          for (const w of this.#waiting) {
+            if (w.copied) continue;
+            w.data = Buffer.from(w.data);
+            w.copied = true;
+          }
           this.#socket.waitWritable(this.#sendWaiting);
           return;
         }

@@ -21,6 +21,8 @@ export interface RelaySession {
   readonly flows: { readonly up: number; readonly down: number };
   /** The upstream socket once bound; `undefined` if binding failed or the session closed first. */
   readonly ready: Promise<Listener | undefined>;
+  /** The same socket, set as soon as it is bound: a send can then go out at once. */
+  socket: Listener | undefined;
   lastActive: number;
   closed: boolean;
 }
@@ -83,6 +85,7 @@ export class RelaySessions {
       flows: { up: 2 * id, down: 2 * id + 1 },
       // The callbacks run after binding, when `session` exists.
       ready: this.#bind().then((l) => this.#adopt(session, l), () => this.#failed(session)),
+      socket: undefined,
       lastActive: now,
       closed: false,
     };
@@ -137,6 +140,7 @@ export class RelaySessions {
       return undefined;
     }
     const { port } = socket.address();
+    session.socket = socket;
     socket.onBatch((b) => this.#o.onReply(session, b, port));
     socket.on('error', () => this.#close(session));
     return socket;

@@ -242,13 +242,18 @@ export class Relay extends EventEmitter {
 
   #send(p: Parcel): Promise<void> {
     const { session: s, direction, data } = p;
-    const sent =
-      direction === 'down'
-        ? this.#front.sendTo(data, s.clientPort, s.clientAddress)
-        : s.ready.then((socket) => {
-            if (socket === undefined || s.closed) throw new Error('session closed');
-            return socket.sendTo(data, this.upstream.port, this.upstream.address);
-          });
+    let sent: Promise<void>;
+    if (direction === 'down') sent = this.#front.sendTo(data, s.clientPort, s.clientAddress);
+    else if (s.socket !== undefined && !s.closed) sent = s.socket.sendTo(data, this.upstream.port, this.upstream.address);
+    else {
+      // The client's socket is still binding: `data` may be a view of a receive buffer that the
+      // next batch overwrites, so what waits for the socket waits as a copy.
+      const copy = Buffer.from(data);
+      sent = s.ready.then((socket) => {
+        if (socket === undefined || s.closed) throw new Error('session closed');
+        return socket.sendTo(copy, this.upstream.port, this.upstream.address);
+      });
+    }
     // Best effort, like UDP itself: a failed send is counted, never thrown.
     return sent.catch(() => void this.#failed[direction]++);
   }

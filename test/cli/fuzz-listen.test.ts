@@ -83,6 +83,9 @@ describe('listen under fuzzed datagrams', () => {
       console.log(`fuzz ${mode.name}, seed ${seed}: ${done.stderr.split('\n').at(-2)}`);
       expect(s.received, context).toBe(out.length);
       expect(s.received + (s.refused ?? 0) + s.kernelDropped, context).toBe(sent);
+      // Every datagram shown was echoed, held back by a limit, or not echoed for a reason.
+      if (mode.args.includes('--echo')) expect(s.echo && s.echo.echoed + s.echo.limited + s.echo.notEchoed, context).toBe(s.received);
+      else expect(s.echo, context).toBeUndefined();
     }, 90_000);
   }
 });

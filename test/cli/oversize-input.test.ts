@@ -43,7 +43,7 @@ describe('a message source without end', () => {
 
   it('send --file /dev/zero --key: the limit leaves room for the sealing', async () => {
     const r = await runCli(['send', '[::1]:9', '--file', '/dev/zero', '--key', 'k']);
-    expect(r).toMatchObject({ code: 2, stderr: `udpkit: message is more than 65475 bytes; sealed with a key, one UDP datagram over IPv6 carries at most 65475\n${HINT}` });
+    expect(r).toMatchObject({ code: 2, stderr: `udpkit: message is more than 65471 bytes; sealed with a key, one UDP datagram over IPv6 carries at most 65471\n${HINT}` });
   });
 
   it('send --raw from a pipe that never ends: refused without waiting for the end (64 MB offered)', async () => {

@@ -16,9 +16,12 @@ export interface ListenSummary {
   readonly refused: number | undefined;
   readonly refusedBy: Readonly<Record<string, number>>;
   readonly sessionsEvicted: number;
+  /** With --echo: echoed, held back by a limit, not echoed for another reason; else undefined. */
+  readonly echo: { readonly echoed: number; readonly limited: number; readonly notEchoed: number } | undefined;
 }
 
-const SUMMARY = /^received (\d+) datagrams, (\d+) bytes; kernel dropped (\d+)(?:; refused (\d+)(?: \(([^)]*)\))?)?(?:; (\d+) --ack sessions? evicted)?$/m;
+const SUMMARY =
+  /^received (\d+) datagrams, (\d+) bytes; kernel dropped (\d+)(?:; refused (\d+)(?: \(([^)]*)\))?)?(?:; (\d+) --ack sessions? evicted)?(?:; echoed (\d+)(?:; echo limited (\d+) \([^)]*\))?(?:; not echoed (\d+) \([^)]*\))?)?$/m;
 
 /** Parses the summary line out of a listener's stderr; throws when there is none. */
 export function parseSummary(stderr: string): ListenSummary {
@@ -40,6 +43,7 @@ export function parseSummary(stderr: string): ListenSummary {
     refused,
     refusedBy,
     sessionsEvicted: m[6] === undefined ? 0 : Number(m[6]),
+    echo: m[7] === undefined ? undefined : { echoed: Number(m[7]), limited: Number(m[8] ?? 0), notEchoed: Number(m[9] ?? 0) },
   };
 }
 

@@ -55,7 +55,7 @@ describe('Listener.stats', () => {
     }
     await untilRead(l, 3);
     expect(got).toEqual(['one']);
-    expect(l.stats).toEqual({ datagrams: 1, bytes: 3, refused: 2, refusedBy: { duplicate: 1, window: 1 }, queueDropped: 0, sessionsEvicted: 0 });
+    expect(l.stats).toEqual({ datagrams: 1, bytes: 3, refused: 2, refusedBy: { duplicate: 1, window: 1 }, queueDropped: 0, sessionsEvicted: 0, echo: { echoed: 0, failed: 0, refused: 0, refusedBy: {} } });
     expect(refused).toEqual([
       ['duplicate', { address: '127.0.0.1', port: p.port, family: 'IPv4' }],
       ['window', { address: '127.0.0.1', port: p.port, family: 'IPv4' }],
