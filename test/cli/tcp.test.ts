@@ -2,6 +2,8 @@
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
+import { tcpQueues } from '../helpers/tcp-queues.js';
+import { until } from '../helpers/until.js';
 import { runCli, start, waitForLines, waitForStderr, type Running } from '../helpers/cli.js';
 
 const running: Running[] = [];
@@ -62,8 +64,13 @@ describe('udpkit listen --tcp / send --tcp', () => {
   it('joins a line written in two halves, and shows a line cut by a disconnect', async () => {
     const l = await tcpListener();
     const s = await client(l.port);
-    s.write('hal');
-    await new Promise((r) => setTimeout(r, 150));
+    s.setNoDelay(true);
+    await new Promise<void>((resolve) => s.write('hal', () => resolve()));
+    // The listener has read the first half before the second is written: two reads, one line.
+    await until(() => {
+      const q = tcpQueues(l.port);
+      return q.connections === 1 && q.unsent === 0 && q.unread === 0;
+    }, 10_000, 'the listener reads the first half');
     s.write('f line\nunfinish');
     await waitForLines(l, 1);
     s.end('ed');

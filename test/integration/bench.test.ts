@@ -28,12 +28,14 @@ async function silentPort(): Promise<number> {
 }
 
 describe('udpkit bench (built binary)', () => {
-  it('--loopback --rate 20000 for 1 s: about 20000 sent, and every loss is a kernel drop', async () => {
+  // The pacing itself is checked exactly on a simulated clock (test/unit/bench-pacer.test.ts);
+  // here a busy machine may starve the sender, so only the ceiling is exact.
+  it('--loopback --rate 20000 for 1 s: never over the rate, and every loss is a kernel drop', async () => {
     const r = await runCli(['bench', '--loopback', '-t', '1', '--rate', '20000', '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as BenchReport;
-    expect(report.sent).toBeGreaterThanOrEqual(19_000);
+    expect(report.sent).toBeGreaterThan(1000);
     expect(report.sent).toBeLessThanOrEqual(21_000);
     expect(report.received + report.lost).toBe(report.sent);
     expect(report.late).toBe(0);

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, startListener, waitForLines, type Running } from '../helpers/cli.js';
+import { unusedUdpPort } from '../helpers/ports.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 const has = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
@@ -41,15 +42,6 @@ async function untilBound(port: number, ms = 5000): Promise<void> {
     if (Date.now() > end) throw new Error(`nothing bound UDP port ${port} within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-/** A port that was free a moment ago, for tools that cannot bind port 0 and say which they got. */
-async function freePort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(r));
-  return port;
 }
 
 describe('the textbook Python code (the seed)', () => {
@@ -88,6 +80,7 @@ describe('the textbook Python code (the seed)', () => {
   });
 });
 
+if (!has('nc')) console.warn('SKIPPED netcat interop tests: nc is not installed (apt-get install netcat-openbsd)');
 describe.skipIf(!has('nc'))('OpenBSD netcat', () => {
   it('nc -u sends to udpkit listen; its trailing newline is shown escaped and "bye\\n" stops it', async () => {
     const l = await startListener([]);
@@ -104,7 +97,7 @@ describe.skipIf(!has('nc'))('OpenBSD netcat', () => {
   });
 
   it('nc -u -l receives what udpkit send sends, byte for byte', async () => {
-    const port = await freePort();
+    const port = unusedUdpPort();
     const nc = child('nc', ['-u', '-l', '127.0.0.1', String(port)]);
     await untilBound(port);
     expect((await runCli(['send', `127.0.0.1:${port}`, '--raw', '-q'], { input: 'raw\x00bytes\n' })).code).toBe(0);
@@ -117,6 +110,7 @@ describe.skipIf(!has('nc'))('OpenBSD netcat', () => {
   });
 });
 
+if (!has('socat')) console.warn('SKIPPED socat interop tests: socat is not installed (apt-get install socat)');
 describe.skipIf(!has('socat'))('socat', () => {
   it('socat sends to udpkit listen --json', async () => {
     const l = await startListener(['-n', '1', '--json']);
@@ -129,7 +123,7 @@ describe.skipIf(!has('socat'))('socat', () => {
   });
 
   it('udpkit send --wait-reply gets the answer of a socat echo server', async () => {
-    const port = await freePort();
+    const port = unusedUdpPort();
     const echo = child('socat', ['-T', '5', `UDP4-LISTEN:${port},bind=127.0.0.1`, 'PIPE']);
     await untilBound(port);
     const r = await runCli(['send', `127.0.0.1:${port}`, 'echo me', '--wait-reply', '5', '-q']);
