@@ -82,7 +82,11 @@ function unmap(address: string): { address: string; family: AddressFamily } {
   return { address, family: address.includes(':') ? 'IPv6' : 'IPv4' };
 }
 
-const MAX_SEALED_FRAME = 70_000;
+/** The largest sealed frame a keyed TCP listener reads (a length prefix above it ends the connection). */
+export const MAX_SEALED_FRAME = 70_000;
+
+/** The longest line a TCP listener takes as one message by default; longer ones are shown cut. */
+export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 
 /**
  * Binds a TCP server and emits each received line as a `message`.
@@ -94,7 +98,7 @@ export async function listenTcp(options: TcpListenOptions): Promise<TcpListener>
   const maxConnections = validateInteger(options.maxConnections ?? DEFAULT_MAX_CONNECTIONS, { name: 'maxConnections', min: 1, max: 1_000_000 });
   const maxBufferedBytes = validateInteger(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED, { name: 'maxBufferedBytes', min: 65_536 });
   const idleTimeoutMs = validateInteger(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, { name: 'idleTimeoutMs', max: 2 ** 31 - 1 });
-  const maxLineBytes = validateInteger(options.maxLineBytes ?? 1024 * 1024, { name: 'maxLineBytes', min: 1 });
+  const maxLineBytes = validateInteger(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, { name: 'maxLineBytes', min: 1 });
   const allowed = options.allow ? createAddressFilter(options.allow) : undefined;
   const opener = options.key === undefined ? undefined : (await loadSealing(options.key)).opener;
   const lines = new LineBudget({ maxBufferedBytes });

@@ -36,6 +36,24 @@ async function feedUntilExit(r: Running, chunk: Buffer, budget: number): Promise
 }
 
 describe('a message source without end', () => {
+  it('send --tcp --file /dev/zero: refused at the TCP line limit before connecting, exit 2', async () => {
+    const r = await runCli(['send', '--tcp', '127.0.0.1:9', '--file', '/dev/zero']);
+    expect(r).toMatchObject({
+      code: 2,
+      stderr: `udpkit: message is more than 1048576 bytes; one line over --tcp (what a udpkit TCP listener takes whole) carries at most 1048576\n${HINT}`,
+    });
+  });
+
+  it('send --tcp --raw --key from an endless pipe: refused at the sealed frame limit, exit 2', async () => {
+    const r = start(['send', '--tcp', '127.0.0.1:9', '--raw', '--key', 'k']);
+    running.push(r);
+    const written = await feedUntilExit(r, Buffer.alloc(64 * 1024, 0x61), 64 * 1024 * 1024);
+    const done = await r.done;
+    expect(done).toMatchObject({ code: 2, stderr: `udpkit: message is more than 69944 bytes; one sealed frame over --tcp carries at most 69944\n${HINT}` });
+    // It stopped reading soon after the limit, not at the end of the budget.
+    expect(written).toBeLessThan(16 * 1024 * 1024);
+  });
+
   it('send --file /dev/zero: refused at the limit, exit 2', async () => {
     const r = await runCli(['send', '127.0.0.1:9', '--file', '/dev/zero']);
     expect(r).toMatchObject({ code: 2, stdout: '', stderr: `udpkit: ${OVER_V4}\n${HINT}` });

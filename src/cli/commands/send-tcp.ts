@@ -2,13 +2,29 @@
  * `udpkit send --tcp HOST [MESSAGE...]`: connect, send the message (or each stdin line), close.
  * Unlike UDP, nobody listening is an error the user sees: exit 1, "connection refused".
  */
-import { formatHostPort } from '../../errors.js';
+import { UdpkitRangeError, formatHostPort } from '../../errors.js';
+import { SEAL_OVERHEAD } from '../../protocol/seal.js';
+import { DEFAULT_MAX_LINE_BYTES, MAX_SEALED_FRAME } from '../../socket/tcp-listener.js';
 import { connectTcp } from '../../socket/tcp-sender.js';
 import { parseHostPort, validateInteger, validatePort } from '../../validate.js';
 import { EXIT_OK, UsageError, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
 import type { Opts } from '../main.js';
-import { messageSource, readLineBatches, type MessageSource } from '../message-source.js';
+import { messageSource, readLineBatches, type MessageSource, type SizeLimit } from '../message-source.js';
+
+/**
+ * What one message over TCP may hold: what a udpkit TCP listener takes as one line (longer
+ * ones it shows cut), or, sealed, what fits its largest frame. Reading stops there, so
+ * `--file /dev/zero` or an endless pipe costs one message's worth of memory.
+ */
+function tcpLimit(sealed: boolean): SizeLimit {
+  const bytes = sealed ? MAX_SEALED_FRAME - SEAL_OVERHEAD : DEFAULT_MAX_LINE_BYTES;
+  const what = sealed ? 'one sealed frame over --tcp' : 'one line over --tcp (what a udpkit TCP listener takes whole)';
+  return {
+    bytes,
+    tooLarge: (size) => new UdpkitRangeError('UDPKIT_MESSAGE_TOO_LARGE', `message is ${size === undefined ? `more than ${bytes}` : size} bytes; ${what} carries at most ${bytes}`),
+  };
+}
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -26,7 +42,7 @@ export async function run(args: readonly string[], opts: Opts, io: CliIo): Promi
   const key = await keyFrom(opts, io.env);
   let source: MessageSource;
   try {
-    source = await messageSource(words, opts, io);
+    source = await messageSource(words, opts, io, tcpLimit(key !== undefined));
   } catch (err) {
     // Ctrl-C or SIGTERM while reading stdin or a file: nothing to send.
     if (io.signal.aborted) return EXIT_OK;
@@ -39,7 +55,7 @@ export async function run(args: readonly string[], opts: Opts, io: CliIo): Promi
   const sender = await connectTcp({ host, port, ...(key !== undefined ? { key } : {}), signal: io.signal });
   try {
     if (source.kind === 'lines') {
-      for await (const batch of readLineBatches(io.stdin, { signal: io.signal })) {
+      for await (const batch of readLineBatches(io.stdin, { signal: io.signal, limit: tcpLimit(key !== undefined) })) {
         for (const line of batch) {
           if (io.signal.aborted) break;
           if (!sender.write(line)) await sender.drained();
