@@ -376,10 +376,14 @@ export async function send(message: Buffer | Uint8Array | string, options: SendO
   try {
     if (options.ack) {
       const { sendReliably } = await import('../transport/reliable-send.js');
-      const result = await sendReliably(sender, [[Buffer.from(data)]], options.ackTimeoutMs !== undefined ? { ackTimeoutMs: options.ackTimeoutMs } : {});
+      const result = await sendReliably(sender, [[Buffer.from(data)]], {
+        ...(options.ackTimeoutMs !== undefined ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
+        ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      });
       if (result.unconfirmed > 0) {
         const { address, port } = sender.destination;
-        const why = result.failure === 'refused' ? 'nobody is listening there (port unreachable)' : 'no acknowledgement came';
+        const why =
+          result.failure === 'refused' ? 'nobody is listening there (port unreachable)' : result.failure === 'aborted' ? 'stopped (aborted) before an acknowledgement came' : 'no acknowledgement came';
         throw new UdpkitError('UDPKIT_UNCONFIRMED', `message to ${formatHostPort(address, port)}/udp not confirmed: ${why}`, { address, port });
       }
     } else await sender.send(data);

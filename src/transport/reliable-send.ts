@@ -24,8 +24,8 @@ export interface ReliableSendResult {
   /** Acknowledged: the receiver accepted them for delivery. */
   readonly confirmed: number;
   readonly unconfirmed: number;
-  /** Why the rest were given up, if any were. */
-  readonly failure?: 'timeout' | 'refused';
+  /** Why the rest were given up, if any were (`aborted`: the signal stopped the wait). */
+  readonly failure?: 'timeout' | 'refused' | 'aborted';
   readonly retransmissions: number;
 }
 
@@ -47,7 +47,7 @@ export async function sendReliably(
   let timer: NodeJS.Timeout | undefined;
   let wake: (() => void) | undefined;
   let confirmed = 0;
-  let failure: 'timeout' | 'refused' | undefined;
+  let failure: ReliableSendResult['failure'];
 
   const account = (): void => {
     for (const e of core.drainEvents()) {
@@ -56,6 +56,8 @@ export async function sendReliably(
     }
   };
   const pump = (): void => {
+    // Once aborted nothing more is sent (the same abort may have closed the sender).
+    if (options.signal?.aborted === true) return;
     for (const datagram of core.poll(Date.now())) sender.write(datagram);
     account();
     clearTimeout(timer);
@@ -80,29 +82,45 @@ export async function sendReliably(
     step();
   };
   sender.on('refused', onRefused);
+  // An abort stops everything at once, waiting for acknowledgements too: what is not confirmed
+  // by then is reported unconfirmed (a timer must not keep a stopping process alive).
+  const signal = options.signal;
+  const aborted = (): boolean => signal?.aborted === true;
+  // Only wakes the waiting loop: the sender may already be closed by the same abort.
+  const onAbort = (): void => {
+    clearTimeout(timer);
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
   let pushed = 0;
   try {
     feed: for await (const batch of batches) {
       for (const message of batch) {
         while (!core.canPush()) {
-          if (ended() || core.state !== 'open') break feed;
+          if (ended() || core.state !== 'open' || aborted()) break feed;
           pump();
           await changed();
         }
+        if (aborted()) break feed;
         core.push(message);
         pushed++;
-        if (options.signal?.aborted) break feed;
       }
       pump();
     }
-    core.finish();
-    pump();
-    while (!ended()) await changed();
+    if (!aborted()) {
+      core.finish();
+      pump();
+      while (!ended() && !aborted()) await changed();
+    }
   } finally {
     clearTimeout(timer);
     sender.off('refused', onRefused);
+    signal?.removeEventListener('abort', onAbort);
   }
   account();
+  if (failure === undefined && aborted() && confirmed < pushed) failure = 'aborted';
   return {
     sent: pushed,
     confirmed,

@@ -2,6 +2,7 @@
  * `send --ack` end to end on loopback: through `udpkit relay` with heavy impairment, to a closed
  * port, two senders at once, a restarted sender, and a listener whose acknowledgements get lost.
  */
+import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, start, startListener, waitForStderr, type Running } from '../helpers/cli.js';
 import { closedUdpPort } from '../helpers/closed-port.js';
@@ -45,6 +46,21 @@ describe('send --ack', () => {
       expect(s.stderr).toBe(`udpkit: no listener at 127.0.0.1:${closed.port}/udp (port unreachable); 1 of 1 message unconfirmed (0 confirmed)\n`);
     } finally {
       await closed.close();
+    }
+  });
+
+  it('SIGTERM while waiting for acknowledgements stops at once: exit 3, saying it was stopped', async () => {
+    const silent = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+    try {
+      const port = silent.address().port;
+      const s = start(['send', '--ack', '--ack-timeout', '600', `127.0.0.1:${port}`, 'hello?']);
+      running.push(s);
+      silent.once('message', () => s.child.kill('SIGTERM'));
+      const done = await s.done;
+      expect(done).toMatchObject({ code: 3, stdout: '', stderr: `udpkit: stopped before 127.0.0.1:${port}/udp acknowledged everything; 1 of 1 message unconfirmed (0 confirmed)\n` });
+    } finally {
+      silent.close();
     }
   });
 

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listen, openSender, send, type Listener } from '../../src/index.js';
 import type { Datagram, Lookup } from '../../src/types.js';
+import { closedUdpPort } from '../helpers/closed-port.js';
 
 const open: Listener[] = [];
 afterEach(async () => {
@@ -153,10 +154,30 @@ describe('send({ ack: true }) and relay()', () => {
     } finally {
       await r.close();
     }
-    const closed = await bound({ family: 4 });
-    const port = closed.address().port;
-    await closed.close();
-    const err = await send('anyone?', { host: '127.0.0.1', port, ack: true }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'UDPKIT_UNCONFIRMED', message: `message to 127.0.0.1:${port}/udp not confirmed: nobody is listening there (port unreachable)` });
+    const closed = await closedUdpPort();
+    try {
+      const err = await send('anyone?', { host: '127.0.0.1', port: closed.port, ack: true }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'UDPKIT_UNCONFIRMED', message: `message to 127.0.0.1:${closed.port}/udp not confirmed: nobody is listening there (port unreachable)` });
+    } finally {
+      await closed.close();
+    }
+  });
+
+  it('an abort stops the wait for an acknowledgement at once and rejects coded', async () => {
+    // A plain socket takes the DATA frame and never acknowledges it.
+    const silent = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+    try {
+      const controller = new AbortController();
+      silent.once('message', () => controller.abort());
+      // Without the abort this would wait a minute: the test's own timeout would fail it.
+      const err = await send('hello?', { host: '127.0.0.1', port: silent.address().port, ack: true, ackTimeoutMs: 60_000, signal: controller.signal }).catch((e: unknown) => e);
+      expect(err).toMatchObject({
+        code: 'UDPKIT_UNCONFIRMED',
+        message: `message to 127.0.0.1:${silent.address().port}/udp not confirmed: stopped (aborted) before an acknowledgement came`,
+      });
+    } finally {
+      silent.close();
+    }
   });
 });

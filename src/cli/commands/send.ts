@@ -67,7 +67,9 @@ async function sendWithAck(sender: Sender, source: MessageSource, count: number,
   const why =
     failure === 'refused'
       ? `no listener at ${where}/udp (port unreachable)`
-      : `no acknowledgement from ${where}/udp for ${ackTimeoutMs / 1000} s`;
+      : failure === 'aborted'
+        ? `stopped before ${where}/udp acknowledged everything`
+        : `no acknowledgement from ${where}/udp for ${ackTimeoutMs / 1000} s`;
   io.stderr.write(`udpkit: ${why}; ${unconfirmed} of ${plural(sent, 'message')} unconfirmed (${confirmed} confirmed)\n`);
   return EXIT_UNCONFIRMED;
 }
