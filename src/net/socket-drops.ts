@@ -55,24 +55,30 @@ export async function socketInode(fd: number, readLink: (p: string) => Promise<s
   }
 }
 
-/**
- * Datagrams the kernel dropped for the UDP socket on `fd`, or `undefined` where that cannot be
- * read (not Linux, no /proc). Read it before closing the socket.
- * @example await kernelDropsForFd(18) // 0
- */
-export async function kernelDropsForFd(
+/** Reads one column of the /proc/net/udp* row of the socket on `fd`, IPv6 table first. */
+async function forFd(
   fd: number,
-  options: NetOsOptions & { readLink?: (p: string) => Promise<string> } = {},
+  column: (table: string, inode: number) => number | undefined,
+  options: NetOsOptions & { readLink?: (p: string) => Promise<string> },
 ): Promise<number | undefined> {
   const inode = await socketInode(fd, options.readLink);
   if (inode === undefined) return undefined;
   const readers = readersOf(options);
   for (const path of ['/proc/net/udp6', '/proc/net/udp']) {
     const table = await readOptional(readers, path);
-    const drops = table === undefined ? undefined : udpDropsForInode(table, inode);
-    if (drops !== undefined) return drops;
+    const value = table === undefined ? undefined : column(table, inode);
+    if (value !== undefined) return value;
   }
   return undefined;
+}
+
+/**
+ * Datagrams the kernel dropped for the UDP socket on `fd`, or `undefined` where that cannot be
+ * read (not Linux, no /proc). Read it before closing the socket.
+ * @example await kernelDropsForFd(18) // 0
+ */
+export function kernelDropsForFd(fd: number, options: NetOsOptions & { readLink?: (p: string) => Promise<string> } = {}): Promise<number | undefined> {
+  return forFd(fd, udpDropsForInode, options);
 }
 
 /**
@@ -80,17 +86,6 @@ export async function kernelDropsForFd(
  * be read (not Linux, no /proc).
  * @example await kernelQueuedForFd(18) // 0
  */
-export async function kernelQueuedForFd(
-  fd: number,
-  options: NetOsOptions & { readLink?: (p: string) => Promise<string> } = {},
-): Promise<number | undefined> {
-  const inode = await socketInode(fd, options.readLink);
-  if (inode === undefined) return undefined;
-  const readers = readersOf(options);
-  for (const path of ['/proc/net/udp6', '/proc/net/udp']) {
-    const table = await readOptional(readers, path);
-    const queued = table === undefined ? undefined : udpRxQueueForInode(table, inode);
-    if (queued !== undefined) return queued;
-  }
-  return undefined;
+export function kernelQueuedForFd(fd: number, options: NetOsOptions & { readLink?: (p: string) => Promise<string> } = {}): Promise<number | undefined> {
+  return forFd(fd, udpRxQueueForInode, options);
 }

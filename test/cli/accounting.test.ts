@@ -6,20 +6,12 @@
  * the outcome does not depend on timing.
  */
 import dgram from 'node:dgram';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeAck, encodeData } from '../../src/protocol/reliable-frames.js';
-import { startListener, waitForLines, type Running } from '../helpers/cli.js';
+import { waitForLines, killedAfterEach } from '../helpers/cli.js';
 import { parseSummary, sendFrom, whileStopped } from '../helpers/listen-accounting.js';
 
-const running: Running[] = [];
-afterEach(() => {
-  for (const r of running.splice(0)) if (r.child.exitCode === null) r.child.kill('SIGKILL');
-});
-async function listener(args: string[]) {
-  const l = await startListener(args);
-  running.push(l);
-  return l;
-}
+const { track, listener } = killedAfterEach();
 const id = (byte: number): Buffer => Buffer.alloc(8, byte);
 const lastLine = (stderr: string): string | undefined => stderr.split('\n').at(-2);
 

@@ -3,22 +3,14 @@
  * port, two senders at once, a restarted sender, and a listener whose acknowledgements get lost.
  */
 import dgram from 'node:dgram';
-import { afterEach, describe, expect, it } from 'vitest';
-import { runCli, start, startListener, waitForStderr, type Running } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { runCli, start, waitForStderr, killedAfterEach } from '../helpers/cli.js';
 import { closedUdpPort } from '../helpers/closed-port.js';
 
-const running: Running[] = [];
-afterEach(() => {
-  for (const r of running.splice(0)) if (r.child.exitCode === null) r.child.kill('SIGKILL');
-});
-async function listener(args: string[]) {
-  const l = await startListener(args);
-  running.push(l);
-  return l;
-}
+const { track, listener } = killedAfterEach();
 async function relayTo(port: number, args: string[]) {
   const r = start(['relay', '--port', '0', '--to', `127.0.0.1:${port}`, ...args]);
-  running.push(r);
+  track(r);
   const m = await waitForStderr(r, /listening on .*?:(\d+)\/udp/);
   return Number(m[1]);
 }
@@ -55,7 +47,7 @@ describe('send --ack', () => {
     try {
       const port = silent.address().port;
       const s = start(['send', '--ack', '--ack-timeout', '600', `127.0.0.1:${port}`, 'hello?']);
-      running.push(s);
+      track(s);
       silent.once('message', () => s.child.kill('SIGTERM'));
       const done = await s.done;
       expect(done).toMatchObject({ code: 3, stdout: '', stderr: `udpkit: stopped before 127.0.0.1:${port}/udp acknowledged everything; 1 of 1 message unconfirmed (0 confirmed)\n` });

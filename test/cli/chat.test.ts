@@ -6,17 +6,14 @@
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { IpmsgCommand, IpmsgOption } from '../../src/protocol/ipmsg-packet.js';
-import { runCli, start, waitForStderr, type Running } from '../helpers/cli.js';
+import { runCli, start, waitForStderr, type Running, killedAfterEach } from '../helpers/cli.js';
 import { floodEntries } from '../helpers/ipmsg-flood.js';
 
 type Event = Record<string, unknown> & { event: string };
 
-const running: Running[] = [];
-afterEach(() => {
-  for (const r of running.splice(0)) if (r.child.exitCode === null) r.child.kill('SIGKILL');
-});
+const { track } = killedAfterEach();
 
 const events = (r: Running): Event[] =>
   r.stdout
@@ -46,7 +43,7 @@ function waitForEvent(r: Running, match: (e: Event) => boolean, ms = 10_000): Pr
 /** Starts a scripted participant on loopback; resolves with its port once it listens. */
 async function participant(name: string, extra: readonly string[] = [], json = true): Promise<Running & { port: number }> {
   const r = start(['chat', ...(json ? ['--json'] : []), '--name', name, '--port', '0', '--no-broadcast', ...extra], { timeoutMs: 30_000 });
-  running.push(r);
+  track(r);
   const m = await waitForStderr(r, /listening on 0\.0\.0\.0:(\d+)\/udp as /);
   return Object.assign(r, { port: Number(m[1]) });
 }

@@ -7,21 +7,13 @@
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import os from 'node:os';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deriveKey } from '../../src/protocol/seal-key.js';
 import { Sealer } from '../../src/protocol/seal.js';
-import { startListener, waitForLines, waitForStderr, type CliResult, type Running } from '../helpers/cli.js';
+import { waitForLines, waitForStderr, type CliResult, type Running, killedAfterEach } from '../helpers/cli.js';
 import { forgeUdp } from '../helpers/forge.js';
 
-const running: Running[] = [];
-afterEach(() => {
-  for (const r of running.splice(0)) if (r.child.exitCode === null) r.child.kill('SIGKILL');
-});
-async function listener(args: string[]) {
-  const l = await startListener(args);
-  running.push(l);
-  return l;
-}
+const { track, listener } = killedAfterEach();
 /** Stops a listener as Ctrl-C would, and returns what it printed. */
 async function stop(r: Running): Promise<CliResult> {
   r.child.kill('SIGTERM');

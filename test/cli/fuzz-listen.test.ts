@@ -6,17 +6,14 @@
  */
 import dgram from 'node:dgram';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deriveKey } from '../../src/protocol/seal-key.js';
 import { Sealer } from '../../src/protocol/seal.js';
-import { startListener, type Running } from '../helpers/cli.js';
+import { startListener, killedAfterEach } from '../helpers/cli.js';
 import { bytesOf, fuzzDatagram } from '../helpers/fuzz-datagrams.js';
 import { parseSummary, shownLines } from '../helpers/listen-accounting.js';
 
-const running: Running[] = [];
-afterEach(() => {
-  for (const r of running.splice(0)) if (r.child.exitCode === null) r.child.kill('SIGKILL');
-});
+const { track } = killedAfterEach();
 
 const SECRET = 'fuzz secret for the listener';
 const COUNT = 3000;
@@ -46,7 +43,7 @@ describe('listen under fuzzed datagrams', () => {
       const seed = Math.floor(Math.random() * 2 ** 31);
       const datagrams = fc.sample(fuzzDatagram, { numRuns: COUNT, seed });
       const l = await startListener([...mode.args, '--no-stop-word', '--linger', '0'], { timeoutMs: 60_000 });
-      running.push(l);
+      track(l);
       const sealers = { right: new Sealer(deriveKey(SECRET)), wrong: new Sealer(deriveKey('another secret')) };
       const sockets = await openSockets();
       let sent = 0;

@@ -9,23 +9,15 @@ import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { BIN, runCli, startListener, waitForLines, type Running } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { BIN, runCli, waitForLines, killedAfterEach } from '../helpers/cli.js';
 import { udpUnread } from '../helpers/udp-queues.js';
 import { until } from '../helpers/until.js';
 
 const BLAST = fileURLToPath(new URL('../fixtures/blast.mjs', import.meta.url));
 const SUMMARY = /^received (\d+) datagrams, (\d+) bytes; kernel dropped (\d+)(; refused (\d+))?$/m;
 
-const running: Running[] = [];
-afterEach(() => {
-  for (const r of running.splice(0)) if (r.child.exitCode === null) r.child.kill('SIGKILL');
-});
-async function listener(args: string[]) {
-  const l = await startListener(args);
-  running.push(l);
-  return l;
-}
+const { track, listener } = killedAfterEach();
 
 /** Sends datagrams from one socket bound to `from`, in order, each handed to the kernel before the next. */
 async function sendAll(port: number, payloads: readonly Buffer[], from = '127.0.0.1'): Promise<void> {

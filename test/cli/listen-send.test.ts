@@ -3,8 +3,8 @@ import dgram from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { runCli, start, startListener, waitForLines, type Running } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { runCli, start, waitForLines, killedAfterEach } from '../helpers/cli.js';
 import { closedUdpPort } from '../helpers/closed-port.js';
 
 const line = (text: string, port: number, ip = '127.0.0.1'): string => `received message: ${text} from PORT ${port} on ${ip}`;
@@ -12,15 +12,7 @@ const line = (text: string, port: number, ip = '127.0.0.1'): string => `received
 /** The sender's source port, read from its summary? No: from what the listener printed. */
 const portOf = (printed: string): number => Number(/from PORT (\d+) on/.exec(printed)?.[1]);
 
-const running: Running[] = [];
-afterEach(() => {
-  for (const r of running.splice(0)) if (r.child.exitCode === null) r.child.kill('SIGKILL');
-});
-async function listener(args: string[] = []) {
-  const l = await startListener(args);
-  running.push(l);
-  return l;
-}
+const { track, listener } = killedAfterEach();
 
 describe('listen + send', () => {
   it('prints the textbook line for each datagram and stops after "bye" (printed first), exit 0', async () => {

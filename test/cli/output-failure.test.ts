@@ -9,20 +9,13 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { BIN, startListener, waitForStderr, type Running } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { BIN, startListener, waitForStderr, type Running, killedAfterEach } from '../helpers/cli.js';
 import { startWithStdout } from '../helpers/stdio-child.js';
 
 const FULL = 'udpkit: cannot write to standard output: no space left on device\n';
 
-const running: Running[] = [];
-afterEach(() => {
-  for (const r of running.splice(0)) if (r.child.exitCode === null) r.child.kill('SIGKILL');
-});
-function track<T extends Running>(r: T): T {
-  running.push(r);
-  return r;
-}
+const { track } = killedAfterEach();
 
 /** Sends each payload from one socket on 127.0.0.1, each handed to the kernel before the next. */
 async function sendAll(port: number, payloads: readonly string[]): Promise<void> {
@@ -75,7 +68,6 @@ describe('listen --log on a full disk', () => {
 
   it('TCP: the same', async () => {
     const l = track(startWithStdout(['listen', '--tcp', '-p', '0', '--log', '/dev/full'], 'pipe'));
-    l.child.stdout!.setEncoding('utf8').on('data', (s: string) => (l.stdout += s));
     const port = Number((await waitForStderr(l, /listening on .*?:(\d+)\/tcp/))[1]);
     await sendTcp(port, 'hi\n');
     const r = await l.done;

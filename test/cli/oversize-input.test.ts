@@ -6,18 +6,15 @@
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { runCli, start, startListener, waitForLines, type Running } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { runCli, start, startListener, waitForLines, type Running, killedAfterEach } from '../helpers/cli.js';
 import { createLan, probeNetns } from '../helpers/netns-lan.js';
 import { waitForUdpSocket } from '../helpers/stdio-child.js';
 
 const HINT = "hint: see 'udpkit send --help'\n";
 const OVER_V4 = 'message is more than 65507 bytes; one UDP datagram over IPv4 carries at most 65507';
 
-const running: Running[] = [];
-afterEach(() => {
-  for (const r of running.splice(0)) if (r.child.exitCode === null) r.child.kill('SIGKILL');
-});
+const { track } = killedAfterEach();
 
 /**
  * Feeds `chunk` to the child's stdin until it exits or `budget` bytes went in, never closing it.
@@ -46,7 +43,7 @@ describe('a message source without end', () => {
 
   it('send --tcp --raw --key from an endless pipe: refused at the sealed frame limit, exit 2', async () => {
     const r = start(['send', '--tcp', '127.0.0.1:9', '--raw', '--key', 'k']);
-    running.push(r);
+    track(r);
     const written = await feedUntilExit(r, Buffer.alloc(64 * 1024, 0x61), 64 * 1024 * 1024);
     const done = await r.done;
     expect(done).toMatchObject({ code: 2, stderr: `udpkit: message is more than 69944 bytes; one sealed frame over --tcp carries at most 69944\n${HINT}` });
@@ -66,7 +63,7 @@ describe('a message source without end', () => {
 
   it('send --raw from a pipe that never ends: refused without waiting for the end (64 MB offered)', async () => {
     const r = start(['send', '127.0.0.1:9', '--raw']);
-    running.push(r);
+    track(r);
     const written = await feedUntilExit(r, Buffer.alloc(64 * 1024, 0x61), 64 * 1024 * 1024);
     const done = await r.done;
     expect(done).toMatchObject({ code: 2, stderr: `udpkit: ${OVER_V4}\n${HINT}` });
@@ -76,9 +73,9 @@ describe('a message source without end', () => {
 
   it('stdin lines: a line with no end is refused by its number, after the lines before it were sent', async () => {
     const l = await startListener(['-n', '1']);
-    running.push(l);
+    track(l);
     const r = start(['send', `127.0.0.1:${l.port}`]);
-    running.push(r);
+    track(r);
     r.child.stdin!.write('first line\n');
     await waitForLines(l, 1);
     const written = await feedUntilExit(r, Buffer.alloc(64 * 1024, 0x62), 64 * 1024 * 1024);
@@ -99,7 +96,7 @@ describe('a message source without end', () => {
 describe('SIGTERM while reading', () => {
   it('send --raw waiting on stdin ends at once: nothing sent, exit 0', async () => {
     const r = start(['send', '127.0.0.1:9', '--raw']);
-    running.push(r);
+    track(r);
     r.child.stdin!.write('partial, and the writer never closes');
     await waitForUdpSocket(r.child.pid!);
     r.child.kill('SIGTERM');
@@ -109,9 +106,9 @@ describe('SIGTERM while reading', () => {
 
   it('send from stdin lines ends at once, counting what it sent', async () => {
     const l = await startListener(['-n', '3', '--timeout', '10']);
-    running.push(l);
+    track(l);
     const r = start(['send', `127.0.0.1:${l.port}`]);
-    running.push(r);
+    track(r);
     r.child.stdin!.write('a\nb\n');
     await waitForLines(l, 2);
     r.child.kill('SIGTERM');
@@ -135,7 +132,7 @@ describe.skipIf(!netns.ok)(`broadcast from stdin without end (in a network names
     const lan = await createLan(1);
     try {
       const r = start(['broadcast'], { prefix: lan.hosts[0]!.exec });
-      running.push(r);
+      track(r);
       const written = await feedUntilExit(r, Buffer.alloc(64 * 1024, 0x63), 64 * 1024 * 1024);
       const done = await r.done;
       expect(done).toMatchObject({ code: 2, stdout: '', stderr: `udpkit: line 1: ${OVER_V4}\nhint: see 'udpkit broadcast --help'\n` });

@@ -1,26 +1,23 @@
 /** End to end: `udpkit relay` between real clients and `udpkit listen`, on loopback. */
 import dgram from 'node:dgram';
 import { once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/protocol/impairment.js';
 import { validateImpairment } from '../../src/protocol/impairment-options.js';
 import { seededRandom } from '../../src/protocol/seeded-random.js';
-import { runCli, start, startListener, waitForLines, waitForStderr, type Running } from '../helpers/cli.js';
+import { runCli, start, startListener, waitForLines, waitForStderr, type Running, killedAfterEach } from '../helpers/cli.js';
 
-const running: Running[] = [];
-afterEach(() => {
-  for (const r of running.splice(0)) if (r.child.exitCode === null) r.child.kill('SIGKILL');
-});
+const { track } = killedAfterEach();
 
 async function listener(args: string[]): Promise<Running & { port: number }> {
   const l = await startListener(args);
-  running.push(l);
+  track(l);
   return l;
 }
 
 async function startRelay(to: number, args: string[] = []): Promise<Running & { port: number }> {
   const r = start(['relay', '--port', '0', '--to', `127.0.0.1:${to}`, '--json', ...args]);
-  running.push(r);
+  track(r);
   const m = await waitForStderr(r, /listening on .*?:(\d+)\/udp/);
   return Object.assign(r, { port: Number(m[1]) });
 }

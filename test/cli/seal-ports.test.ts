@@ -6,25 +6,17 @@
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deriveKey } from '../../src/protocol/seal-key.js';
 import { Sealer } from '../../src/protocol/seal.js';
 import { listen } from '../../src/socket/receiver.js';
-import { runCli, start, startListener, waitForLines, waitForStderr, type Running } from '../helpers/cli.js';
+import { runCli, start, waitForLines, waitForStderr, type Running, killedAfterEach } from '../helpers/cli.js';
 
 const SECRET = 'port-bound-secret';
-const running: Running[] = [];
-afterEach(() => {
-  for (const r of running.splice(0)) if (r.child.exitCode === null) r.child.kill('SIGKILL');
-});
-async function listener(args: string[]) {
-  const l = await startListener(args);
-  running.push(l);
-  return l;
-}
+const { track, listener } = killedAfterEach();
 async function startRelay(to: number, args: string[] = []): Promise<Running & { port: number }> {
   const r = start(['relay', '--port', '0', '--to', `127.0.0.1:${to}`, '--json', ...args]);
-  running.push(r);
+  track(r);
   const m = await waitForStderr(r, /listening on .*?:(\d+)\/udp/);
   return Object.assign(r, { port: Number(m[1]) });
 }

@@ -5,15 +5,12 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { runCli, startListener, waitForStderr, type CliResult, type Running } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { runCli, startListener, waitForStderr, type CliResult, type Running, killedAfterEach } from '../helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-const running: Running[] = [];
-afterEach(() => {
-  for (const r of running.splice(0)) if (r.child.exitCode === null) r.child.kill('SIGKILL');
-});
+const { track } = killedAfterEach();
 
 describe('Ctrl-C', () => {
   it('through `npm start`: exit 0, the summary printed once', async () => {
@@ -25,7 +22,7 @@ describe('Ctrl-C', () => {
       stderr: '',
       done: new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout: r.stdout, stderr: r.stderr }))),
     };
-    running.push(r);
+    track(r);
     child.stdout!.setEncoding('utf8').on('data', (s: string) => (r.stdout += s));
     child.stderr!.setEncoding('utf8').on('data', (s: string) => (r.stderr += s));
     const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 20_000);
@@ -42,7 +39,7 @@ describe('Ctrl-C', () => {
 
   it('a second press while it still lingers for --ack senders: exit 130 at once', async () => {
     const l = await startListener(['--linger', '60']);
-    running.push(l);
+    track(l);
     // An --ack sender makes the listener linger after it stops, to answer late retransmissions.
     expect((await runCli(['send', '--ack', `127.0.0.1:${l.port}`, 'hello', '-q'])).code).toBe(0);
     l.child.kill('SIGINT');

@@ -1,5 +1,6 @@
 /** Runs the built `udpkit` binary as a child process, as a user would. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { afterEach } from 'vitest';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../dist/app/udpkit.cjs', import.meta.url));
@@ -19,6 +20,8 @@ export interface RunOptions {
   readonly timeoutMs?: number;
   /** Run inside this command prefix, e.g. ['ip', 'netns', 'exec', 'h1']. */
   readonly prefix?: readonly string[];
+  /** A file descriptor for the child's stdout instead of a pipe the test reads. */
+  readonly stdoutFd?: number;
 }
 
 /** A running child with its output collected so far. */
@@ -35,7 +38,7 @@ export function start(args: readonly string[], options: RunOptions = {}): Runnin
   const argv = [...prefix, process.execPath, BIN, ...args];
   const child = spawn(argv[0] as string, argv.slice(1), {
     env: { ...process.env, ...options.env },
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: ['pipe', options.stdoutFd ?? 'pipe', 'pipe'],
   });
   const running: Running = {
     child,
@@ -49,7 +52,7 @@ export function start(args: readonly string[], options: RunOptions = {}): Runnin
       });
     }),
   };
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => (running.stdout += s));
+  child.stdout?.setEncoding('utf8').on('data', (s: string) => (running.stdout += s));
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (running.stderr += s));
   if (options.input !== undefined) child.stdin!.end(options.input);
   return running;
@@ -124,4 +127,33 @@ export async function startListener(args: readonly string[], options: RunOptions
   const r = start(['listen', ...withPort], options);
   const m = await waitForStderr(r, /listening on .*?:(\d+)\/udp/);
   return Object.assign(r, { port: Number(m[1]) });
+}
+
+/**
+ * For a test file: children it starts are killed after each test, so a failing test never
+ * leaves a listener behind. Call once at the top of the file.
+ */
+export function killedAfterEach(): {
+  /** Registers a child to kill; returns it. */
+  track<T extends Running>(r: T): T;
+  /** {@link startListener}, registered. */
+  listener(args?: readonly string[], options?: RunOptions): Promise<Running & { port: number }>;
+} {
+  const running: Running[] = [];
+  afterEach(() => {
+    for (const r of running.splice(0)) if (r.child.exitCode === null) r.child.kill('SIGKILL');
+  });
+  const track = <T extends Running>(r: T): T => {
+    running.push(r);
+    return r;
+  };
+  return {
+    track,
+    async listener(args = [], options = {}) {
+      const withPort = args.some((a) => a === '-p' || a === '--port' || a.startsWith('--port=')) ? args : [...args, '--port', '0'];
+      const r = track(start(['listen', ...withPort], options));
+      const m = await waitForStderr(r, /listening on .*?:(\d+)\/udp/);
+      return Object.assign(r, { port: Number(m[1]) });
+    },
+  };
 }

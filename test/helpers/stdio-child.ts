@@ -3,40 +3,22 @@
  * fails with ENOSPC), a pipe another process reads, or nothing. Complements cli.ts, whose
  * children always write to a pipe the test reads.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { BIN, type CliResult, type Running } from './cli.js';
+import { start, type Running } from './cli.js';
 
 /** Where the child's stdout goes: `'full'` opens /dev/full for it. */
 export type StdoutTarget = 'full' | 'pipe';
 
 /** Starts `udpkit ARGS` with stdout on `target`; stdin is a pipe the test may write to. */
 export function startWithStdout(args: readonly string[], target: StdoutTarget, options: { readonly env?: NodeJS.ProcessEnv; readonly timeoutMs?: number } = {}): Running {
-  const fd = target === 'full' ? openSync('/dev/full', 'w') : undefined;
-  let child: ChildProcess;
+  if (target === 'pipe') return start(args, options);
+  const fd = openSync('/dev/full', 'w');
   try {
-    child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, ...options.env },
-      stdio: ['pipe', fd ?? 'pipe', 'pipe'],
-    });
+    return start(args, { ...options, stdoutFd: fd });
   } finally {
     // The child has its own copy now.
-    if (fd !== undefined) closeSync(fd);
+    closeSync(fd);
   }
-  const running: Running = {
-    child,
-    stdout: '',
-    stderr: '',
-    done: new Promise<CliResult>((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 15_000);
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code, signal, stdout: running.stdout, stderr: running.stderr });
-      });
-    }),
-  };
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => (running.stderr += s));
-  return running;
 }
 
 /** Socket inodes of the process's UDP sockets (its stdio pipes from spawn are sockets too). */
