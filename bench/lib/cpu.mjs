@@ -34,7 +34,7 @@ export function excessText(mine, ref, refName) {
  */
 export function headroomText({ cores, need, senderCores, othersCores, nproc }) {
   const left = nproc - senderCores - othersCores;
-  const head = `It used ${fixed(cores, 2)} cores while receiving (CPU-seconds over the blast's duration); keeping up would take ${fixed(need, 2)}. ` +
+  const head = `It used ${fixed(cores, 2)} cores during the blast (its CPU-seconds from the start of the blast to its end, over that time); keeping up would take ${fixed(need, 2)}. ` +
     `The sender kept ${fixed(senderCores, 2)} cores busy (on loopback its system time includes delivery into the receiver's socket) and ` +
     `other processes on the machine at least ${fixed(othersCores, 2)}, leaving ${fixed(Math.max(left, 0), 2)} of ${nproc}.`;
   if (cores >= 0.9 && need > 1) {

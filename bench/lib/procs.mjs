@@ -1,7 +1,7 @@
 // Child processes for the benchmark: every one is tracked, bounded by a deadline, and killed
 // when the run ends, fails or is interrupted. Each child leads its own process group so that
 // cleanup reaches what it started (GNU time's child, a shell's pipeline) by group id.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -128,6 +128,23 @@ export async function waitChild(pid, ms = 5000) {
     await sleep(10);
   }
   throw new Error(`process ${pid} started no child within ${ms} ms`);
+}
+
+let ticksPerSecond;
+
+/**
+ * User and system CPU seconds `pid` has used so far (/proc/PID/stat), undefined once it is gone.
+ * Read when a receiver says it is ready, it lets CPU per datagram leave out start-up.
+ */
+export function cpuOf(pid) {
+  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  try {
+    // The command name may hold spaces; the fields after it are fixed.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').pop().split(' ');
+    return { user: Number(fields[11]) / ticksPerSecond, sys: Number(fields[12]) / ticksPerSecond };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Sends `signal` to one process by id, ignoring one that is gone. */

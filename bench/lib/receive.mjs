@@ -5,11 +5,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, socketDrops, waitBound } from './kernel.mjs';
 import { cpuSnapshot, otherCpu } from './machine.mjs';
-import { readTime, run, signalPid, start, timed, waitChild } from './procs.mjs';
+import { cpuOf, readTime, run, signalPid, start, timed, waitChild } from './procs.mjs';
 
 /**
  * The receivers, each with its command line (PORT filled in), how to tell it is ready, and how
- * to count what it received. `udpkit` ones bind port 0 and say which port they got.
+ * to count what it received: 'sink' (udp-sink's own line), 'summary' (udpkit's summary line on
+ * stderr, which udp-print copies), 'bytes' (stdout bytes over the datagram size). Those that
+ * say "listening on" bind port 0 and name the port they got.
  */
 export const RECEIVERS = {
   'C sink': {
@@ -17,15 +19,20 @@ export const RECEIVERS = {
     ready: 'ready',
     count: 'sink',
   },
+  'C printer': {
+    argv: (ctx, port) => [ctx.bins['udp-print'], [String(port)]],
+    ready: 'listening',
+    count: 'summary',
+  },
   'udpkit text': {
     argv: (ctx) => ['node', [ctx.udpkit, 'listen', '-p', '0', '--no-stop-word']],
     ready: 'listening',
-    count: 'udpkit',
+    count: 'summary',
   },
   'udpkit --json': {
     argv: (ctx) => ['node', [ctx.udpkit, 'listen', '-p', '0', '--no-stop-word', '--json']],
     ready: 'listening',
-    count: 'udpkit',
+    count: 'summary',
   },
   'nc -u -l': {
     argv: (_ctx, port) => ['nc', ['-u', '-l', String(port)]],
@@ -46,7 +53,7 @@ export const RECEIVERS = {
 
 /** How the receiver's command reads in docs, with PORT for the port and `udpkit` for the CLI. */
 export function receiverCommand(ctx, name, output = 'pipe') {
-  const [cmd, args] = RECEIVERS[name].argv(ctx, 'PORT');
+  const [cmd, args] = RECEIVERS[name].argv(ctx, RECEIVERS[name].ready === 'listening' ? '0' : 'PORT');
   const line = [cmd, ...args].join(' ').replace(`node ${ctx.udpkit}`, ctx.udpkitShown).replace(ctx.root + '/', '');
   if (name === 'C sink') return line;
   return `${line} ${output === 'pipe' ? '| wc -c' : '>/dev/null'}`;
@@ -54,17 +61,74 @@ export function receiverCommand(ctx, name, output = 'pipe') {
 
 const SUMMARY = /received (\d+) datagrams, (\d+) bytes; kernel dropped (\d+|n\/a)(?:.*?dropped (\d+) while output was blocked)?/;
 
+/** What udp-blast puts in each payload (`-k`), and the seed of the random kind: fixed, so that
+ * every receiver gets the same bytes. */
+export const PAYLOAD_KINDS = ['text', 'seq', 'random'];
+export const RANDOM_SEED = 1;
+
+/** udp-blast's arguments for one blast. */
+export function blastArgs({ port, count, size, rate = 0, kind = 'text' }) {
+  return ['-k', kind, '-s', String(RANDOM_SEED), '127.0.0.1', String(port), String(count), String(size), String(rate)];
+}
+
 let serial = 0;
 
+/** Waits for `name`'s sign that it is ready; the UDP port to send to. */
+async function whenReady(name, r, recv, port) {
+  if (r.ready === 'listening') return Number((await recv.waitFor('stderr', /listening on .*:(\d+)\/udp/))[1]);
+  if (r.ready === 'ready') await recv.waitFor('stderr', /ready/);
+  else if (!(await waitBound(port))) throw new Error(`${name} did not bind port ${port}: ${recv.out.stderr.slice(-300)}`);
+  return port;
+}
+
+/** Lets the receiver drain, reads its socket's drops, stops it; resolves with its exit. */
+async function drainAndStop(name, r, recv, pid) {
+  let kernel;
+  if (r.count === 'sink') {
+    await Promise.race([recv.exited, sleep(10_000)]);
+  } else {
+    // A quiet second, then as long as datagrams still wait in the socket (at most 5 s more).
+    await sleep(1000);
+    const deadline = Date.now() + 5000;
+    while (socketDrops(pid).queuedBytes > 0 && Date.now() < deadline) await sleep(50);
+    kernel = socketDrops(pid);
+    signalPid(pid, 'SIGTERM');
+  }
+  const done = await Promise.race([recv.exited, sleep(15_000).then(() => undefined)]);
+  if (!done) {
+    recv.signalGroup('SIGKILL');
+    throw new Error(`${name} did not stop within 15 s of SIGTERM`);
+  }
+  return { done, kernel };
+}
+
+/** Received and dropped, from what the receiver printed or wrote. */
+async function counts(name, r, { done, kernel }, wc, size) {
+  if (r.count === 'sink') {
+    const s = done.stdout.match(/received (\d+) bytes (\d+) drops (\d+)/);
+    if (!s) throw new Error(`udp-sink printed no summary: ${done.stdout}${done.stderr}`);
+    return { received: Number(s[1]), drops: Number(s[3]) };
+  }
+  if (r.count === 'summary') {
+    const s = done.stderr.match(SUMMARY);
+    if (!s) throw new Error(`${name} printed no summary; stderr: ${done.stderr.slice(-400)}`);
+    return { received: Number(s[1]), drops: s[3] === 'n/a' ? kernel.drops : Number(s[3]), outputDropped: s[4] === undefined ? 0 : Number(s[4]) };
+  }
+  const w = await wc.exited;
+  return { received: Math.floor(Number(w.stdout.trim()) / size), drops: kernel.drops };
+}
+
 /**
- * Runs one test. `output`: 'pipe' (stdout into `wc -c`) or 'devnull'. Resolves with counts,
- * the blaster's own figures, and the receiver's CPU time and peak RSS.
+ * Runs one test: `count` datagrams of `size` bytes of payload `kind` at `rate` (0: full speed).
+ * `output`: 'pipe' (stdout into `wc -c`) or 'devnull'. Resolves with counts, the blaster's own
+ * figures, the receiver's CPU time (GNU time's, and `cpu`: after it said it was ready) and peak
+ * RSS.
  */
-export async function receiveTest(ctx, name, { count, size, rate = 0, output = 'pipe' }) {
+export async function receiveTest(ctx, name, { count, size, rate = 0, kind = 'text', output = 'pipe' }) {
   const r = RECEIVERS[name];
   const cpu0 = cpuSnapshot();
   const began = Date.now();
-  const port = r.count === 'udpkit' ? 0 : await freePort();
+  const port = r.ready === 'listening' ? 0 : await freePort();
   const timeFile = join(ctx.tmpDir, `time-${serial++}.txt`);
   const [cmd, args] = r.argv(ctx, port);
   const devnull = output === 'devnull' ? openSync('/dev/null', 'w') : undefined;
@@ -79,60 +143,29 @@ export async function receiveTest(ctx, name, { count, size, rate = 0, output = '
   const wc = stdoutIsPipe ? start('wc', ['-c'], { stdio: [recv.child.stdout, 'pipe', 'pipe'], timeoutMs: 200_000 }) : undefined;
   if (wc) recv.child.stdout.destroy();
   try {
-    let target = port;
-    if (r.ready === 'listening') target = Number((await recv.waitFor('stderr', /listening on .*:(\d+)\/udp/))[1]);
-    else if (r.ready === 'ready') await recv.waitFor('stderr', /ready/);
-    else if (!(await waitBound(port))) throw new Error(`${name} did not bind port ${port}: ${recv.out.stderr.slice(-300)}`);
+    const target = await whenReady(name, r, recv, port);
     const pid = await waitChild(recv.pid);
+    const atReady = cpuOf(pid);
 
     const blastTimeFile = `${timeFile}.blast`;
-    const blastArgs = ['127.0.0.1', String(target), String(count), String(size), String(rate)];
-    const blast = await run(...timed(blastTimeFile, ctx.bins['udp-blast'], blastArgs), { timeoutMs: 150_000 });
+    const blast = await run(...timed(blastTimeFile, ctx.bins['udp-blast'], blastArgs({ port: target, count, size, rate, kind })), { timeoutMs: 150_000 });
+    const atBlastEnd = cpuOf(pid);
     const m = blast.stdout.match(/sent (\d+) in ([\d.]+) seconds/);
     if (!m) throw new Error(`udp-blast failed: ${blast.stderr || blast.stdout}`);
     const sent = Number(m[1]);
     const blastSeconds = Number(m[2]);
 
-    let kernel;
-    if (r.count === 'sink') {
-      await Promise.race([recv.exited, sleep(10_000)]);
-    } else {
-      // A quiet second, then as long as datagrams still wait in the socket (at most 5 s more).
-      await sleep(1000);
-      const deadline = Date.now() + 5000;
-      while (socketDrops(pid).queuedBytes > 0 && Date.now() < deadline) await sleep(50);
-      kernel = socketDrops(pid);
-      signalPid(pid, 'SIGTERM');
-    }
-    const done = await Promise.race([recv.exited, sleep(15_000).then(() => undefined)]);
-    if (!done) {
-      recv.signalGroup('SIGKILL');
-      throw new Error(`${name} did not stop within 15 s of SIGTERM`);
-    }
+    const stopped = await drainAndStop(name, r, recv, pid);
     const time = readTime(timeFile);
     const blastTime = readTime(blastTimeFile);
+    // Start-up (Node loading udpkit: some 0.1 s) is not the cost of receiving.
+    const cpu = time && atReady ? { user: Math.max(0, time.user - atReady.user), sys: Math.max(0, time.sys - atReady.sys) } : undefined;
     // On loopback the sender's system time includes delivering into the receiver's socket.
     const blastCores = blastTime ? (blastTime.user + blastTime.sys) / Math.max(blastSeconds, 0.001) : NaN;
-    // Nearly all of a receiver's CPU falls within the blast, so this is its load while receiving.
-    const cores = time ? (time.user + time.sys) / Math.max(blastSeconds, 0.001) : NaN;
-    const res = { name, sent, blastSeconds, blastCores, cores, time, kernelSeen: kernel?.drops };
-    if (r.count === 'sink') {
-      const s = done.stdout.match(/received (\d+) bytes (\d+) drops (\d+)/);
-      if (!s) throw new Error(`udp-sink printed no summary: ${done.stdout}${done.stderr}`);
-      Object.assign(res, { received: Number(s[1]), drops: Number(s[3]) });
-    } else if (r.count === 'udpkit') {
-      const s = done.stderr.match(SUMMARY);
-      if (!s) throw new Error(`${name} printed no summary; stderr: ${done.stderr.slice(-400)}`);
-      Object.assign(res, {
-        received: Number(s[1]),
-        drops: s[3] === 'n/a' ? kernel.drops : Number(s[3]),
-        outputDropped: s[4] === undefined ? 0 : Number(s[4]),
-      });
-    } else {
-      const w = await wc.exited;
-      const bytes = Number(w.stdout.trim());
-      Object.assign(res, { received: Math.floor(bytes / size), drops: kernel.drops });
-    }
+    // Its load while the blast lasted (a slow receiver works on after it, draining its socket).
+    const cores = atReady && atBlastEnd ? (atBlastEnd.user + atBlastEnd.sys - atReady.user - atReady.sys) / Math.max(blastSeconds, 0.001) : NaN;
+    const res = { name, kind, size, sent, blastSeconds, blastCores, cores, time, cpu, kernelSeen: stopped.kernel?.drops };
+    Object.assign(res, await counts(name, r, stopped, wc, size));
     res.unaccounted = sent - res.received - res.drops;
     // Cores other processes on the machine used during this test (every child is reaped now).
     res.othersCores = otherCpu(cpu0, cpuSnapshot()).others * ctx.machine.nproc;

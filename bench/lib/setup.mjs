@@ -42,16 +42,21 @@ export async function ensurePackages(log) {
   if (install.code !== 0) throw new Error(`apt-get install ${missing.join(' ')} failed: ${install.stderr.slice(-500)}`);
 }
 
-/** Compiles bench/c/*.c with `cc -O2` into `outDir`, when the source is newer than the binary. */
+/**
+ * Compiles bench/c/*.c with `cc -O2` into `outDir`, when the source, or any header beside it,
+ * is newer than the binary.
+ */
 export async function compileC(srcDir, outDir, log) {
   mkdirSync(outDir, { recursive: true });
   const bins = {};
-  for (const file of readdirSync(srcDir).filter((f) => f.endsWith('.c')).sort()) {
+  const files = readdirSync(srcDir).sort();
+  const headersTime = Math.max(0, ...files.filter((f) => f.endsWith('.h')).map((f) => statSync(join(srcDir, f)).mtimeMs));
+  for (const file of files.filter((f) => f.endsWith('.c'))) {
     const name = file.slice(0, -2);
     const src = join(srcDir, file);
     const bin = join(outDir, name);
     bins[name] = bin;
-    if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) continue;
+    if (existsSync(bin) && statSync(bin).mtimeMs >= Math.max(statSync(src).mtimeMs, headersTime)) continue;
     log(`cc -O2 ${src}`);
     const r = await run('cc', ['-O2', '-Wall', '-o', bin, src], { timeoutMs: 60_000 });
     if (r.code !== 0) throw new Error(`compiling ${src} failed:\n${r.stderr}`);

@@ -1,102 +1,97 @@
-// 1. Receivers under a blast: 1,000,000 datagrams at full speed from one C sender, 64 B and
-// 1200 B, into the C sink and into udpkit, nc, ncat and socat. Runs are interleaved (every
-// receiver once, then again) so that a noisy stretch hits all of them alike.
-import { RECEIVERS, receiveTest, receiverCommand } from '../lib/receive.mjs';
-import { cpuPerDatagram, cpuText, excessText, headroomText } from '../lib/cpu.mjs';
-import { int, max, median, pct, ratio, times, fixed, rate } from '../lib/stats.mjs';
+// 1. Receivers under a blast: 400,000 datagrams at full speed from one C sender, of three
+// payload kinds (printable text; 8 binary bytes then text; random bytes) at 64, 1200 and 8000
+// bytes, into the C sink (counts only), the C printer (udpkit's work in C), udpkit text and
+// --json, nc, ncat and socat. Runs are interleaved (every receiver once per kind and size, then
+// again) so that a noisy stretch hits all of them alike.
+import { PAYLOAD_KINDS, RECEIVERS, receiveTest, receiverCommand } from '../lib/receive.mjs';
+import { printCheck } from '../lib/print-check.mjs';
+import { receiverFigures, receiverLimits, receiverTargets, KIND_LABEL } from '../lib/receiver-targets.mjs';
+import { fixed, int, pct, rate, ratio, times } from '../lib/stats.mjs';
 
-const SIZES = [64, 1200];
-const OTHERS = ['nc -u -l', 'ncat -u -l --recv-only', 'socat -u UDP-RECV'];
-
+const SIZES = [64, 1200, 8000];
+/** Datagrams per run, by size. */
+const COUNTS = { 64: 400_000, 1200: 400_000, 8000: 400_000 };
 
 export const name = 'Receivers under a blast';
 
+/** The sizes, kinds and receivers this run covers (all, unless run.mjs was told fewer). */
+function selection(ctx) {
+  const pick = (all, chosen) => (chosen?.length ? all.filter((x) => chosen.includes(x)) : all);
+  return {
+    sizes: pick(SIZES, ctx.select?.sizes),
+    kinds: pick(PAYLOAD_KINDS, ctx.select?.kinds),
+    names: pick(Object.keys(RECEIVERS), ctx.select?.receivers),
+  };
+}
+
+function tableRows(figs, size, kinds, names) {
+  const rows = [];
+  for (const kind of kinds) {
+    const cp = figs.get(size, kind, 'C printer');
+    for (const n of names) {
+      const f = figs.get(size, kind, n);
+      if (!f.runs) continue;
+      rows.push([
+        KIND_LABEL[kind], n, int(f.received), pct(f.received / f.sent), times(ratio(f.received, cp.received)), int(f.drops),
+        fixed(f.cpu.total, 2), times(ratio(f.cpu.total, cp.cpu.total)), fixed(f.rssMb, 0), rate(f.blastRate),
+      ]);
+    }
+  }
+  return rows;
+}
+
 export async function run(ctx) {
-  const count = ctx.scale(1_000_000);
-  const names = Object.keys(RECEIVERS);
-  const results = {};
-  const total = ctx.runs * SIZES.length * names.length;
+  const { sizes, kinds, names } = selection(ctx);
+  const countFor = (size) => ctx.scale(COUNTS[size]);
+  let check;
+  if (names.includes('C printer') && names.includes('udpkit text')) {
+    check = await printCheck(ctx, { sizes, kinds });
+    ctx.log(`[1 receivers] print check: ${check.matched}/${check.pairs} kind/size pairs printed alike by the C printer and udpkit`);
+    if (check.firstDiff) ctx.log(`[1 receivers] first difference: ${JSON.stringify(check.firstDiff)}`);
+  }
+  const results = [];
+  const total = ctx.runs * sizes.length * kinds.length * names.length;
   let k = 0;
   for (let rep = 0; rep < ctx.runs; rep++) {
-    for (const size of SIZES) {
-      for (const name of names) {
-        const r = await receiveTest(ctx, name, { count, size });
-        (results[`${size}/${name}`] ??= []).push(r);
-        ctx.log(`[1 receivers ${++k}/${total}] ${size} B ${name}: ${int(r.received)} of ${int(r.sent)}, kernel dropped ${int(r.drops)}`);
+    for (const size of sizes) {
+      for (const kind of kinds) {
+        for (const n of names) {
+          const r = await receiveTest(ctx, n, { count: countFor(size), size, kind });
+          results.push(r);
+          ctx.log(`[1 receivers ${++k}/${total}] ${size} B ${kind} ${n}: ${int(r.received)} of ${int(r.sent)}, kernel dropped ${int(r.drops)}, ` +
+            `${fixed(((r.cpu?.user ?? NaN) + (r.cpu?.sys ?? NaN)) * 1e6 / r.received, 2)} µs/datagram`);
+        }
       }
     }
   }
-
-  const fig = (size, name) => {
-    const rs = results[`${size}/${name}`];
-    return {
-      received: median(rs.map((r) => r.received)),
-      drops: median(rs.map((r) => r.drops)),
-      sent: median(rs.map((r) => r.sent)),
-      unaccounted: max(rs.map((r) => Math.abs(r.unaccounted))),
-      blastRate: median(rs.map((r) => r.sent / r.blastSeconds)),
-      blastCores: median(rs.map((r) => r.blastCores)),
-      cores: median(rs.map((r) => r.cores)),
-      othersCores: median(rs.map((r) => r.othersCores)),
-      cpu: cpuPerDatagram(rs.map((r) => ({ time: r.time, n: r.received }))),
-      rssMb: median(rs.map((r) => r.time?.rssMb)),
-    };
-  };
-
-  const rows = [];
-  const targets = [];
-  const limits = [];
-  for (const size of SIZES) {
-    const c = fig(size, 'C sink');
-    for (const name of names) {
-      const f = fig(size, name);
-      rows.push([
-        `${size} B`, name, int(f.received), pct(f.received / f.sent), times(ratio(f.received, c.received)),
-        int(f.drops), fixed(f.cpu.total, 2), fixed(f.rssMb, 0), rate(f.blastRate),
-      ]);
-    }
-    const text = fig(size, 'udpkit text');
-    const json = fig(size, 'udpkit --json');
-    const best = OTHERS.map((n) => ({ n, f: fig(size, n) })).sort((a, b) => b.f.received - a.f.received)[0];
-    const t1 = { what: `${size} B: udpkit text received vs C sink`, measured: int(text.received), reference: int(c.received), ratio: ratio(text.received, c.received), needed: '>= 0.95x' };
-    t1.pass = t1.ratio >= 0.95;
-    const t2 = { what: `${size} B: udpkit text vs best of nc/ncat/socat (${best.n})`, measured: int(text.received), reference: int(best.f.received), ratio: ratio(text.received, best.f.received), needed: '>= 1.00x' };
-    t2.pass = t2.ratio >= 1;
-    const t3 = { what: `${size} B: udpkit --json received vs C sink`, measured: int(json.received), reference: int(c.received), ratio: ratio(json.received, c.received), needed: '>= 0.80x' };
-    t3.pass = t3.ratio >= 0.8;
-    targets.push(t1, t2, t3);
-
-    const accounted = (f) => f.unaccounted === 0
-      ? 'received + kernel dropped = sent in every run, so every loss was a receive-buffer overflow: the process did not read fast enough'
-      : `up to ${int(f.unaccounted)} datagrams in a run were neither received nor counted as kernel drops`;
-    for (const [t, f, label] of [[t1, text, 'udpkit text'], [t3, json, 'udpkit --json']]) {
-      if (t.pass && (label !== 'udpkit text' || t2.pass)) continue;
-      const need = (f.blastRate * f.cpu.total) / 1e6;
-      limits.push(
-        `**${size} B, ${label}** (${times(t.ratio)} of the C sink${label === 'udpkit text' ? `, ${times(t2.ratio)} of ${best.n}` : ''}): ` +
-        `udp-blast sent ${rate(f.blastRate)} datagrams/s; ${label} received ${pct(f.received / f.sent)} and the kernel dropped ${int(f.drops)} ` +
-        `(medians of ${ctx.runs}); ${accounted(f)}. Its CPU per received datagram was ${cpuText(f.cpu)}, start-up included, against the ` +
-        `C sink's ${cpuText(c.cpu)}. ${excessText(f.cpu, c.cpu, 'the C sink')} ` +
-        headroomText({ cores: f.cores, need, senderCores: f.blastCores, othersCores: f.othersCores, nproc: ctx.machine.nproc }),
-      );
-    }
-  }
+  const figs = receiverFigures(results);
+  const targets = receiverTargets(figs, { sizes, kinds, check });
+  const limits = receiverLimits(figs, { sizes, kinds, targets, runs: ctx.runs, nproc: ctx.machine.nproc });
+  const counts = [...new Set(sizes.map(countFor))];
   return {
     id: 1,
-    title: `Receivers under a blast (${int(count)} datagrams from udp-blast at full speed)`,
-    header: ['size', 'receiver', 'received', '% of sent', 'vs C sink', 'kernel dropped', 'CPU µs/datagram', 'RSS MB', 'blast rate/s'],
-    rows,
+    title: `Receivers under a blast (${counts.map(int).join(' or ')} datagrams from udp-blast at full speed)`,
+    tables: sizes.map((size) => ({
+      title: `${size} B, ${int(countFor(size))} datagrams`,
+      header: ['payload', 'receiver', 'received', '% of sent', 'vs C printer', 'kernel dropped', 'CPU µs/datagram', 'CPU vs C printer', 'RSS MB', 'blast rate/s'],
+      rows: tableRows(figs, size, kinds, names),
+    })),
     targets,
     limits,
     notes: [
-      'Counts: the C sink and udpkit print their own; nc, ncat and socat are counted as bytes out of their stdout (through a pipe into `wc -c`) divided by the datagram size, with kernel drops read from the socket\'s `drops` column in /proc/net/udp{,6}. Each receiver runs under GNU time; it is stopped with SIGTERM after the blast, a quiet second and an empty receive queue.',
-      'The C sink and udpkit ask for an 8 MB receive buffer (the kernel caps it at net.core.rmem_max); nc, ncat and socat run with their defaults (net.core.rmem_default), as users would run them.',
+      'Payloads (udp-blast `-k`): **text** is printable ASCII (the datagram\'s number in hex, then letters); **binary+text** starts with the number as 8 big-endian bytes, then printable text; **random** is bytes from a seeded generator, different in every datagram and the same for every receiver. Printed, the binary bytes and most random bytes become `\\xNN`.',
+      'The C printer (bench/c/udp-print.c) does udpkit\'s work in C: recvmmsg 64 at a time, an 8 MB receive buffer asked, the textbook line with udpkit\'s escaping (bench/c/escape.h), a 1 MiB output buffer written when full or when the socket is empty. ' +
+        (check ? `Before the runs, both printed the same ${int(check.count)} datagrams of each payload kind and size: ${check.matched} of ${check.pairs} pairs line for line alike (sender ports aside).` : ''),
+      'Counts: the C sink, the C printer and udpkit print their own; nc, ncat and socat are counted as bytes out of their stdout (through a pipe into `wc -c`) divided by the datagram size, with kernel drops read from the socket\'s `drops` column in /proc/net/udp{,6}. Each receiver runs under GNU time; it is stopped with SIGTERM after the blast, a quiet second and an empty receive queue (the C sink stops itself after a quiet second).',
+      'CPU µs/datagram is the receiver\'s user + system time from the moment it was ready (its /proc/PID/stat then, subtracted from GNU time\'s total at the end: start-up left out) over the datagrams it received. When the sender is the bottleneck and everyone receives everything, this column still says who is cheaper.',
+      'The C sink, the C printer and udpkit ask for an 8 MB receive buffer (the kernel caps it at net.core.rmem_max); nc, ncat and socat run with their defaults (net.core.rmem_default), as users would run them.',
     ],
     commands: [
-      `# each receiver, one at a time (udpkit prints the port it bound; the others get a free one):`,
-      ...Object.keys(RECEIVERS).map((n) => receiverCommand(ctx, n)),
-      `bench/out/udp-blast 127.0.0.1 PORT ${count} 64     # and 1200`,
-      `# then, 1 s after the blast: kill -TERM <receiver pid>; udpkit prints "received N datagrams, B bytes; kernel dropped D" on stderr`,
+      '# each receiver, one at a time (those given port 0 print the port they bound; the others get a free one):',
+      ...names.map((n) => receiverCommand(ctx, n)),
+      `bench/out/udp-blast -k text -s 1 127.0.0.1 PORT ${countFor(64)} 64     # -k text, seq, random; sizes ${SIZES.join(', ')}`,
+      '# then, 1 s after the blast: kill -TERM <receiver pid>; udpkit and udp-print print "received N datagrams, B bytes; kernel dropped D" on stderr',
+      'printf \'a\\tb\\x1b[2J\\xff\' | bench/out/udp-print --escape     # the C printer\'s escaping of stdin, to compare with udpkit\'s',
     ],
   };
 }
