@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // `npm run bench`: udpkit against the C references and the tools users would pick instead, on
 // loopback. Prints the tables; a full run rewrites docs/BENCHMARKS.md.
-//   node bench/run.mjs [SCENARIO...] [--only 1,3] [--runs N] [--quick] [--no-write] [--merge]
+//   node bench/run.mjs [SCENARIO...] [--only 1,3] [--runs N] [--quick] [--no-write] [--merge] [--out FILE]
 //                      [--sizes 64,1200] [--kinds text,seq,random] [--receivers "C printer,udpkit text"]
 // SCENARIO is a name (receivers, paced, senders, measure, startup, rtt, flood, ack) or a number;
 // BENCH_ONLY=receivers,paced does the same. Naming any, or narrowing section 1, or --quick, makes
 // a partial run: it prints, and leaves docs/BENCHMARKS.md alone unless --merge is given.
+// --out FILE writes the report there instead of docs/BENCHMARKS.md.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -47,6 +48,7 @@ const { values: flags, positionals } = parseArgs({
     quick: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     merge: { type: 'boolean', default: false },
+    out: { type: 'string' },
     sizes: { type: 'string' },
     kinds: { type: 'string' },
     receivers: { type: 'string' },
@@ -166,8 +168,9 @@ async function main() {
   log(`done in ${totalSeconds.toFixed(0)} s`);
   const full = !only && !quick && !narrowed && !flags.merge;
   const write = (md) => {
-    writeFileSync(join(root, 'docs', 'BENCHMARKS.md'), md);
-    log('wrote docs/BENCHMARKS.md');
+    const file = flags.out ? resolve(flags.out) : join(root, 'docs', 'BENCHMARKS.md');
+    writeFileSync(file, md);
+    log(`wrote ${relative(process.cwd(), file) || file}`);
   };
   const common = { date: utcNow(), machine, tools: await toolVersions(udpkit), udpkitShown, runs: 3 };
   if (full && !flags['no-write']) {
