@@ -6,7 +6,7 @@
 // SCENARIO is a name (receivers, paced, senders, measure, startup, rtt, flood, ack) or a number;
 // BENCH_ONLY=receivers,paced does the same. Naming any, or narrowing section 1, or --quick, makes
 // a partial run: it prints, and leaves docs/BENCHMARKS.md alone unless --merge is given.
-// --out FILE writes the report there instead of docs/BENCHMARKS.md.
+// --out FILE writes the report there instead of docs/BENCHMARKS.md, for a partial run too.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -181,6 +181,9 @@ async function main() {
     if (missing.length > 0) log(`--merge: no saved results for ${missing.join(', ')}; those sections say so`);
     const merged = SCENARIOS.map(([key, s], i) => saved[key] ?? { id: i + 1, title: s.name, error: `no saved results (run \`node bench/run.mjs ${key}\`)`, targets: [] });
     write(markdownReport({ ...common, revision: measured, sections: merged, totalSeconds: NaN, merged: true }));
+  } else if (flags.out) {
+    // A partial report, to look at: never over docs/BENCHMARKS.md unless asked for by name.
+    write(markdownReport({ ...common, revision: measured, sections, totalSeconds, runs }));
   } else if (!full) {
     log(`partial run (${[only && 'scenarios chosen', quick && '--quick', narrowed && 'section 1 narrowed'].filter(Boolean).join(', ')}): docs/BENCHMARKS.md left alone`);
   }

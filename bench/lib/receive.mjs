@@ -61,9 +61,9 @@ export function receiverCommand(ctx, name, output = 'pipe') {
 
 const SUMMARY = /received (\d+) datagrams, (\d+) bytes; kernel dropped (\d+|n\/a)(?:.*?dropped (\d+) while output was blocked)?/;
 
-/** What udp-blast puts in each payload (`-k`), and the seed of the random kind: fixed, so that
- * every receiver gets the same bytes. */
+/** What udp-blast can put in each payload (`-k`; bench/c/udp-blast.c says what each holds). */
 export const PAYLOAD_KINDS = ['text', 'seq', 'random'];
+/** The random kind's seed: one for all, so that every receiver gets the same bytes. */
 export const RANDOM_SEED = 1;
 
 /** udp-blast's arguments for one blast. */
