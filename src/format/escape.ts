@@ -1,0 +1,202 @@
+/**
+ * How a payload is written on a line: the specification, and its TypeScript implementation as
+ * byte writers. native/format.cc implements the same in C; test/unit/format-equivalence.test.ts
+ * checks the two against each other and against the string-based formatters they replaced.
+ *
+ * ## Specification
+ *
+ * **Text** (the textbook line, the UI's text, chat): the payload is read as UTF-8.
+ * - Printable ASCII and the tab are written as they are, except `\` which is written `\\`.
+ * - `\n` and `\r` are written `\n` and `\r`; every other C0 byte (0x00..0x1f) and DEL (0x7f)
+ *   as `\xNN` (two lowercase hex digits).
+ * - A valid UTF-8 sequence (the shortest form of a code point up to U+10FFFF that is not a
+ *   surrogate) is written as it is, except: C1 controls U+0080..U+009F as `\u0080`..`\u009f`;
+ *   U+2028, U+2029 and the bidi controls U+202A..U+202E, U+2066..U+2069 as `\uXXXX`
+ *   (four lowercase hex digits). Any other script, emoji and combining mark is kept.
+ * - Every byte that does not begin a valid sequence is written `\xNN`, and reading goes on at
+ *   the next byte (so a truncated sequence shows each of its bytes).
+ *
+ * So the output is one line, holds no control character but the tab, and can be undone.
+ * A JavaScript string (chat names, {@link sanitizeText}) follows the same rules per UTF-16 unit:
+ * a lone surrogate is kept, as the string has it.
+ *
+ * **JSON** (`--json`, `--log`): when the whole payload is valid UTF-8, `"text":` and the string
+ * exactly as `JSON.stringify` writes it (`\"`, `\\`, `\b`, `\t`, `\n`, `\f`, `\r`, other C0 as
+ * `\u00xx`, everything else, DEL included, as it is); otherwise `"hex":` and two lowercase hex
+ * digits a byte.
+ *
+ * ## Writers
+ * Each writes bytes [i, end) of `src` into `out` from `pos` and returns where it stopped. The
+ * caller reserves room first: at most {@link TEXT_GROWTH} (text) or {@link JSON_GROWTH} (JSON)
+ * bytes of output per input byte. Loops are written out by hand (no regular expressions, no
+ * per-character calls, no strings): they run for every byte received.
+ */
+
+/** Output bytes per input byte, at most, in text: a byte written `\xNN`. */
+export const TEXT_GROWTH = 4;
+/** Output bytes per input byte, at most, in JSON: a C0 byte written `\u00xx`. */
+export const JSON_GROWTH = 6;
+
+/** Lowercase hex digits, as byte values. */
+const HEX = Buffer.from('0123456789abcdef');
+const BACKSLASH = 0x5c;
+
+/** Writes bytes [i, end) of `src` as text (see the specification above). */
+export function writeText(src: Uint8Array, i: number, end: number, out: Uint8Array, pos: number): number {
+  while (i < end) {
+    const b = src[i] as number;
+    if (b >= 0x20 && b < 0x7f && b !== BACKSLASH) {
+      out[pos++] = b;
+      i++;
+      continue;
+    }
+    if (b < 0x80) {
+      if (b === 0x09) out[pos++] = b;
+      else if (b === BACKSLASH || b === 0x0a || b === 0x0d) {
+        out[pos++] = BACKSLASH;
+        out[pos++] = b === BACKSLASH ? BACKSLASH : b === 0x0a ? 0x6e : 0x72;
+      } else {
+        out[pos++] = BACKSLASH;
+        out[pos++] = 0x78;
+        out[pos++] = HEX[b >> 4] as number;
+        out[pos++] = HEX[b & 15] as number;
+      }
+      i++;
+      continue;
+    }
+    // A lead byte: how long a valid sequence starting here is (0: none), per RFC 3629's table.
+    const b1 = i + 1 < end ? (src[i + 1] as number) : 0;
+    const b2 = i + 2 < end ? (src[i + 2] as number) : 0;
+    let n = 0;
+    if (b < 0xc2) n = 0;
+    else if (b < 0xe0) n = (b1 & 0xc0) === 0x80 ? 2 : 0;
+    else if (b < 0xf0) {
+      const lo = b === 0xe0 ? 0xa0 : 0x80;
+      const hi = b === 0xed ? 0x9f : 0xbf;
+      n = b1 >= lo && b1 <= hi && (b2 & 0xc0) === 0x80 ? 3 : 0;
+    } else if (b < 0xf5) {
+      const lo = b === 0xf0 ? 0x90 : 0x80;
+      const hi = b === 0xf4 ? 0x8f : 0xbf;
+      const b3 = i + 3 < end ? (src[i + 3] as number) : 0;
+      n = b1 >= lo && b1 <= hi && (b2 & 0xc0) === 0x80 && (b3 & 0xc0) === 0x80 ? 4 : 0;
+    }
+    if (n === 0) {
+      out[pos++] = BACKSLASH;
+      out[pos++] = 0x78;
+      out[pos++] = HEX[b >> 4] as number;
+      out[pos++] = HEX[b & 15] as number;
+      i++;
+      continue;
+    }
+    // C1 is C2 80..C2 9F; U+2028..U+202E is E2 80 A8..AE; U+2066..U+2069 is E2 81 A6..A9.
+    const c1 = b === 0xc2 && b1 < 0xa0;
+    const special = b === 0xe2 && ((b1 === 0x80 && b2 >= 0xa8 && b2 <= 0xae) || (b1 === 0x81 && b2 >= 0xa6 && b2 <= 0xa9));
+    if (c1 || special) {
+      // The code point's low byte: 0x80..0x9f for C1, 0x28..0x2e or 0x66..0x69 after 0x20.
+      const low = c1 ? b1 : ((b1 & 0x3f) << 6) | (b2 & 0x3f);
+      out[pos++] = BACKSLASH;
+      out[pos++] = 0x75;
+      out[pos++] = 0x30 + (c1 ? 0 : 2);
+      out[pos++] = 0x30;
+      out[pos++] = HEX[low >> 4] as number;
+      out[pos++] = HEX[low & 15] as number;
+    } else {
+      out[pos++] = b;
+      out[pos++] = b1;
+      if (n > 2) out[pos++] = b2;
+      if (n > 3) out[pos++] = src[i + 3] as number;
+    }
+    i += n;
+  }
+  return pos;
+}
+
+/**
+ * Writes bytes [i, end) of `src` as the inside of a JSON string, as `JSON.stringify` would;
+ * returns -1 (having written garbage past `pos`) when they are not valid UTF-8.
+ */
+export function writeJsonText(src: Uint8Array, i: number, end: number, out: Uint8Array, pos: number): number {
+  while (i < end) {
+    const b = src[i] as number;
+    if (b >= 0x20 && b < 0x80) {
+      if (b === 0x22 || b === BACKSLASH) out[pos++] = BACKSLASH;
+      out[pos++] = b;
+      i++;
+      continue;
+    }
+    if (b < 0x20) {
+      out[pos++] = BACKSLASH;
+      // \b \t \n and \f \r by name (0x08..0x0a, 0x0c, 0x0d); 0x0b and the rest as \u00xx.
+      if (b >= 0x08 && b <= 0x0d && b !== 0x0b) out[pos++] = b === 0x08 ? 0x62 : b === 0x09 ? 0x74 : b === 0x0a ? 0x6e : b === 0x0c ? 0x66 : 0x72;
+      else {
+        out[pos++] = 0x75;
+        out[pos++] = 0x30;
+        out[pos++] = 0x30;
+        out[pos++] = HEX[b >> 4] as number;
+        out[pos++] = HEX[b & 15] as number;
+      }
+      i++;
+      continue;
+    }
+    const b1 = i + 1 < end ? (src[i + 1] as number) : 0;
+    if (b < 0xc2) return -1;
+    if (b < 0xe0) {
+      if ((b1 & 0xc0) !== 0x80) return -1;
+      out[pos++] = b;
+      out[pos++] = b1;
+      i += 2;
+      continue;
+    }
+    const b2 = i + 2 < end ? (src[i + 2] as number) : 0;
+    if (b < 0xf0) {
+      if (b1 < (b === 0xe0 ? 0xa0 : 0x80) || b1 > (b === 0xed ? 0x9f : 0xbf) || (b2 & 0xc0) !== 0x80) return -1;
+      out[pos++] = b;
+      out[pos++] = b1;
+      out[pos++] = b2;
+      i += 3;
+      continue;
+    }
+    const b3 = i + 3 < end ? (src[i + 3] as number) : 0;
+    if (b > 0xf4 || b1 < (b === 0xf0 ? 0x90 : 0x80) || b1 > (b === 0xf4 ? 0x8f : 0xbf) || (b2 & 0xc0) !== 0x80 || (b3 & 0xc0) !== 0x80) return -1;
+    out[pos++] = b;
+    out[pos++] = b1;
+    out[pos++] = b2;
+    out[pos++] = b3;
+    i += 4;
+  }
+  return pos;
+}
+
+/** Writes bytes [i, end) of `src` as lowercase hex, two digits a byte. */
+export function writeHex(src: Uint8Array, i: number, end: number, out: Uint8Array, pos: number): number {
+  for (; i < end; i++) {
+    const b = src[i] as number;
+    out[pos++] = HEX[b >> 4] as number;
+    out[pos++] = HEX[b & 15] as number;
+  }
+  return pos;
+}
+
+/**
+ * Copies bytes [i, end) of `src` as they are: by hand when short (a view to copy from costs more
+ * than the copy), with `set` when long.
+ */
+export function writeBytes(src: Uint8Array, i: number, end: number, out: Uint8Array, pos: number): number {
+  if (end - i > 96) {
+    out.set(src.subarray(i, end), pos);
+    return pos + end - i;
+  }
+  while (i < end) out[pos++] = src[i++] as number;
+  return pos;
+}
+
+/** Writes a non-negative integer in decimal (ports, sizes). */
+export function writeDecimal(n: number, out: Uint8Array, pos: number): number {
+  let digits = 1;
+  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  for (let k = pos + digits - 1; k >= pos; k--) {
+    out[k] = 0x30 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  return pos + digits;
+}
