@@ -44,13 +44,10 @@ uint8_t* Decimal(uint8_t* o, uint32_t n) {
 
 template <typename T>
 bool Typed(napi_env env, napi_value v, napi_typedarray_type want, T** data, size_t* length, const char* what) {
-  bool is = false;
   napi_typedarray_type type;
-  napi_value ab;
-  size_t offset;
   void* p = nullptr;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is || napi_get_typedarray_info(env, v, &type, length, &p, &ab, &offset) != napi_ok ||
-      type != want) {
+  // Fails (napi_invalid_arg) for anything but a typed array.
+  if (napi_get_typedarray_info(env, v, &type, length, &p, nullptr, nullptr) != napi_ok || type != want) {
     char message[96];
     snprintf(message, sizeof message, "%s is not the typed array it must be", what);
     ThrowType(env, message);
@@ -124,9 +121,7 @@ napi_value FormatLines(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   uint32_t sender_count = 0;
-  bool is_array = false;
-  napi_is_array(env, argv[6], &is_array);
-  if (!is_array || napi_get_array_length(env, argv[6], &sender_count) != napi_ok) return ThrowType(env, "addresses must be an array");
+  if (napi_get_array_length(env, argv[6], &sender_count) != napi_ok) return ThrowType(env, "addresses must be an array");
   char time[64] = "";
   size_t time_len = 0;
   napi_valuetype time_type = napi_undefined;

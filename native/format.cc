@@ -3,9 +3,9 @@
 // src/format/escape.ts, whose TypeScript writers do the same; keep the two in step
 // (test/unit/format-equivalence.test.ts checks them byte for byte against each other).
 //
-// Runs of bytes that need no escaping are found 16 at a time with GCC/Clang vector extensions
-// (SSE2 on x86-64, NEON on arm64) and copied with memcpy; only the bytes around them are looked
-// at one by one, so a binary or mixed payload costs little more than plain ASCII.
+// Runs of bytes that need no escaping are found 64 and 16 at a time with GCC/Clang vector
+// extensions (SSE2 on x86-64, NEON on arm64) and copied with memcpy; only the blocks holding
+// another byte are walked byte by byte, through tables rather than branches.
 #include "udpkit.h"
 
 #include <cstring>
@@ -51,24 +51,17 @@ __attribute__((always_inline)) inline bool Any64(const uint8_t* p) {
 bool TextUnsafeByte(uint8_t b) { return static_cast<uint8_t>(b - 0x20) > 0x5e ? b != 0x09 : b == 0x5c; }
 bool JsonUnsafeByte(uint8_t b) { return static_cast<uint8_t>(b - 0x20) > 0x5e || b == 0x22 || b == 0x5c; }
 
-// Length of the valid UTF-8 sequence at p[0, n), or 0 when p[0] begins none (RFC 3629's table:
-// no overlongs, no surrogates, nothing above U+10FFFF).
-__attribute__((always_inline)) inline size_t Utf8Length(const uint8_t* p, size_t n) {
-  const uint8_t b = p[0];
-  const uint8_t b1 = n > 1 ? p[1] : 0, b2 = n > 2 ? p[2] : 0, b3 = n > 3 ? p[3] : 0;
-  const bool c2 = (b2 & 0xc0) == 0x80, c3 = (b3 & 0xc0) == 0x80;
-  if (b < 0xc2) return 0;
-  if (b < 0xe0) return (b1 & 0xc0) == 0x80 ? 2 : 0;
-  if (b < 0xf0) return b1 >= (b == 0xe0 ? 0xa0 : 0x80) && b1 <= (b == 0xed ? 0x9f : 0xbf) && c2 ? 3 : 0;
-  if (b < 0xf5) return b1 >= (b == 0xf0 ? 0x90 : 0x80) && b1 <= (b == 0xf4 ? 0x8f : 0xbf) && c2 && c3 ? 4 : 0;
-  return 0;
-}
-
 // What each byte becomes when written on its own: in text (4-byte slots: a printable byte, a
 // named escape or \xNN), in JSON (8-byte slots: a byte, a named escape or \u00xx; only below
-// 0x80 is used) and in hex. A slot is copied whole and the output advanced by the length, so
-// the caller's room must allow 3 (text) or 2 (JSON) bytes past the escaped payload.
+// 0x80 is used) and in hex. A slot is copied whole (no branch on what the byte is: random bytes
+// would make it guess wrong half the time) and the output advanced by the length. Text stays
+// within 4 bytes per input byte even so; JSON may write 2 bytes past 6 per input byte.
 struct Tables {
+  // Per byte as the first of a UTF-8 sequence (RFC 3629): the sequence's length (0 for a byte
+  // that begins none) and the range its second byte must be in.
+  struct Lead {
+    uint8_t len, lo, hi;
+  } lead[256];
   char text[256][4];
   uint8_t text_len[256];
   char json[128][8];
@@ -78,6 +71,8 @@ struct Tables {
   Tables() {
     memset(this, ' ', sizeof *this);
     for (int b = 0; b < 256; b++) {
+      const uint8_t len = b < 0xc2 ? 0 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : b < 0xf5 ? 4 : 0;
+      lead[b] = {len, static_cast<uint8_t>(b == 0xe0 ? 0xa0 : b == 0xf0 ? 0x90 : 0x80), static_cast<uint8_t>(b == 0xed ? 0x9f : b == 0xf4 ? 0x8f : 0xbf)};
       hex[b][0] = kHex[b >> 4];
       hex[b][1] = kHex[b & 15];
       const char named = b == '\\' ? '\\' : b == '\n' ? 'n' : b == '\r' ? 'r' : 0;
@@ -115,6 +110,24 @@ struct Tables {
 };
 
 const Tables kTables;
+
+// Length of the valid UTF-8 sequence at p[0, n), or 0 when p[0] begins none: no overlongs, no
+// surrogates, nothing above U+10FFFF. One branch on the answer, not one per check: random bytes
+// would make each of those guess wrong.
+__attribute__((always_inline)) inline size_t Utf8Length(const uint8_t* p, size_t n) {
+  const Tables::Lead& l = kTables.lead[p[0]];
+  uint8_t b1, b2, b3;
+  if (n >= 4) {
+    b1 = p[1], b2 = p[2], b3 = p[3];
+  } else {
+    b1 = n > 1 ? p[1] : 0, b2 = n > 2 ? p[2] : 0, b3 = 0;  // a byte missing is no continuation
+  }
+  // Each check 0 or 1, combined arithmetically so that the compiler keeps them branch-free.
+  const uint32_t bad = static_cast<uint32_t>(static_cast<uint8_t>(b1 - l.lo) > static_cast<uint8_t>(l.hi - l.lo)) |
+                       (static_cast<uint32_t>(l.len >= 3) & static_cast<uint32_t>((b2 & 0xc0) != 0x80)) |
+                       (static_cast<uint32_t>(l.len >= 4) & static_cast<uint32_t>((b3 & 0xc0) != 0x80));
+  return l.len & (bad - 1);
+}
 
 // Writes a valid sequence of `len` bytes: as it is, or as \uXXXX when it is a C1 control
 // (C2 80..C2 9F), U+2028..U+202E (E2 80 A8..AE) or U+2066..U+2069 (E2 81 A6..A9).
@@ -175,7 +188,7 @@ uint8_t* EscapeText(const uint8_t* p, size_t n, uint8_t* o) {
     }
     while (i < stop) {
       const uint8_t b = p[i];
-      if (b >= 0xc2 && b <= 0xf4) {
+      if (kTables.lead[b].len != 0) {
         const size_t len = Utf8Length(p + i, n - i);
         if (len != 0) {
           o = TextSequence(p + i, len, o);

@@ -1,5 +1,6 @@
 // udpkit_native: one non-blocking UDP socket that receives with recvmmsg and sends with
-// sendmmsg, many datagrams per syscall and per call into JS. Optional: src/native/binding.ts
+// sendmmsg, many datagrams per syscall and per call into JS; and the lines a received batch is
+// shown as, formatted in C (format.cc, format-lines.cc). Optional: src/native/binding.ts
 // loads it when built and udpkit falls back to node:dgram otherwise. The JS API is documented
 // (and typed) in src/native/binding.ts.
 #pragma once
@@ -120,8 +121,8 @@ int UpdatePoll(Socket* s);
 void CloseSocket(Socket* s, bool from_finalizer);
 
 // format.cc: the escaping specified in src/format/escape.ts. Each Escape/Write function writes
-// at `out` and returns the end; the caller leaves room for kTextGrowth / kJsonGrowth output
-// bytes per input byte (hex needs 2).
+// at `out` and returns the end; the caller leaves room for kTextGrowth output bytes per input
+// byte (text), kJsonGrowth per byte and 2 more (JSON), 2 per byte (hex).
 constexpr uint8_t kPlainText = 1;  // flags bit: printable ASCII or tab, no backslash (as it is in text)
 constexpr uint8_t kPlainJson = 2;  // flags bit: printable ASCII, no `"` or backslash (as it is in JSON)
 constexpr size_t kTextGrowth = 4;  // a byte written \xNN
