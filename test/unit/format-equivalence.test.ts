@@ -15,46 +15,13 @@ import { HexBatchFormatter, TextBatchFormatter } from '../../src/format/text-bat
 import { loadNative, nativeLoadError } from '../../src/native/binding.js';
 import { PLAIN_JSON, PLAIN_TEXT, type DatagramBatch } from '../../src/socket/batch.js';
 import type { AddressFamily } from '../../src/types.js';
+import { anyString, payload, SPECIAL } from '../helpers/escape-payloads.js';
 import { oldFormatHexDump, oldJsonLine, oldSanitizeBytes, oldSanitizeText, oldTextLine } from '../helpers/format-oracle.js';
 
 const native = loadNative();
 if (!native) console.warn(`SKIPPED the native half of the format equivalence test: ${String(nativeLoadError())}`);
 
 const RUNS = 2500;
-const utf8 = (cp: number): number[] => [...Buffer.from(String.fromCodePoint(cp))];
-const range = (lo: number, hi: number): number[] => Array.from({ length: hi - lo + 1 }, (_, k) => lo + k);
-
-/** Code points the escaping treats specially: C0, DEL, C1, the separators, bidi, `"`, `\`. */
-const SPECIAL = [...range(0, 0x1f), 0x22, 0x5c, 0x7f, ...range(0x80, 0x9f), 0xa0, ...range(0x2026, 0x202f), ...range(0x2065, 0x206a)];
-const special = fc.constantFrom(...SPECIAL).map(utf8);
-const cont = fc.integer({ min: 0x80, max: 0xbf });
-
-/** Pieces of a payload: each rule of the escaping, valid and invalid UTF-8 of every kind. */
-const piece: fc.Arbitrary<number[]> = fc.oneof(
-  fc.uint8Array({ maxLength: 40 }).map((b) => [...b]),
-  fc.string({ unit: 'binary', maxLength: 12 }).map((s) => [...Buffer.from(s)]),
-  fc.stringMatching(/^[\t -~]{16,90}$/).map((s) => [...Buffer.from(s)]),
-  special,
-  fc.array(special, { minLength: 20, maxLength: 120 }).map((a) => a.flat()),
-  fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 1, max: 300 })).map(([b, n]) => new Array<number>(n).fill(b)),
-  cont.map((b) => [b]),
-  // Overlong forms, surrogates encoded in UTF-8, beyond U+10FFFF, bytes never valid.
-  fc.constantFrom<number[]>([0xc0, 0x80], [0xc1, 0xbf], [0xe0, 0x80, 0x80], [0xe0, 0x9f, 0xbf], [0xf0, 0x80, 0x80, 0x80], [0xf0, 0x8f, 0xbf, 0xbf]),
-  fc.tuple(fc.integer({ min: 0xa0, max: 0xbf }), cont).map(([a, b]) => [0xed, a, b]),
-  fc.tuple(fc.integer({ min: 0x90, max: 0xbf }), cont, cont).map(([a, b, c]) => [0xf4, a, b, c]),
-  fc.tuple(fc.integer({ min: 0xf5, max: 0xff }), cont, cont, cont).map((t) => t),
-  // A valid sequence cut short, and the largest code points.
-  fc.integer({ min: 0x80, max: 0x10ffff }).filter((cp) => cp < 0xd800 || cp > 0xdfff).chain((cp) => fc.integer({ min: 1, max: utf8(cp).length - 1 }).map((n) => utf8(cp).slice(0, n))),
-  fc.constantFrom(utf8(0x10ffff), utf8(0xffff), utf8(0xfffd), utf8(0x7ff), utf8(0x800), utf8(0x10000)),
-);
-
-const payload = fc.oneof(
-  { weight: 8, arbitrary: fc.array(piece, { maxLength: 12 }).map((ps) => Buffer.from(ps.flat())) },
-  { weight: 1, arbitrary: fc.constantFrom(1200, 8000).chain((n) => fc.tuple(fc.uint8Array({ minLength: n, maxLength: n }), fc.constantFrom('random', 'ascii', 'bin8'))).map(([b, kind]) => (kind === 'random' ? Buffer.from(b) : kind === 'ascii' ? Buffer.from(b.map((x) => 0x20 + (x % 95))) : Buffer.concat([Buffer.from(b.subarray(0, 8)), Buffer.from(b.subarray(8).map((x) => 0x20 + (x % 95)))]))) },
-);
-
-/** Any string with lone surrogates now and then (a JS string can hold them; a socket never gives one). */
-const anyString = fc.string({ unit: fc.oneof({ weight: 9, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) }, { weight: 1, arbitrary: fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)) }), maxLength: 12 });
 
 const sender = fc.oneof(
   fc.ipV4().map((a) => ({ address: a, family: 'IPv4' as AddressFamily })),
