@@ -30,22 +30,6 @@ constexpr size_t kStartsAt = 0, kLengthsAt = kBatch * 4, kPortsAt = kBatch * 8, 
 constexpr size_t kFlagsAt = kBatch * 11;
 constexpr size_t kMetaBytes = kBatch * 12;
 
-// What JS may skip checking for a payload: bit 0, every byte is printable ASCII or tab and none
-// is a backslash (shown as it is); bit 1, every byte is printable ASCII other than `"` and `\`
-// (a JSON string as it is). Written with byte arithmetic and no early exit so the compiler
-// vectorises it: about 0.1 ns a byte here, where a branchy loop took 1.3.
-uint8_t Classify(const uint8_t* p, size_t n) {
-  uint8_t bad_text = 0, bad_json = 0;
-  for (size_t i = 0; i < n; i++) {
-    const uint8_t b = p[i];
-    const uint8_t outside = static_cast<uint8_t>(b - 0x20) > 0x5e;  // below 0x20 or above 0x7e
-    const uint8_t backslash = b == 0x5c;
-    bad_text |= (outside & (b != 0x09)) | backslash;
-    bad_json |= outside | backslash | (b == 0x22);
-  }
-  return static_cast<uint8_t>((bad_text ? 0 : 1) | (bad_json ? 0 : 2));
-}
-
 bool View(napi_env env, napi_ref ref, napi_typedarray_type want, void** data, napi_value* value) {
   if (ref == nullptr || napi_get_reference_value(env, ref, value) != napi_ok || *value == nullptr) return false;
   napi_typedarray_type type;

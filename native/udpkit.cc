@@ -243,8 +243,13 @@ static napi_value Init(napi_env env, napi_value exports) {
   if (napi_define_class(env, "NativeUdp", NAPI_AUTO_LENGTH, New, nullptr, sizeof props / sizeof props[0], props, &cls) != napi_ok) {
     return ThrowNapiFailure(env);
   }
+  napi_value format_lines;
+  if (napi_create_function(env, "formatLines", NAPI_AUTO_LENGTH, FormatLines, nullptr, &format_lines) != napi_ok) {
+    return ThrowNapiFailure(env);
+  }
   napi_create_uint32(env, kAbiVersion, &version);
   napi_set_named_property(env, exports, "NativeUdp", cls);
+  napi_set_named_property(env, exports, "formatLines", format_lines);
   napi_set_named_property(env, exports, "abiVersion", version);
   return exports;
 }

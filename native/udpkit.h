@@ -1,5 +1,6 @@
 // udpkit_native: one non-blocking UDP socket that receives with recvmmsg and sends with
-// sendmmsg, many datagrams per syscall and per call into JS. Optional: src/native/binding.ts
+// sendmmsg, many datagrams per syscall and per call into JS; and the lines a received batch is
+// shown as, formatted in C (format.cc, format-lines.cc). Optional: src/native/binding.ts
 // loads it when built and udpkit falls back to node:dgram otherwise. The JS API is documented
 // (and typed) in src/native/binding.ts.
 #pragma once
@@ -18,11 +19,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace udpkit {
 
 // Bumped when the JS-visible API changes, so binding.ts refuses a stale build/ directory.
-constexpr uint32_t kAbiVersion = 2;
+constexpr uint32_t kAbiVersion = 3;
 
 constexpr int kBatch = 64;             // datagrams per recvmmsg / sendmmsg
 constexpr int kBatchesPerWakeup = 16;  // then back to the event loop so timers and output run
@@ -48,7 +50,7 @@ struct CacheEntry {
 // The JS-owned memory batches are delivered in, created once and reused (see receive.cc).
 struct ArenaRefs {
   napi_ref data = nullptr, starts = nullptr, lengths = nullptr, ports = nullptr, index = nullptr;
-  napi_ref flags = nullptr;  // per datagram: 1 = plain text ASCII, 2 = JSON-safe ASCII
+  napi_ref flags = nullptr;  // per datagram: kPlainText, kPlainJson (see Classify)
 };
 
 struct Socket {
@@ -82,6 +84,10 @@ struct Socket {
 struct Globals {
   napi_ref families = nullptr;  // the JS array ["IPv4", "IPv6"], so batches reuse two strings
   bool tearing_down = false;  // the environment is exiting: finalizers must not touch JS
+  // formatLines scratch, kept so that a call allocates nothing: senders' encoded strings, and
+  // the string being read.
+  std::string format_text;
+  std::u16string format_utf16;
 };
 
 // util.cc: errors, arguments, addresses.
@@ -113,6 +119,22 @@ struct Call {
 bool GetCall(napi_env env, napi_callback_info info, Call* c, const char* syscall);
 int UpdatePoll(Socket* s);
 void CloseSocket(Socket* s, bool from_finalizer);
+
+// format.cc: the escaping specified in src/format/escape.ts. Each Escape/Write function writes
+// at `out` and returns the end; the caller leaves room for kTextGrowth output bytes per input
+// byte (text), kJsonGrowth per byte and 2 more (JSON), 2 per byte (hex).
+constexpr uint8_t kPlainText = 1;  // flags bit: printable ASCII or tab, no backslash (as it is in text)
+constexpr uint8_t kPlainJson = 2;  // flags bit: printable ASCII, no `"` or backslash (as it is in JSON)
+constexpr size_t kTextGrowth = 4;  // a byte written \xNN
+constexpr size_t kJsonGrowth = 6;  // a C0 byte written \u00xx
+uint8_t Classify(const uint8_t* p, size_t n);
+uint8_t* EscapeText(const uint8_t* p, size_t n, uint8_t* out);
+uint8_t* EscapeJson(const uint8_t* p, size_t n, uint8_t* out);  // nullptr when not valid UTF-8
+uint8_t* WriteHex(const uint8_t* p, size_t n, uint8_t* out);
+void AppendString(std::string* out, const char16_t* s, size_t n, bool json);
+
+// format-lines.cc
+napi_value FormatLines(napi_env env, napi_callback_info info);
 
 // receive.cc
 napi_value StartReceiving(napi_env env, napi_callback_info info);

@@ -6,9 +6,8 @@
 import { closeSync, createWriteStream, fsyncSync, openSync, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { UdpkitError, describeErrno, errnoOf } from '../errors.js';
-import { formatHexDump, textLine } from '../format/datagram.js';
 import { JsonBatchFormatter } from '../format/json-batch.js';
-import { TextBatchFormatter } from '../format/text-batch.js';
+import { HexBatchFormatter, TextBatchFormatter } from '../format/text-batch.js';
 import type { DatagramBatch } from '../socket/batch.js';
 import { LineWriter } from './line-writer.js';
 
@@ -60,6 +59,7 @@ export class DatagramSink {
   readonly #source: Pausable;
   readonly #text = new TextBatchFormatter();
   readonly #json = new JsonBatchFormatter();
+  readonly #hex = new HexBatchFormatter();
   readonly #onLogError: ((err: Error) => void) | undefined;
   #blockedOutputs = 0;
   #paused = false;
@@ -74,7 +74,8 @@ export class DatagramSink {
     this.#mode = mode;
     this.#source = source;
     this.#onLogError = onLogError;
-    const flow = { onBlock: () => this.#block(), onDrain: () => this.#drain() };
+    // Written every 256 KiB: the formatters then reuse the memory (see writeBatch) while warm.
+    const flow = { onBlock: () => this.#block(), onDrain: () => this.#drain(), flushAt: 256 * 1024 };
     this.#out = new LineWriter(stdout, flow);
     this.#logFile = log;
     this.#log = log ? new LineWriter(log.stream, { ...flow, ...(onLogError ? { onError: onLogError } : {}) }) : undefined;
@@ -100,19 +101,15 @@ export class DatagramSink {
       this.dropped += to - from;
       return false;
     }
+    if (this.#out.drained && (this.#log === undefined || this.#log.drained)) {
+      // Everything shown so far has gone to the OS: write the next lines over the same memory.
+      this.#text.recycle();
+      this.#json.recycle();
+      this.#hex.recycle();
+    }
     const json = this.#mode === 'json' || this.#log ? this.#json.format(b, from, to) : undefined;
     if (this.#mode === 'json') this.#out.chunk(json!);
-    else if (this.#mode === 'text') this.#out.chunk(this.#text.format(b, from, to));
-    else {
-      let out = '';
-      for (let i = from; i < to; i++) {
-        const start = b.starts[i] as number;
-        const end = start + (b.lengths[i] as number);
-        out += textLine(b.data, start, end, b.ports[i] as number, b.addresses[b.senders[i] as number] as string) + '\n';
-        if (end > start) out += formatHexDump(b.data.subarray(start, end)) + '\n';
-      }
-      this.#out.chunk(out);
-    }
+    else this.#out.chunk((this.#mode === 'text' ? this.#text : this.#hex).format(b, from, to));
     if (this.#log) this.#log.chunk(json!);
     return true;
   }

@@ -2,6 +2,8 @@
  * Collects output lines and writes them once per event-loop turn: one `write` for many
  * datagrams instead of one each, which is what keeps a busy listener from falling behind.
  */
+import { WriteStream } from 'node:fs';
+import { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 
 /** Called when the stream asks us to wait, when it takes data again, and when it fails. */
@@ -46,10 +48,22 @@ export class LineWriter {
   #gone: (() => void) | undefined;
 
   readonly #softLimit: number;
+  readonly #flushAt: number;
+  /** The stream lets go of a chunk once it is written (see {@link drained}). */
+  readonly #releases: boolean;
 
-  /** `softLimit`: bytes the stream may hold before we wait for it (default 4 MB). */
-  constructor(out: Writable, flow: FlowHandlers & { readonly softLimit?: number } = {}) {
+  /**
+   * `softLimit`: bytes the stream may hold before we wait for it (default 4 MB). `flushAt`:
+   * pending bytes written at once rather than at the end of the turn (default: none), so that
+   * the memory they came from is let go, and can be reused, sooner.
+   */
+  constructor(out: Writable, flow: FlowHandlers & { readonly softLimit?: number; readonly flushAt?: number } = {}) {
     this.#out = out;
+    this.#flushAt = flow.flushAt ?? Infinity;
+    // Node's own streams to a file, pipe, socket or terminal (stdout to a file is the internal
+    // SyncWriteStream, known only by name). A PassThrough, say, hands the chunk itself on to
+    // its reader, who may not have read it yet.
+    this.#releases = out instanceof Socket || out instanceof WriteStream || out.constructor?.name === 'SyncWriteStream';
     this.#flow = flow;
     this.#softLimit = flow.softLimit ?? SOFT_LIMIT;
     if (flow.onError) out.on('error', (err: Error) => this.#stop(err));
@@ -82,6 +96,15 @@ export class LineWriter {
     return this.#pendingLength;
   }
 
+  /**
+   * True when every chunk given so far was written out and is no longer held, here or by the
+   * stream, so its memory may be reused. Only known for the streams Node writes to the OS
+   * itself; false for any other.
+   */
+  get drained(): boolean {
+    return this.#releases && this.#pendingLength === 0 && this.#out.writableLength === 0;
+  }
+
   /** True while the stream has asked us to wait (a slow pipe or terminal). */
   get blocked(): boolean {
     return this.#blocked;
@@ -95,9 +118,14 @@ export class LineWriter {
   /** Adds text or bytes that already end in a newline (many lines at once). */
   chunk(data: string | Buffer): void {
     if (data.length === 0 || this.#closed) return;
-    this.#pending.push(data);
+    const last = this.#pending[this.#pending.length - 1];
+    if (typeof data !== 'string' && typeof last === 'object' && last.buffer === data.buffer && last.byteOffset + last.length === data.byteOffset) {
+      // The next piece of the same output buffer (see ByteBuilder): one longer view, no copy.
+      this.#pending[this.#pending.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + data.length);
+    } else this.#pending.push(data);
     this.#pendingLength += data.length;
-    if (!this.#scheduled && !this.#blocked) {
+    if (this.#pendingLength >= this.#flushAt) this.#writePending();
+    else if (!this.#scheduled && !this.#blocked) {
       this.#scheduled = true;
       setImmediate(() => this.#flush());
     }
@@ -112,6 +140,10 @@ export class LineWriter {
 
   #flush(): void {
     this.#scheduled = false;
+    this.#writePending();
+  }
+
+  #writePending(): void {
     if (this.#pendingLength === 0 || this.#blocked) return;
     const ok = this.#out.write(joined(this.#take()));
     // A stream that does not say how much it holds is taken at its word.

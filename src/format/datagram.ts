@@ -2,8 +2,10 @@
  * How a datagram is shown: the textbook line, a JSON line, a hex dump. Each has a form over a
  * byte range of a shared buffer, so a batch of datagrams is formatted without copying each one.
  */
-import { isUtf8 } from 'node:buffer';
 import type { AddressFamily, Datagram } from '../types.js';
+import { ByteBuilder } from './byte-builder.js';
+import { JSON_GROWTH, writeJsonText } from './escape.js';
+import { writeHexDump } from './line-bytes.js';
 import { sanitizeBytes } from './sanitize.js';
 
 /**
@@ -54,15 +56,25 @@ export function isoTime(ms: number): string {
   return lastIso;
 }
 
+/** Where {@link jsonLine} writes a payload's JSON text before making its string. */
+let scratch = Buffer.allocUnsafe(4096);
+
+/** The `"text":"..."` or `"hex":"..."` member for bytes [start, end) of `data`. */
+function jsonBody(data: Buffer, start: number, end: number): string {
+  const need = (end - start) * JSON_GROWTH;
+  // Kept between calls up to 64 KiB: a large payload gets a buffer of its own.
+  const out = need <= scratch.length ? scratch : need <= 65536 ? (scratch = Buffer.allocUnsafe(65536)) : Buffer.allocUnsafe(need);
+  const length = writeJsonText(data, start, end, out, 0);
+  return length < 0 ? '"hex":"' + data.toString('hex', start, end) + '"' : '"text":"' + out.toString('utf8', 0, length) + '"';
+}
+
 /**
  * The `--json` line of bytes [start, end) of `data`; the same text as `JSON.stringify(datagramToJson(d))`.
  * @example jsonLine(Buffer.from('hi'), 0, 2, '127.0.0.1', 5000, 'IPv4', 0) // '{"time":"1970-01-01T00:00:00.000Z",...,"text":"hi"}'
  */
 export function jsonLine(data: Buffer, start: number, end: number, address: string, port: number, family: AddressFamily, ms: number): string {
-  const payload = start === 0 && end === data.length ? data : data.subarray(start, end);
-  const body = isUtf8(payload) ? '"text":' + JSON.stringify(payload.toString('utf8')) : '"hex":"' + payload.toString('hex') + '"';
   return (
-    '{"time":"' + isoTime(ms) + '","from":{"address":' + JSON.stringify(address) + ',"port":' + port + ',"family":"' + family + '"},"size":' + (end - start) + ',' + body + '}'
+    '{"time":"' + isoTime(ms) + '","from":{"address":' + JSON.stringify(address) + ',"port":' + port + ',"family":"' + family + '"},"size":' + (end - start) + ',' + jsonBody(data, start, end) + '}'
   );
 }
 
@@ -76,18 +88,9 @@ export function formatJsonLine(d: Datagram): string {
  * `  0000  68 65 6c 6c 6f                                    |hello|`
  */
 export function formatHexDump(data: Uint8Array): string {
-  const rows: string[] = [];
-  for (let off = 0; off < data.length; off += 16) {
-    const chunk = data.subarray(off, Math.min(off + 16, data.length));
-    let hex = '';
-    let ascii = '';
-    for (let j = 0; j < 16; j++) {
-      const b = chunk[j];
-      hex += b === undefined ? '   ' : `${b.toString(16).padStart(2, '0')} `;
-      if (j === 7) hex += ' ';
-      if (b !== undefined) ascii += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
-    }
-    rows.push(`  ${off.toString(16).padStart(4, '0')}  ${hex} |${ascii}|`);
-  }
-  return rows.join('\n');
+  const out = new ByteBuilder(Math.ceil(data.length / 16) * 96);
+  out.begin();
+  writeHexDump(out, data, 0, data.length);
+  const rows = out.end();
+  return rows.toString('latin1', 0, Math.max(0, rows.length - 1));
 }

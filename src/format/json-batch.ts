@@ -1,56 +1,48 @@
 /**
- * The `--json` lines of a whole batch, built as bytes. A payload of printable ASCII with no `"`
- * or `\` (the common case) needs no JSON escaping and is copied as it is; anything else goes
- * through `jsonLine`. Output is identical to `jsonLine` per datagram.
+ * The `--json` lines of a whole batch, built as bytes in one buffer: by the addon in C when it is
+ * loaded, else by the TypeScript writers; both write what `jsonLine` writes per datagram.
  */
+import type { NativeFormatLines } from '../native/binding.js';
 import { PLAIN_JSON, type DatagramBatch } from '../socket/batch.js';
 import { ByteBuilder } from './byte-builder.js';
-import { isoTime, jsonLine } from './datagram.js';
+import { isoTime } from './datagram.js';
+import { JSON_GROWTH } from './escape.js';
+import { SenderParts, writeJsonLine } from './line-bytes.js';
+import { expectedSize, nativeFormatLines, writeLinesNative } from './native-lines.js';
 
-/** True when bytes [start, end) are printable ASCII other than `"` and `\`. */
-function isJsonSafeAscii(buf: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const b = buf[i] as number;
-    if (b < 0x20 || b > 0x7e || b === 0x22 || b === 0x5c) return false;
-  }
-  return true;
-}
-
-/** Builds JSON lines for datagrams [from, to) of batches; reuses the head of a repeat sender. */
+/** Builds JSON lines for datagrams [from, to) of batches. */
 export class JsonBatchFormatter {
-  #head = '';
-  #headKey = '';
+  readonly #out = new ByteBuilder();
+  readonly #senders = new SenderParts();
+  readonly #native: NativeFormatLines | null;
 
-  /** `{"time":...,"from":{...},"size":` for this sender at this time. */
-  #headFor(ms: number, address: string, port: number, family: string): string {
-    const key = ms + ' ' + address + ' ' + port;
-    if (key !== this.#headKey) {
-      this.#headKey = key;
-      this.#head = '{"time":"' + isoTime(ms) + '","from":{"address":' + JSON.stringify(address) + ',"port":' + port + ',"family":"' + family + '"},"size":';
-    }
-    return this.#head;
+  /** `native`: the addon's formatter (by default, when the addon is loaded); `null`: TypeScript. */
+  constructor(native: NativeFormatLines | null = nativeFormatLines() ?? null) {
+    this.#native = native;
   }
 
-  /** The lines, newline-terminated, of datagrams [from, to) of `b`. */
+  /** Every output handed out was written and let go: its memory may be written again. */
+  recycle(): void {
+    this.#out.recycle();
+  }
+
+  /** The lines, newline-terminated, of datagrams [from, to) of `b` (a view, valid until {@link recycle}). */
   format(b: DatagramBatch, from: number, to: number): Buffer {
+    const out = this.#out;
+    const iso = isoTime(b.receivedAt);
+    out.begin(expectedSize(b, from, to, 160, JSON_GROWTH));
+    if (this.#native) {
+      writeLinesNative(this.#native, true, b, from, to, iso, out);
+      return out.end();
+    }
     const { data, starts, lengths, ports, senders, addresses, families, flags } = b;
-    let size = 0;
-    for (let i = from; i < to; i++) size += (lengths[i] as number) + 160;
-    const out = new ByteBuilder(size);
     for (let i = from; i < to; i++) {
       const start = starts[i] as number;
-      const end = start + (lengths[i] as number);
       const s = senders[i] as number;
-      const address = addresses[s] as string;
-      const port = ports[i] as number;
-      const family = families[s]!;
-      if (flags ? (flags[i] as number) & PLAIN_JSON : isJsonSafeAscii(data, start, end)) {
-        // The head is ASCII but for an address's %zone name, which JSON.stringify kept as text.
-        out.text(this.#headFor(b.receivedAt, address, port, family) + (end - start) + ',"text":"');
-        out.bytes(data, start, end);
-        out.text('"}\n', 'latin1');
-      } else out.text(jsonLine(data, start, end, address, port, family, b.receivedAt) + '\n');
+      const head = this.#senders.jsonHead(addresses[s] as string, b.receivedAt, iso);
+      const plain = flags !== undefined && ((flags[i] as number) & PLAIN_JSON) !== 0;
+      writeJsonLine(out, data, start, start + (lengths[i] as number), head, ports[i] as number, families[s]!, plain);
     }
-    return out.result();
+    return out.end();
   }
 }

@@ -1,7 +1,8 @@
 /** How `udpkit listen --tcp` shows messages and what its limits did. */
 import type { TcpListenerStats, TcpMessage, TcpRefusal } from '../socket/tcp-listener.js';
-import { textLine } from './datagram.js';
-import { isPlainAscii } from './sanitize.js';
+import { ByteBuilder } from './byte-builder.js';
+import { isoTime } from './datagram.js';
+import { SenderParts, writeJsonLine, writeTextLine } from './line-bytes.js';
 
 /**
  * A size the way a user would type it in a flag, for notes that name a limit.
@@ -14,16 +15,28 @@ export function formatSize(bytes: number): string {
   return `${bytes} bytes`;
 }
 
-const PREFIX = Buffer.from('received message: ');
+const lines = new ByteBuilder();
+const senders = new SenderParts();
 
 /**
- * Adds a message's textbook line to `out`; plain ASCII (the usual case) goes as bytes, with no
- * string of it made: a long line would otherwise exist three times over as strings.
+ * Adds a message's textbook line to `out`, written as bytes (no string of a line that may be
+ * 1 MiB long), escaped as a datagram's is.
  * @example writeTcpTextLine(out, message) // received message: hello from PORT 40000 on 127.0.0.1
  */
 export function writeTcpTextLine(out: { chunk(data: string | Buffer): void }, m: TcpMessage): void {
-  if (!isPlainAscii(m.data, 0, m.data.length)) return out.chunk(textLine(m.data, 0, m.data.length, m.port, m.address) + '\n');
-  out.chunk(Buffer.concat([PREFIX, m.data, Buffer.from(` from PORT ${m.port} on ${m.address}\n`)]));
+  lines.begin();
+  writeTextLine(lines, m.data, 0, m.data.length, m.port, senders.text(m.address), false);
+  out.chunk(lines.end());
+}
+
+/**
+ * A message's `--json` line, newline-terminated, as bytes: what `jsonLine` gives, for stdout
+ * and `--log` alike.
+ */
+export function tcpJsonLine(m: TcpMessage): Buffer {
+  lines.begin();
+  writeJsonLine(lines, m.data, 0, m.data.length, senders.jsonHead(m.address, m.receivedAt, isoTime(m.receivedAt)), m.port, m.family, false);
+  return lines.end();
 }
 
 const REFUSAL_WORDS: Readonly<Record<TcpRefusal, string>> = {

@@ -1,47 +1,70 @@
 /**
- * The textbook lines of a whole batch, built as bytes: a payload that is plain printable ASCII
- * (the common case) is copied as it is, with no decoding and re-encoding; anything else goes
- * through the same sanitizer as a single line. Output is identical to `textLine` per datagram.
+ * The textbook lines of a whole batch, built as bytes in one buffer: by the addon in C when it is
+ * loaded, else by the TypeScript writers; both escape exactly as escape.ts specifies, and write
+ * what `textLine` writes per datagram.
  */
+import type { NativeFormatLines } from '../native/binding.js';
 import { PLAIN_TEXT, type DatagramBatch } from '../socket/batch.js';
 import { ByteBuilder } from './byte-builder.js';
-import { textLine } from './datagram.js';
-import { isPlainAscii } from './sanitize.js';
+import { TEXT_GROWTH } from './escape.js';
+import { SenderParts, writeHexDump, writeTextLine } from './line-bytes.js';
+import { expectedSize, nativeFormatLines, writeLinesNative } from './native-lines.js';
 
-const PREFIX = Buffer.from('received message: ');
-
-/** Builds the lines of datagrams [from, to) of batches, reusing the suffix of a repeat sender. */
+/** Builds the lines of datagrams [from, to) of batches. */
 export class TextBatchFormatter {
-  #suffix = Buffer.alloc(0);
-  #suffixPort = -1;
-  #suffixAddress = '';
+  readonly #out = new ByteBuilder();
+  readonly #senders = new SenderParts();
+  readonly #native: NativeFormatLines | null;
 
-  #suffixFor(port: number, address: string): Buffer {
-    if (port !== this.#suffixPort || address !== this.#suffixAddress) {
-      this.#suffixPort = port;
-      this.#suffixAddress = address;
-      this.#suffix = Buffer.from(' from PORT ' + port + ' on ' + address + '\n');
-    }
-    return this.#suffix;
+  /** `native`: the addon's formatter (by default, when the addon is loaded); `null`: TypeScript. */
+  constructor(native: NativeFormatLines | null = nativeFormatLines() ?? null) {
+    this.#native = native;
   }
 
-  /** The lines, newline-terminated, of datagrams [from, to) of `b`. */
+  /** Every output handed out was written and let go: its memory may be written again. */
+  recycle(): void {
+    this.#out.recycle();
+  }
+
+  /** The lines, newline-terminated, of datagrams [from, to) of `b` (a view, valid until {@link recycle}). */
   format(b: DatagramBatch, from: number, to: number): Buffer {
+    const out = this.#out;
+    out.begin(expectedSize(b, from, to, 64, TEXT_GROWTH));
+    if (this.#native) {
+      writeLinesNative(this.#native, false, b, from, to, '', out);
+      return out.end();
+    }
     const { data, starts, lengths, ports, senders, addresses, flags } = b;
-    let size = 0;
-    for (let i = from; i < to; i++) size += (lengths[i] as number) + 96;
-    const out = new ByteBuilder(size);
+    for (let i = from; i < to; i++) {
+      const start = starts[i] as number;
+      const plain = flags !== undefined && ((flags[i] as number) & PLAIN_TEXT) !== 0;
+      writeTextLine(out, data, start, start + (lengths[i] as number), ports[i] as number, this.#senders.text(addresses[senders[i] as number] as string), plain);
+    }
+    return out.end();
+  }
+}
+
+/** Builds, for `--hex`, each datagram's text line followed by its hex dump (TypeScript only). */
+export class HexBatchFormatter {
+  readonly #out = new ByteBuilder();
+  readonly #senders = new SenderParts();
+
+  /** Every output handed out was written and let go: its memory may be written again. */
+  recycle(): void {
+    this.#out.recycle();
+  }
+
+  /** The lines and dumps of datagrams [from, to) of `b` (a view, valid until {@link recycle}). */
+  format(b: DatagramBatch, from: number, to: number): Buffer {
+    const out = this.#out;
+    const { data, starts, lengths, ports, senders, addresses } = b;
+    out.begin();
     for (let i = from; i < to; i++) {
       const start = starts[i] as number;
       const end = start + (lengths[i] as number);
-      const port = ports[i] as number;
-      const address = addresses[senders[i] as number] as string;
-      if (flags ? (flags[i] as number) & PLAIN_TEXT : isPlainAscii(data, start, end)) {
-        out.bytes(PREFIX);
-        out.bytes(data, start, end);
-        out.bytes(this.#suffixFor(port, address));
-      } else out.text(textLine(data, start, end, port, address) + '\n');
+      writeTextLine(out, data, start, end, ports[i] as number, this.#senders.text(addresses[senders[i] as number] as string), false);
+      writeHexDump(out, data, start, end);
     }
-    return out.result();
+    return out.end();
   }
 }

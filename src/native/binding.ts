@@ -1,7 +1,7 @@
 /**
  * The optional native socket (native/*.cc, built by `npm install` with node-gyp): receives with
- * recvmmsg and sends with sendmmsg, up to 64 datagrams per syscall and per call into JS. Linux
- * only; where it is not built, or `UDPKIT_NATIVE=0`, {@link loadNative} returns `undefined` and
+ * recvmmsg and sends with sendmmsg, up to 64 datagrams per syscall and per call into JS, and
+ * formats received batches as lines (see {@link NativeFormatLines}). Linux only; where it is not built, or `UDPKIT_NATIVE=0`, {@link loadNative} returns `undefined` and
  * udpkit uses node:dgram. This file is the binding's hand-written type; keep it in step with the
  * C++ and bump `abiVersion` on both sides when the API changes.
  */
@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 /** The `abiVersion` this file describes; a build reporting another one is ignored. */
-export const NATIVE_ABI_VERSION = 2;
+export const NATIVE_ABI_VERSION = 3;
 
 /**
  * Receives one batch of `count` (1..64) datagrams. Everything passed is valid **only during the
@@ -116,9 +116,40 @@ export interface NativeUdp {
   readonly fd: number;
 }
 
+/**
+ * Writes the text lines (`json` false) or `--json` lines (`json` true) of datagrams
+ * `state[0] .. state[1]` of a batch into `out` from `state[2]`, newline-terminated, exactly as
+ * src/format/line-bytes.ts does (the escaping is specified in src/format/escape.ts). The batch
+ * arguments are a {@link NativeBatchCallback}'s; `time` is the ISO time of a JSON line (ignored
+ * for text); `flags` may be `undefined`, else bits `PLAIN_TEXT`/`PLAIN_JSON` set for a datagram
+ * are trusted (it is copied as it is).
+ *
+ * Returns true when all were written: `state[0]` is then `state[1]` and `state[2]` the end of
+ * the output. Returns false when `out` has too little room for the next line: `state[0]` is
+ * that datagram, `state[2]` the end of what was written, `state[3]` the room the line may need;
+ * grow `out` and call again. Throws a `TypeError` for arguments of the wrong type and a
+ * `RangeError` for a datagram outside `data`, a sender outside `addresses` or a state outside
+ * the batch (both coded `UDPKIT_INVALID_ARGUMENT`); it never reads or writes out of bounds.
+ */
+export type NativeFormatLines = (
+  json: boolean,
+  data: Uint8Array,
+  starts: Uint32Array,
+  lengths: Uint32Array,
+  ports: Uint16Array,
+  senders: Uint8Array,
+  addresses: readonly string[],
+  families: readonly string[],
+  time: string,
+  flags: Uint8Array | undefined,
+  out: Uint8Array,
+  state: Uint32Array,
+) => boolean;
+
 /** What `build/Release/udpkit_native.node` exports. */
 export interface NativeBinding {
   readonly abiVersion: number;
+  readonly formatLines: NativeFormatLines;
   /** `family` 4 or 6; `ipv6Only` false makes an IPv6 socket dual-stack (set either way). */
   readonly NativeUdp: new (family: 4 | 6, ipv6Only?: boolean) => NativeUdp;
 }

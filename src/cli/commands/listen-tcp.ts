@@ -5,8 +5,7 @@
  * the bounds refuse, cut or close is counted in the summary. See docs/protocol.md ("TCP mode").
  */
 import { formatHostPort } from '../../errors.js';
-import { jsonLine } from '../../format/datagram.js';
-import { formatSize, formatTcpSummary, writeTcpTextLine } from '../../format/tcp.js';
+import { formatSize, formatTcpSummary, tcpJsonLine, writeTcpTextLine } from '../../format/tcp.js';
 import { parseCidrList } from '../../net/address-filter.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_BUFFERED, DEFAULT_MAX_CONNECTIONS, listenTcp, type TcpMessage, type TcpRefusal } from '../../socket/tcp-listener.js';
 import { ipFamily, validateByteSize, validateInteger, validatePort, validateSeconds } from '../../validate.js';
@@ -109,10 +108,10 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
     receivedBytes += m.data.length;
     lastAt = m.receivedAt;
     const from = formatHostPort(m.address, m.port);
-    const asJson = json || logOut ? jsonLine(m.data, 0, m.data.length, m.address, m.port, m.family, m.receivedAt) : undefined;
-    if (json) out.chunk(asJson! + '\n');
+    const asJson = json || logOut ? tcpJsonLine(m) : undefined;
+    if (json) out.chunk(asJson!);
     else writeTcpTextLine(out, m);
-    logOut?.chunk(asJson! + '\n');
+    logOut?.chunk(asJson!);
     if (m.cutBy === 'line-limit') io.stderr.write(`note: a line from ${from} was longer than 1 MiB; shown cut\n`);
     if (m.cutBy === 'buffer-limit') io.stderr.write(`note: a line from ${from} was cut at ${m.data.length} bytes: unfinished lines may hold ${maxBuffered} in all (--max-buffered); shown cut\n`);
     if (m.endedBy === 'peer') io.stderr.write(`note: ${from} closed the connection mid-line; shown what arrived\n`);
