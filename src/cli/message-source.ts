@@ -6,7 +6,6 @@
  * ends): reads stop one byte past the limit, so a message too large costs one datagram's worth of
  * memory and is refused at once, and an abort (SIGTERM) ends a read that waits.
  */
-import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { UdpkitError, describeErrno, errnoOf } from '../errors.js';
 import { parseHex } from '../validate.js';
@@ -75,6 +74,8 @@ function readFailure(what: string, syscall: string, err: unknown): UdpkitError {
 async function readFileAtMost(path: string, limit: SizeLimit | undefined, signal?: AbortSignal): Promise<Buffer> {
   signal?.throwIfAborted();
   const what = `file ${JSON.stringify(path)}`;
+  // Loaded here, not up front: node:fs/promises costs a millisecond of every start-up.
+  const { open } = await import('node:fs/promises');
   const file = await open(path, 'r').catch((err: unknown) => {
     throw readFailure(what, 'open', err);
   });

@@ -3,7 +3,7 @@
  * datagram) or the native addon (sendmmsg, up to 64 datagrams per syscall). Both report each
  * datagram's outcome, replies and asynchronous errors the same way.
  */
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { errnoOf } from '../errors.js';
 import type { Endpoint } from '../types.js';
 import { applyMulticastSend, type MulticastSend } from './multicast.js';
@@ -71,7 +71,9 @@ class DgramSendIo implements SendIo {
 
 /** Binds and connects a node:dgram socket; rejects with a {@link ConnectFailure}. */
 export async function openDgramSendIo(req: ConnectRequest): Promise<SendIo> {
-  const socket = dgram.createSocket(req.family === 6 ? 'udp6' : 'udp4');
+  // Loaded only on this path: the native sender never needs node:dgram at start-up.
+  const { createSocket } = await import('node:dgram');
+  const socket = createSocket(req.family === 6 ? 'udp6' : 'udp4');
   const step = (name: 'bind' | 'connect', start: (done: () => void) => void): Promise<void> =>
     new Promise((resolve, reject) => {
       socket.once('error', (err) => {
