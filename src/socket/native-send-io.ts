@@ -1,6 +1,7 @@
 /**
  * The native sender: datagrams written in one event-loop turn go out together, up to 64 per
- * sendmmsg, instead of one syscall and one callback from libuv each.
+ * sendmmsg, instead of one syscall and one callback from libuv each. Slices of one buffer
+ * (`sendSpans`) go out straight from it, with no object made per datagram.
  */
 import type { NativeBinding, NativeUdp } from '../native/binding.js';
 import type { Endpoint } from '../types.js';
@@ -15,6 +16,8 @@ class NativeSendIo implements SendIo {
   #head = 0;
   #scheduled = false;
   #waiting = false;
+  /** Who waits for the socket to take datagrams again: the pump, a span sender, or both. */
+  #writableWaiters: Array<() => void> = [];
   #onMessage: ((data: Buffer, from: Endpoint) => void) | undefined;
   #onError: ((err: Error) => void) | undefined;
 
@@ -44,12 +47,9 @@ class NativeSendIo implements SendIo {
         continue;
       }
       if (taken === 0) {
-        // The kernel is full; while we wait, the socket must keep the process alive.
         this.#waiting = true;
-        this.#socket.ref();
-        this.#socket.waitWritable(() => {
+        this.#whenWritable(() => {
           this.#waiting = false;
-          this.#socket.unref();
           this.#pump();
         });
         return;
@@ -61,6 +61,25 @@ class NativeSendIo implements SendIo {
     this.#queue = [];
     this.#dones = [];
     this.#head = 0;
+  }
+
+  /** One native wait for writable serves every waiter; meanwhile the socket keeps the process alive. */
+  #whenWritable(waiter: () => void): void {
+    this.#writableWaiters.push(waiter);
+    if (this.#writableWaiters.length > 1) return;
+    this.#socket.ref();
+    this.#socket.waitWritable(() => {
+      this.#socket.unref();
+      for (const w of this.#writableWaiters.splice(0)) w();
+    });
+  }
+
+  sendSpans(bytes: Buffer, starts: Uint32Array, ends: Uint32Array, from: number, to: number): number {
+    return this.#socket.sendSpans(bytes, starts, ends, from, to);
+  }
+
+  writable(): Promise<void> {
+    return new Promise((resolve) => this.#whenWritable(resolve));
   }
 
   /**

@@ -18,6 +18,15 @@ export interface SendIo {
   onError(handler: (err: Error) => void): void;
   localAddress(): { address: string; port: number };
   close(): Promise<void>;
+  /**
+   * The native socket only: one sendmmsg of `bytes[starts[i], ends[i])` for `from <= i < to`
+   * (64 at most) to the destination, made of no object per datagram. Returns how many the
+   * kernel took, 0 when it is full (see `writable`); throws the OS error of datagram `from`.
+   * Datagrams queued with `send` and not yet sent may go out after these.
+   */
+  sendSpans?(bytes: Buffer, starts: Uint32Array, ends: Uint32Array, from: number, to: number): number;
+  /** With `sendSpans`: resolves once the socket can take datagrams again. */
+  writable?(): Promise<void>;
 }
 
 /** Where to connect, and how. */
