@@ -1,11 +1,11 @@
 /**
  * The native sender: datagrams written in one event-loop turn go out together, up to 64 per
- * sendmmsg, instead of one syscall and one callback from libuv each. Slices of one buffer
- * (`sendSpans`) go out straight from it, with no object made per datagram.
+ * sendmmsg, instead of one syscall and one callback from libuv each; one asked to go `now` goes
+ * out at once when nothing waits before it (a round trip waits for no later turn). Slices of one
+ * buffer (`sendSpans`) go out straight from it, with no object made per datagram.
  */
 import type { NativeBinding, NativeUdp } from '../native/binding.js';
-import type { Endpoint } from '../types.js';
-import { connectFailure, endpointOf, type ConnectRequest, type SendIo } from './send-io.js';
+import { connectFailure, type ConnectRequest, type ReplyHandler, type SendIo } from './send-io.js';
 
 type Done = (err: Error | null) => void;
 
@@ -18,14 +18,23 @@ class NativeSendIo implements SendIo {
   #waiting = false;
   /** Who waits for the socket to take datagrams again: the pump, a span sender, or both. */
   #writableWaiters: Array<() => void> = [];
-  #onMessage: ((data: Buffer, from: Endpoint) => void) | undefined;
+  #onMessage: ReplyHandler | undefined;
   #onError: ((err: Error) => void) | undefined;
 
   constructor(socket: NativeUdp) {
     this.#socket = socket;
   }
 
-  send(data: Uint8Array, done: Done): void {
+  send(data: Uint8Array, done: Done, now = false): void {
+    if (now && !this.#scheduled && !this.#waiting && this.#head === this.#queue.length) {
+      let sent: boolean;
+      try {
+        sent = this.#socket.send(data);
+      } catch (err) {
+        return done(err as Error);
+      }
+      if (sent) return done(null);
+    }
     this.#queue.push(data);
     this.#dones.push(done);
     if (!this.#scheduled && !this.#waiting) {
@@ -86,16 +95,15 @@ class NativeSendIo implements SendIo {
    * Starts reading replies. Until then the socket does not read at all (no receive arena), and
    * an ICMP refusal shows up on the next send instead.
    */
-  onMessage(handler: (data: Buffer, from: Endpoint) => void): void {
+  onMessage(handler: ReplyHandler): void {
     const first = this.#onMessage === undefined;
     this.#onMessage = handler;
     if (!first) return;
     this.#socket.startReceiving(
       (count, data, starts, lengths, ports, senders, addresses, families) => {
         for (let i = 0; i < count; i++) {
-          const start = starts[i] as number;
           const s = senders[i] as number;
-          handler(Buffer.from(data.subarray(start, start + (lengths[i] as number))), endpointOf(addresses[s] as string, ports[i] as number, families[s] as string));
+          handler(data, starts[i] as number, lengths[i] as number, addresses[s] as string, ports[i] as number, families[s] as string);
         }
       },
       (err) => this.#onError?.(err),

@@ -10,10 +10,18 @@ import { applyMulticastSend, type MulticastSend } from './multicast.js';
 
 /** A connected UDP socket as a sender uses it. */
 export interface SendIo {
-  /** Hands one datagram to the kernel; `done` tells how it went (never synchronously). */
-  send(data: Uint8Array, done: (err: Error | null) => void): void;
-  /** Datagrams that come back (replies), each with a payload the handler may keep. */
-  onMessage(handler: (data: Buffer, from: Endpoint) => void): void;
+  /**
+   * Hands one datagram to the kernel; `done` tells how it went. With `now`, the native socket
+   * sends it before returning when nothing waits before it (then `done` is called before `send`
+   * returns), instead of with the others of this event-loop turn.
+   */
+  send(data: Uint8Array, done: (err: Error | null) => void, now?: boolean): void;
+  /**
+   * Datagrams that come back (replies): each is `bytes[start, start + length)`, valid only
+   * during the call (the native socket reuses its receive buffer), from `address` as shown
+   * (a mapped IPv4 address already plain), `port` and `family` (`'IPv4'`, `'IPv6'`).
+   */
+  onMessage(handler: ReplyHandler): void;
   /** Errors outside any send, such as an ICMP refusal seen while receiving. */
   onError(handler: (err: Error) => void): void;
   localAddress(): { address: string; port: number };
@@ -28,6 +36,9 @@ export interface SendIo {
   /** With `sendSpans`: resolves once the socket can take datagrams again. */
   writable?(): Promise<void>;
 }
+
+/** Takes one reply; see {@link SendIo.onMessage}. */
+export type ReplyHandler = (bytes: Buffer, start: number, length: number, address: string, port: number, family: string) => void;
 
 /** Where to connect, and how. */
 export interface ConnectRequest {
@@ -63,8 +74,8 @@ class DgramSendIo implements SendIo {
   send(data: Uint8Array, done: (err: Error | null) => void): void {
     this.#socket.send(data, (err) => done(err ?? null));
   }
-  onMessage(handler: (data: Buffer, from: Endpoint) => void): void {
-    this.#socket.on('message', (data, rinfo) => handler(data, endpointOf(rinfo.address, rinfo.port, rinfo.family)));
+  onMessage(handler: ReplyHandler): void {
+    this.#socket.on('message', (data, rinfo) => handler(data, 0, data.length, rinfo.address, rinfo.port, rinfo.family));
   }
   onError(handler: (err: Error) => void): void {
     this.#socket.on('error', handler);

@@ -7,7 +7,7 @@ import { isUtf8 } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import { UdpkitError, describeErrno, errnoOf, formatHostPort } from '../errors.js';
 import { isBroadcastAddress } from '../net/broadcast-address.js';
-import type { Datagram, Lookup, SocketState } from '../types.js';
+import type { Datagram, Endpoint, Lookup, SocketState } from '../types.js';
 import { UdpkitRangeError } from '../errors.js';
 import type { Opener } from '../protocol/opener.js';
 import type { Sealer } from '../protocol/seal.js';
@@ -16,7 +16,7 @@ import { bindFailure } from './bind.js';
 import { loadNative } from '../native/binding.js';
 import { openNativeSendIo } from './native-send-io.js';
 import { loadSealing, type Sealing } from './sealing.js';
-import { openDgramSendIo, type ConnectFailure, type ConnectRequest, type SendIo } from './send-io.js';
+import { endpointOf, openDgramSendIo, type ConnectFailure, type ConnectRequest, type SendIo } from './send-io.js';
 import { resolveHost } from './resolve.js';
 import { isMulticastAddress, multicastSendOptions } from './multicast.js';
 
@@ -41,6 +41,25 @@ export function messageTooLarge(family: 4 | 6, sealed: boolean, size: number | u
   const is = size === undefined ? `more than ${limit}` : String(size);
   const how = sealed ? 'sealed with a key, one UDP datagram' : 'one UDP datagram';
   return new UdpkitRangeError('UDPKIT_MESSAGE_TOO_LARGE', `message is ${is} bytes; ${how} over IPv${family} carries at most ${limit}`);
+}
+
+/** A reply, its text decoded only when asked for: a bench client reads thousands of binary ones. */
+class Reply implements Datagram {
+  #text: string | null | undefined;
+  constructor(
+    readonly data: Buffer,
+    readonly from: Endpoint,
+    readonly receivedAt: number,
+  ) {}
+
+  get text(): string | undefined {
+    if (this.#text === undefined) this.#text = isUtf8(this.data) ? this.data.toString('utf8') : null;
+    return this.#text ?? undefined;
+  }
+
+  toJSON(): object {
+    return { data: this.data, text: this.text, from: this.from, receivedAt: this.receivedAt };
+  }
 }
 
 /** How often one datagram is resent after sends fail with a refusal meant for earlier ones. */
@@ -148,28 +167,51 @@ export class Sender extends EventEmitter {
   /**
    * Hands every datagram that comes back (opened, when keyed) to `handler`, for protocols that
    * expect many replies (acknowledgements). Emits `'refused'` when the destination answers
-   * ICMP port unreachable.
+   * ICMP port unreachable. `undefined` stops handing them over.
    */
-  onMessage(handler: (d: Datagram) => void): void {
+  onMessage(handler: ((d: Datagram) => void) | undefined): void {
     this.#messageHandler = handler;
-    this.#listenForReplies();
+    if (handler) this.#listenForReplies();
+  }
+
+  #bytesHandler: ((bytes: Buffer, start: number, length: number) => void) | undefined;
+
+  /**
+   * Hands every reply (opened, when keyed) to `handler` as `bytes[start, start + length)`, where
+   * it sits in the receive buffer: valid only during the call, and nothing is made for it. For a
+   * protocol that reads a few bytes of each reply and keeps none, such as round trips, where an
+   * object and a copy per reply are time on every exchange. `undefined` stops it.
+   * @example sender.onMessageBytes((b, start) => void (b[start] === 0x55 && heard++));
+   */
+  onMessageBytes(handler: ((bytes: Buffer, start: number, length: number) => void) | undefined): void {
+    this.#bytesHandler = handler;
+    if (handler) this.#listenForReplies();
   }
 
   /** Starts taking replies, the first time they are wanted (the native socket then reads too). */
   #listenForReplies(): void {
     if (this.#listening) return;
     this.#listening = true;
-    this.#io.onMessage((raw, from) => {
+    this.#io.onMessage((bytes, start, length, address, port, family) => {
       const waiter = this.#replyWaiter;
-      if (!waiter && !this.#messageHandler) return;
-      let data: Buffer = raw;
+      if (!waiter && !this.#messageHandler && !this.#bytesHandler) return;
+      let plain = bytes;
+      let at = start;
+      let size = length;
       if (this.#opener) {
         // Replies are sealed for the port they were sent to: ours.
-        const opened = this.#opener.open(raw, Date.now(), this.#localPort());
+        const opened = this.#opener.open(bytes.subarray(start, start + length), Date.now(), this.#localPort());
         if (!opened.ok) return;
-        data = opened.plaintext;
+        plain = opened.plaintext;
+        at = 0;
+        size = plain.length;
       }
-      const d: Datagram = { data, text: isUtf8(data) ? data.toString('utf8') : undefined, from, receivedAt: Date.now() };
+      this.#bytesHandler?.(plain, at, size);
+      if (!waiter && !this.#messageHandler) return;
+      // The receive buffer is used again for the next replies: a Datagram has its own copy.
+      const copy = Buffer.allocUnsafe(size);
+      plain.copy(copy, 0, at, at + size);
+      const d = new Reply(copy, endpointOf(address, port, family), Date.now());
       this.#messageHandler?.(d);
       if (!waiter) return;
       this.#replyWaiter = undefined;
@@ -238,15 +280,30 @@ export class Sender extends EventEmitter {
    * `'drain'` before writing more. A failure other than a refusal is kept and thrown by `flush`.
    */
   write(data: Buffer | Uint8Array): boolean {
+    return this.#write(data, false);
+  }
+
+  /**
+   * Like {@link write}, but when nothing written earlier still waits, the datagram goes to the
+   * kernel before this returns, alone, instead of in a later turn of the event loop with the
+   * others written meanwhile. For request and response (round trips), where a reply should not
+   * wait for the event loop; for a burst, `write` makes fewer system calls.
+   * @example sender.writeNow(request);
+   */
+  writeNow(data: Buffer | Uint8Array): boolean {
+    return this.#write(data, true);
+  }
+
+  #write(data: Buffer | Uint8Array, now: boolean): boolean {
     if (data.length > this.maxMessageSize) throw this.tooLarge(data.length);
     if (this.#failure) return true;
     if (this.#state !== 'bound') throw new UdpkitError('UDPKIT_CLOSED', 'the sender is closed');
-    this.#transmit(this.#sealer ? this.#sealer.seal(data, Date.now(), { port: this.destination.port }) : data, data.length, MAX_REFUSAL_RETRIES);
+    this.#transmit(this.#sealer ? this.#sealer.seal(data, Date.now(), { port: this.destination.port }) : data, data.length, MAX_REFUSAL_RETRIES, now);
     return this.#inFlight < this.#highWaterMark;
   }
 
   /** `size` is the message's own length, which is what the stats count (not the sealed length). */
-  #transmit(data: Buffer | Uint8Array, size: number, retries: number): void {
+  #transmit(data: Buffer | Uint8Array, size: number, retries: number, now = false): void {
     this.#inFlight++;
     this.#io.send(data, (err) => {
       this.#inFlight--;
@@ -255,7 +312,7 @@ export class Sender extends EventEmitter {
           // The refusal belonged to an earlier datagram; this one was not sent. Each retry
           // consumes one pending refusal, so a few retries always get it out.
           this.#refusedOnce();
-          if (retries > 0 && this.#state === 'bound') this.#transmit(data, size, retries - 1);
+          if (retries > 0 && this.#state === 'bound') this.#transmit(data, size, retries - 1, now);
           else this.#failure ??= this.#sendFailure(err);
         } else this.#failure ??= this.#sendFailure(err);
       } else {
@@ -263,8 +320,8 @@ export class Sender extends EventEmitter {
         this.stats.bytes += size;
       }
       if (this.#inFlight === this.#highWaterMark - 1) this.emit('drain');
-      if (this.#inFlight === 0) for (const w of this.#flushWaiters.splice(0)) w();
-    });
+      if (this.#inFlight === 0 && this.#flushWaiters.length > 0) for (const w of this.#flushWaiters.splice(0)) w();
+    }, now);
   }
 
   /** Resolves when every written datagram has been handed to the kernel; rejects on a failure. */
