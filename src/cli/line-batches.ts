@@ -12,7 +12,7 @@
 import { fstatSync, read } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { UdpkitError, describeErrno, errnoOf } from '../errors.js';
-import type { DatagramSpans } from '../socket/sender.js';
+import type { DatagramSpans } from '../socket/datagram-spans.js';
 import type { SizeLimit } from './message-source.js';
 
 /** Options of {@link readLineBatches} and {@link readLineSpans}. */

@@ -3,22 +3,25 @@
  * lookup, replies from anyone else are filtered out by the kernel, and an ICMP "port unreachable"
  * is reported instead of lost. UDP stays best effort: a refusal is counted, never thrown.
  */
-import { isUtf8 } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import { UdpkitError, describeErrno, errnoOf, formatHostPort } from '../errors.js';
 import { isBroadcastAddress } from '../net/broadcast-address.js';
-import type { Datagram, Endpoint, Lookup, SocketState } from '../types.js';
+import type { Datagram, Lookup, SocketState } from '../types.js';
 import { UdpkitRangeError } from '../errors.js';
 import type { Opener } from '../protocol/opener.js';
 import type { Sealer } from '../protocol/seal.js';
 import { DEFAULT_PORT, MAX_UDP_PAYLOAD_IPV4, MAX_UDP_PAYLOAD_IPV6, checkPayloadSize, validateHost, validatePort } from '../validate.js';
 import { bindFailure } from './bind.js';
+import { largestSpan, type DatagramSpans } from './datagram-spans.js';
+import { Reply } from './reply.js';
 import { loadNative } from '../native/binding.js';
 import { openNativeSendIo } from './native-send-io.js';
 import { loadSealing, type Sealing } from './sealing.js';
 import { endpointOf, openDgramSendIo, type ConnectFailure, type ConnectRequest, type SendIo } from './send-io.js';
 import { resolveHost } from './resolve.js';
 import { isMulticastAddress, multicastSendOptions } from './multicast.js';
+
+export type { DatagramSpans } from './datagram-spans.js';
 
 /** Bytes a sealed frame adds (docs/protocol.md); kept here so plain sends need not load the seal code. */
 export const SEALED_OVERHEAD = 56;
@@ -41,25 +44,6 @@ export function messageTooLarge(family: 4 | 6, sealed: boolean, size: number | u
   const is = size === undefined ? `more than ${limit}` : String(size);
   const how = sealed ? 'sealed with a key, one UDP datagram' : 'one UDP datagram';
   return new UdpkitRangeError('UDPKIT_MESSAGE_TOO_LARGE', `message is ${is} bytes; ${how} over IPv${family} carries at most ${limit}`);
-}
-
-/** A reply, its text decoded only when asked for: a bench client reads thousands of binary ones. */
-class Reply implements Datagram {
-  #text: string | null | undefined;
-  constructor(
-    readonly data: Buffer,
-    readonly from: Endpoint,
-    readonly receivedAt: number,
-  ) {}
-
-  get text(): string | undefined {
-    if (this.#text === undefined) this.#text = isUtf8(this.data) ? this.data.toString('utf8') : null;
-    return this.#text ?? undefined;
-  }
-
-  toJSON(): object {
-    return { data: this.data, text: this.text, from: this.from, receivedAt: this.receivedAt };
-  }
 }
 
 /** How often one datagram is resent after sends fail with a refusal meant for earlier ones. */
@@ -95,17 +79,6 @@ export interface SenderOptions {
   readonly multicastInterface?: string;
   /** To a multicast group: also deliver to listeners on this machine; default true. */
   readonly multicastLoopback?: boolean;
-}
-
-/**
- * Many datagrams as slices of one buffer: datagram `i` (for `i < count`) is
- * `bytes.subarray(starts[i], ends[i])`. What {@link Sender.writeSpans} takes.
- */
-export interface DatagramSpans {
-  readonly bytes: Buffer;
-  readonly starts: Uint32Array;
-  readonly ends: Uint32Array;
-  readonly count: number;
 }
 
 /** Counters kept by a sender. */
@@ -352,13 +325,8 @@ export class Sender extends EventEmitter {
    * await sender.writeSpans({ bytes, starts: Uint32Array.of(0, 3), ends: Uint32Array.of(3, 6), count: 2 });
    */
   async writeSpans(spans: DatagramSpans): Promise<void> {
-    const { bytes, starts, ends, count } = spans;
-    if (count > starts.length || count > ends.length) throw new UdpkitRangeError('UDPKIT_INVALID_ARGUMENT', `count ${count} is past the end of starts or ends`);
-    for (let i = 0; i < count; i++) {
-      const size = (ends[i] as number) - (starts[i] as number);
-      if (size < 0 || (ends[i] as number) > bytes.length) throw new UdpkitRangeError('UDPKIT_INVALID_ARGUMENT', `datagram ${i} is outside the buffer`);
-      if (size > this.maxMessageSize) throw this.tooLarge(size);
-    }
+    const largest = largestSpan(spans);
+    if (largest > this.maxMessageSize) throw this.tooLarge(largest);
     if (this.#state !== 'bound') throw new UdpkitError('UDPKIT_CLOSED', 'the sender is closed');
     // One at a time, in the order called; set with no await after the check.
     while (this.#spans) await this.#spans;
