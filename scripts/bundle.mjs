@@ -60,8 +60,9 @@ const common = {
   plugins: [lazyChildProcess],
   // The sources are ESM and locate files next to themselves with import.meta.url; every bundle
   // sits in dist/app/, two levels below the package root like dist/native/ and dist/transport/.
-  define: { 'import.meta.url': '__udpkitUrl' },
-  banner: { js: "const __udpkitUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // Made when first asked for: most commands never ask.
+  define: { 'import.meta.url': '__udpkitMeta.url' },
+  banner: { js: "const __udpkitMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" },
 };
 
 // Whatever an earlier build left: bundles, caches, a cache half written.
