@@ -162,40 +162,54 @@ function readInto(fd: number, buf: Buffer, offset: number): Promise<number> {
 }
 
 /**
- * A regular file, read through one buffer: an unfinished line is moved to the buffer's start
- * and the next read lands after it. A file never makes a read wait, so the signal is checked
- * between reads.
+ * A regular file, read through two buffers in turn: while the lines of one are sent, the next
+ * read fills the other (a read waits for the thread pool, and the sender should not), after the
+ * unfinished last line, copied over first. A file never makes a read wait for data, so the
+ * signal is checked between batches; a read still going when the reader stops is left to end.
  */
 async function* fileSpans(fd: number, options: LineOptions): AsyncGenerator<Spans> {
   const { limit, signal } = options;
   // Room for the longest line allowed (and its CRLF) plus a read.
-  let buf = Buffer.allocUnsafeSlow(READ_BYTES + (limit ? limit.bytes + 2 : 0));
+  const bufs = [Buffer.allocUnsafeSlow(READ_BYTES + (limit ? limit.bytes + 2 : 0)), Buffer.allocUnsafeSlow(READ_BYTES + (limit ? limit.bytes + 2 : 0))];
   const spans = newSpans();
+  let cur = 0;
   let held = 0;
   let lineNo = 0;
-  for (;;) {
-    if (signal?.aborted) return;
-    if (held === buf.length) {
-      // Only without a limit: a line longer than the buffer makes it grow.
-      const bigger = Buffer.allocUnsafeSlow(buf.length * 2);
-      buf.copy(bigger, 0, 0, held);
-      buf = bigger;
-    }
-    const n = await readInto(fd, buf, held);
-    if (n === 0) break;
-    const filled = buf.subarray(0, held + n);
-    let taken: Taken;
-    let at = 0;
-    do {
-      taken = takeSpans(filled, at, limit, spans);
-      lineNo += spans.count;
-      if (spans.count > 0) yield spans;
+  let reading: Promise<number> = readInto(fd, bufs[0] as Buffer, 0);
+  try {
+    for (;;) {
+      const n = await reading;
       if (signal?.aborted) return;
-      if (taken.tooLong) throw lineTooLarge(limit!, lineNo + 1, taken.tooLong.size);
-      at = taken.next;
-    } while (taken.full);
-    held = filled.length - at;
-    buf.copyWithin(0, at, filled.length);
+      const filled = (bufs[cur] as Buffer).subarray(0, held + n);
+      if (n === 0) {
+        if (held > 0) yield lastLine(filled, limit, lineNo + 1, spans);
+        return;
+      }
+      const restAt = filled.lastIndexOf(0x0a) + 1;
+      const rest = filled.length - restAt;
+      // A rest over the limit is refused below, once the lines before it are out.
+      if (!limit || rest <= limit.bytes + 1) {
+        let next = bufs[1 - cur] as Buffer;
+        // Only without a limit: a line longer than a buffer makes the next one larger.
+        if (rest >= next.length) next = bufs[1 - cur] = Buffer.allocUnsafeSlow(Math.max(next.length, rest) * 2);
+        filled.copy(next, 0, restAt);
+        reading = readInto(fd, next, rest);
+      }
+      let taken: Taken;
+      let at = 0;
+      do {
+        taken = takeSpans(filled, at, limit, spans);
+        lineNo += spans.count;
+        if (spans.count > 0) yield spans;
+        if (signal?.aborted) return;
+        if (taken.tooLong) throw lineTooLarge(limit!, lineNo + 1, taken.tooLong.size);
+        at = taken.next;
+      } while (taken.full);
+      held = rest;
+      cur = 1 - cur;
+    }
+  } finally {
+    // A read left going may still fail; nobody waits for it.
+    reading.catch(() => undefined);
   }
-  if (held > 0) yield lastLine(buf.subarray(0, held), limit, lineNo + 1, spans);
 }
