@@ -167,6 +167,7 @@ function measureRtt(t: Test, count: number): Promise<{ samples: number[]; sent: 
     // On the monotonic clock, with the fraction; the request carries the same moment in whole
     // microseconds since the epoch, as every bench timestamp.
     let sentAt = 0;
+    const originUs = performance.timeOrigin * 1000;
     // One request buffer, used again as long as each request left before writeNow returned.
     let request = Buffer.from(template);
     const finish = (): void => {
@@ -177,7 +178,7 @@ function measureRtt(t: Test, count: number): Promise<{ samples: number[]; sent: 
     const next = (): void => {
       sentAt = monotonicMicroseconds();
       if (seq >= count || sentAt >= deadline) return finish();
-      stampBenchEcho(request, seq, Math.floor(performance.timeOrigin * 1000 + sentAt));
+      stampBenchEcho(request, seq, Math.floor(originUs + sentAt));
       t.sender.writeNow(request);
       if (t.sender.inFlight > 0) request = Buffer.from(template);
     };
