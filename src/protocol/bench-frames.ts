@@ -164,16 +164,28 @@ export function stampBenchEcho(buf: Buffer, seq: number, sentAt: number): void {
 }
 
 /**
- * The sequence number of the echo frame with op `op` at `buf[start, start + length)`, or -1
- * when it is not one or breaks a rule {@link decodeBenchFrame} checks. Reads in place and makes
- * nothing: a round trip does this once per echo on each side.
+ * True when `buf[start, start + length)` is an echo frame with op `op` that
+ * {@link decodeBenchFrame} accepts. Reads bytes in place and makes nothing: a round trip does
+ * this once per echo on each side.
  */
-function echoSeqAt(buf: Buffer, start: number, length: number, op: number): number {
-  if (length < ECHO_MIN_LENGTH || buf[start] !== FRAME_MAGIC >> 8 || buf[start + 1] !== (FRAME_MAGIC & 0xff) || buf[start + 2] !== FRAME_VERSION) return -1;
-  if (buf[start + 3] !== BenchFrameType.CONTROL || buf[start + 4] !== op || buf[start + 5] !== 0 || buf.readUInt16BE(start + 6) !== 0) return -1;
-  const seq = readU64(buf, start + 16);
-  const sentAt = readU64(buf, start + 24);
-  return seq === null || sentAt === null || Number.isNaN(seq) || Number.isNaN(sentAt) ? -1 : seq;
+function isEchoAt(buf: Uint8Array, start: number, length: number, op: number): boolean {
+  return (
+    length >= ECHO_MIN_LENGTH &&
+    buf[start] === FRAME_MAGIC >> 8 &&
+    buf[start + 1] === (FRAME_MAGIC & 0xff) &&
+    buf[start + 2] === FRAME_VERSION &&
+    buf[start + 3] === BenchFrameType.CONTROL &&
+    buf[start + 4] === op &&
+    buf[start + 5] === 0 &&
+    buf[start + 6] === 0 &&
+    buf[start + 7] === 0 &&
+    // seq and sentAt are u64s below 2^53 (which also rules out all ones, "unknown"): the high
+    // halves are below 2^21, so their first byte is 0 and the second below 0x20.
+    buf[start + 16] === 0 &&
+    (buf[start + 17] as number) < 0x20 &&
+    buf[start + 24] === 0 &&
+    (buf[start + 25] as number) < 0x20
+  );
 }
 
 /**
@@ -182,8 +194,7 @@ function echoSeqAt(buf: Buffer, start: number, length: number, op: number): numb
  * @example isEchoRequest(encodeBenchFrame({ kind: 'echo-request', session: 1n, seq: 0, sentAt: 5, length: 64 })) // true
  */
 export function isEchoRequest(bytes: Uint8Array): boolean {
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return echoSeqAt(buf, 0, buf.length, BenchOp.ECHO_REQUEST) >= 0;
+  return isEchoAt(bytes, 0, bytes.length, BenchOp.ECHO_REQUEST);
 }
 
 /**
@@ -193,8 +204,8 @@ export function isEchoRequest(bytes: Uint8Array): boolean {
  * @example echoReplySeq(reply, 0, reply.length, 0, 1) // 7, for the reply to seq 7 of session 1n
  */
 export function echoReplySeq(buf: Buffer, start: number, length: number, sessionHi: number, sessionLo: number): number {
-  if (length < CONTROL_HEADER || buf.readUInt32BE(start + 8) !== sessionHi || buf.readUInt32BE(start + 12) !== sessionLo) return -1;
-  return echoSeqAt(buf, start, length, BenchOp.ECHO_REPLY);
+  if (!isEchoAt(buf, start, length, BenchOp.ECHO_REPLY) || buf.readUInt32BE(start + 8) !== sessionHi || buf.readUInt32BE(start + 12) !== sessionLo) return -1;
+  return buf.readUInt32BE(start + 16) * TWO_32 + buf.readUInt32BE(start + 20);
 }
 
 /** The fields every control op has; `undefined` when they break a rule. */

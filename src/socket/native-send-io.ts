@@ -1,8 +1,8 @@
 /**
  * The native sender: datagrams written in one event-loop turn go out together, up to 64 per
- * sendmmsg, instead of one syscall and one callback from libuv each; one asked to go `now` goes
- * out at once when nothing waits before it (a round trip waits for no later turn). Slices of one
- * buffer (`sendSpans`) go out straight from it, with no object made per datagram.
+ * sendmmsg, instead of one syscall and one callback from libuv each; `sendNow` sends one at once
+ * when nothing waits before it (a round trip waits for no later turn). Slices of one buffer
+ * (`sendSpans`) go out straight from it, with no object made per datagram.
  */
 import type { NativeBinding, NativeUdp } from '../native/binding.js';
 import { connectFailure, type ConnectRequest, type ReplyHandler, type SendIo } from './send-io.js';
@@ -25,16 +25,11 @@ class NativeSendIo implements SendIo {
     this.#socket = socket;
   }
 
-  send(data: Uint8Array, done: Done, now = false): void {
-    if (now && !this.#scheduled && !this.#waiting && this.#head === this.#queue.length) {
-      let sent: boolean;
-      try {
-        sent = this.#socket.send(data);
-      } catch (err) {
-        return done(err as Error);
-      }
-      if (sent) return done(null);
-    }
+  sendNow(data: Uint8Array): boolean {
+    return !this.#scheduled && !this.#waiting && this.#head === this.#queue.length && this.#socket.send(data);
+  }
+
+  send(data: Uint8Array, done: Done): void {
     this.#queue.push(data);
     this.#dones.push(done);
     if (!this.#scheduled && !this.#waiting) {

@@ -10,12 +10,15 @@ import { applyMulticastSend, type MulticastSend } from './multicast.js';
 
 /** A connected UDP socket as a sender uses it. */
 export interface SendIo {
+  /** Hands one datagram to the kernel; `done` tells how it went (never synchronously). */
+  send(data: Uint8Array, done: (err: Error | null) => void): void;
   /**
-   * Hands one datagram to the kernel; `done` tells how it went. With `now`, the native socket
-   * sends it before returning when nothing waits before it (then `done` is called before `send`
-   * returns), instead of with the others of this event-loop turn.
+   * The native socket only: hands the datagram to the kernel before returning, when nothing
+   * given to `send` still waits. True when the kernel took it; false when it must go through
+   * `send` (something waits, or the kernel is full); throws the OS error (ECONNREFUSED: a
+   * refusal meant for an earlier datagram, this one not sent).
    */
-  send(data: Uint8Array, done: (err: Error | null) => void, now?: boolean): void;
+  sendNow?(data: Uint8Array): boolean;
   /**
    * Datagrams that come back (replies): each is `bytes[start, start + length)`, valid only
    * during the call (the native socket reuses its receive buffer), from `address` as shown

@@ -271,12 +271,32 @@ export class Sender extends EventEmitter {
     if (data.length > this.maxMessageSize) throw this.tooLarge(data.length);
     if (this.#failure) return true;
     if (this.#state !== 'bound') throw new UdpkitError('UDPKIT_CLOSED', 'the sender is closed');
-    this.#transmit(this.#sealer ? this.#sealer.seal(data, Date.now(), { port: this.destination.port }) : data, data.length, MAX_REFUSAL_RETRIES, now);
+    const payload = this.#sealer ? this.#sealer.seal(data, Date.now(), { port: this.destination.port }) : data;
+    if (!now || this.#inFlight > 0 || !this.#io.sendNow || !this.#sendNow(payload, data.length)) this.#transmit(payload, data.length, MAX_REFUSAL_RETRIES);
     return this.#inFlight < this.#highWaterMark;
   }
 
+  /** At once, as {@link #transmit} but with no callback; false when it has to go that way. */
+  #sendNow(data: Buffer | Uint8Array, size: number): boolean {
+    for (let retries = MAX_REFUSAL_RETRIES; ; ) {
+      try {
+        if (!this.#io.sendNow!(data)) return false;
+      } catch (err) {
+        if (errnoOf(err) === 'ECONNREFUSED') {
+          this.#refusedOnce();
+          if (retries-- > 0) continue;
+        }
+        this.#failure ??= this.#sendFailure(err);
+        return true;
+      }
+      this.stats.datagrams++;
+      this.stats.bytes += size;
+      return true;
+    }
+  }
+
   /** `size` is the message's own length, which is what the stats count (not the sealed length). */
-  #transmit(data: Buffer | Uint8Array, size: number, retries: number, now = false): void {
+  #transmit(data: Buffer | Uint8Array, size: number, retries: number): void {
     this.#inFlight++;
     this.#io.send(data, (err) => {
       this.#inFlight--;
@@ -285,7 +305,7 @@ export class Sender extends EventEmitter {
           // The refusal belonged to an earlier datagram; this one was not sent. Each retry
           // consumes one pending refusal, so a few retries always get it out.
           this.#refusedOnce();
-          if (retries > 0 && this.#state === 'bound') this.#transmit(data, size, retries - 1, now);
+          if (retries > 0 && this.#state === 'bound') this.#transmit(data, size, retries - 1);
           else this.#failure ??= this.#sendFailure(err);
         } else this.#failure ??= this.#sendFailure(err);
       } else {
@@ -294,7 +314,7 @@ export class Sender extends EventEmitter {
       }
       if (this.#inFlight === this.#highWaterMark - 1) this.emit('drain');
       if (this.#inFlight === 0 && this.#flushWaiters.length > 0) for (const w of this.#flushWaiters.splice(0)) w();
-    }, now);
+    });
   }
 
   /** Resolves when every written datagram has been handed to the kernel; rejects on a failure. */
