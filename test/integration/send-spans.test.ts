@@ -170,6 +170,38 @@ describe.each([
     expect(s.stats.datagrams).toBe(0);
   });
 
+  it('writeNow: at once when nothing waits (native), else in order behind what was written', async () => {
+    use();
+    const r = await receiver();
+    const s = await sender(r.port);
+    s.write(Buffer.from('queued'));
+    s.writeNow(Buffer.from('behind it'));
+    await s.flush();
+    const before = s.stats.datagrams;
+    s.writeNow(Buffer.from('at once'));
+    // The native socket has it before writeNow returns; node:dgram always answers later.
+    expect(s.inFlight).toBe(env === undefined ? 0 : 1);
+    expect(s.stats.datagrams).toBe(env === undefined ? before + 1 : before);
+    await s.flush();
+    await r.until(3);
+    expect(r.got.map(String)).toEqual(['queued', 'behind it', 'at once']);
+    expect(s.stats).toMatchObject({ datagrams: 3, bytes: 22 });
+  });
+
+  it('writeNow to a closed port: counts the refusals and resends, so every datagram goes out', async () => {
+    use();
+    const closed: ClosedPort = await closedUdpPort();
+    cleanups.push(() => closed.close());
+    const s = await sender(closed.port);
+    for (let i = 0; i < 50; i++) {
+      s.writeNow(Buffer.from(`n${i}`));
+      await s.flush();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(s.stats.datagrams).toBe(50);
+    expect(s.stats.refused).toBeGreaterThan(0);
+  });
+
   it('close() called twice at once closes once', async () => {
     use();
     const r = await receiver();
