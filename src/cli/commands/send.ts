@@ -27,17 +27,16 @@ function plural(n: number, word: string): string {
  * is read into that buffer; with `--interval`, one line at a time.
  */
 async function sendLines(sender: Sender, io: CliIo, intervalMs: number): Promise<void> {
-  let lineNo = 0;
+  let first = true;
   for await (const spans of readLineSpans(io.stdin, { limit: sizeLimit(sender), signal: io.signal })) {
     if (io.signal.aborted) return;
     if (intervalMs === 0) {
       await sender.writeSpans(spans);
-      lineNo += spans.count;
       continue;
     }
     for (let i = 0; i < spans.count && !io.signal.aborted; i++) {
-      lineNo++;
-      if (lineNo > 1) await sleep(intervalMs);
+      if (!first) await sleep(intervalMs);
+      first = false;
       sender.write(spans.bytes.subarray(spans.starts[i], spans.ends[i]));
     }
     await sender.flush();
