@@ -165,7 +165,7 @@ function readInto(fd: number, buf: Buffer, offset: number): Promise<number> {
  * A regular file, read through two buffers in turn: while the lines of one are sent, the next
  * read fills the other (a read waits for the thread pool, and the sender should not), after the
  * unfinished last line, copied over first. A file never makes a read wait for data, so the
- * signal is checked between batches; a read still going when the reader stops is left to end.
+ * signal is checked between batches.
  */
 async function* fileSpans(fd: number, options: LineOptions): AsyncGenerator<Spans> {
   const { limit, signal } = options;
@@ -209,7 +209,9 @@ async function* fileSpans(fd: number, options: LineOptions): AsyncGenerator<Span
       cur = 1 - cur;
     }
   } finally {
-    // A read left going may still fail; nobody waits for it.
-    reading.catch(() => undefined);
+    // Stopped early (a line too long, an abort, a consumer that broke off): the read started
+    // ahead still moves the file's offset, which stdin shares with whoever reads it next; it
+    // ends before this does, and whatever it read is not taken.
+    await reading.catch(() => undefined);
   }
 }
