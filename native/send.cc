@@ -1,5 +1,6 @@
-// Sending: one datagram (send) or up to 64 per sendmmsg (sendBatch), to the connected peer or
-// to one address. "The kernel is full" (EAGAIN, or ENOBUFS as libuv also retries it) is not an
+// Sending: one datagram (send) or up to 64 per sendmmsg (sendBatch: an array of buffers;
+// sendSpans: slices of one buffer, so a sender of many small datagrams makes no object per
+// datagram), to the connected peer or to one address. "The kernel is full" (EAGAIN, or ENOBUFS as libuv also retries it) is not an
 // error: the call reports nothing taken and JS waits with waitWritable(). Everything else throws
 // coded, ECONNREFUSED included (a connected socket's peer port was closed), so JS can count it.
 #include "udpkit.h"
@@ -111,6 +112,64 @@ napi_value SendBatch(napi_env env, napi_callback_info info) {
   if (r < 0) {
     int err = errno;
     if (!Retryable(err)) return ThrowErrno(env, err, "sendmmsg", t.len > 0 ? t.text : nullptr, t.port);
+    r = 0;
+  }
+  napi_value v;
+  napi_create_int32(env, r, &v);
+  return v;
+}
+
+// A Uint32Array argument's elements.
+static bool Uint32sArg(napi_env env, napi_value v, const uint32_t** data, size_t* len, const char* what) {
+  bool ok = false;
+  napi_typedarray_type type;
+  void* raw = nullptr;
+  if (napi_is_typedarray(env, v, &ok) != napi_ok || !ok || napi_get_typedarray_info(env, v, &type, len, &raw, nullptr, nullptr) != napi_ok ||
+      type != napi_uint32_array) {
+    ThrowType(env, what);
+    return false;
+  }
+  *data = static_cast<const uint32_t*>(raw);
+  return true;
+}
+
+// sendSpans(bytes, starts, ends, from, to): one sendmmsg to the connected peer of the datagrams
+// bytes[starts[i], ends[i]) for i in [from, min(to, from + 64)). Same result as sendBatch.
+napi_value SendSpans(napi_env env, napi_callback_info info) {
+  Call c;
+  if (!GetCall(env, info, &c, "sendmmsg")) return nullptr;
+  void* bytes = nullptr;
+  size_t size = 0;
+  const uint32_t *starts = nullptr, *ends = nullptr;
+  size_t n_starts = 0, n_ends = 0;
+  int from = 0, to = 0;
+  if (!BufferArg(env, c.argv[0], &bytes, &size) ||
+      !Uint32sArg(env, c.argv[1], &starts, &n_starts, "starts must be a Uint32Array") ||
+      !Uint32sArg(env, c.argv[2], &ends, &n_ends, "ends must be a Uint32Array") ||
+      !ArgInt(env, c.argv[3], 0, INT_MAX, &from, "from") || !ArgInt(env, c.argv[4], 0, INT_MAX, &to, "to")) {
+    return nullptr;
+  }
+  if (static_cast<size_t>(to) > std::min(n_starts, n_ends)) return ThrowRange(env, "UDPKIT_INVALID_ARGUMENT", "to is past the end of starts or ends");
+  int n = from >= to ? 0 : std::min(kBatch, to - from);
+  mmsghdr msgs[kBatch] = {};
+  iovec iov[kBatch];
+  for (int i = 0; i < n; i++) {
+    uint32_t start = starts[from + i], end = ends[from + i];
+    if (start > end || end > size) return ThrowRange(env, "UDPKIT_INVALID_ARGUMENT", "a span is outside the buffer");
+    iov[i].iov_base = static_cast<char*>(bytes) + start;
+    iov[i].iov_len = end - start;
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  int r = 0;
+  if (n > 0) {
+    do {
+      r = sendmmsg(c.s->fd, msgs, static_cast<unsigned>(n), MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (r < 0 && errno == EINTR);
+  }
+  if (r < 0) {
+    int err = errno;
+    if (!Retryable(err)) return ThrowErrno(env, err, "sendmmsg");
     r = 0;
   }
   napi_value v;

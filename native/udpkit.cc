@@ -232,6 +232,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       METHOD("stopReceiving", StopReceiving),
       METHOD("send", Send),
       METHOD("sendBatch", SendBatch),
+      METHOD("sendSpans", SendSpans),
       METHOD("waitWritable", WaitWritable),
       METHOD("ref", Ref),
       METHOD("unref", Unref),

@@ -113,8 +113,8 @@ void ReportCallbackException(napi_env env);
 struct Call {
   napi_value self = nullptr;
   Socket* s = nullptr;
-  size_t argc = 4;
-  napi_value argv[4] = {};
+  size_t argc = 5;
+  napi_value argv[5] = {};
 };
 bool GetCall(napi_env env, napi_callback_info info, Call* c, const char* syscall);
 int UpdatePoll(Socket* s);
@@ -147,6 +147,7 @@ void ReportReceiveError(Socket* s, napi_value self, int err, const char* syscall
 // send.cc
 napi_value Send(napi_env env, napi_callback_info info);
 napi_value SendBatch(napi_env env, napi_callback_info info);
+napi_value SendSpans(napi_env env, napi_callback_info info);
 napi_value WaitWritable(napi_env env, napi_callback_info info);
 void FireWritable(Socket* s, napi_value self);
 

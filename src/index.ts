@@ -13,7 +13,7 @@ export {
 } from './validate.js';
 export { listen, Listener, DEFAULT_PORT, type ListenOptions, type BoundAddress, type ListenerStats, type RefusalReason, type EchoStats } from './socket/receiver.js';
 export { EchoGuard, ECHO_PEER_LIMIT, ECHO_REPEAT_LIMIT, type EchoRefusal, type EchoGuardOptions, type EchoCandidate, type EchoBucket } from './protocol/echo-guard.js';
-export { send, openSender, Sender, type SenderOptions, type SendOptions, type SenderStats } from './socket/sender.js';
+export { send, openSender, Sender, type SenderOptions, type SendOptions, type SenderStats, type DatagramSpans } from './socket/sender.js';
 export { isMulticastAddress, validateGroups, DEFAULT_MULTICAST_TTL, type MulticastGroups } from './socket/multicast.js';
 export { resolveHost, systemLookup, type ResolveOptions, type ResolvedAddress } from './socket/resolve.js';
 export { directedBroadcast, isBroadcastAddress, LIMITED_BROADCAST } from './net/broadcast-address.js';

@@ -1,5 +1,4 @@
 /** The shared secret for sealed datagrams: `--key`, `--key-file` or the UDPKIT_KEY variable. */
-import { readFile } from 'node:fs/promises';
 import { UdpkitError, describeErrno, errnoOf } from '../errors.js';
 import { UsageError } from './io.js';
 import type { Opts } from './main.js';
@@ -19,7 +18,8 @@ export async function keyFrom(opts: Opts, env: NodeJS.ProcessEnv): Promise<strin
   if (typeof file === 'string') {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      // Loaded only for --key-file: node:fs/promises costs a millisecond of every start-up.
+      text = await (await import('node:fs/promises')).readFile(file, 'utf8');
     } catch (err) {
       throw new UdpkitError('UDPKIT_IO_FAILED', `cannot read key file ${JSON.stringify(file)}: ${describeErrno(errnoOf(err))}`, {
         syscall: 'open',

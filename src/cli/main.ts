@@ -33,7 +33,20 @@ function addFamilyFlags(cmd: Command): Command {
     .addOption(new Option('-6, --ipv6', 'IPv6 only'));
 }
 
-function build(io: CliIo, done: (code: number) => void): Command {
+/** Every command's name and aliases, in the order `udpkit --help` lists them. */
+const COMMANDS = [['listen', 'receive'], ['send'], ['broadcast'], ['bench'], ['relay'], ['chat'], ['ui'], ['info']] as const;
+
+/**
+ * The command `argv` runs when its first word names one: then only that command is declared,
+ * since declaring the seven others (a hundred options) is a millisecond of every start-up and
+ * nothing of them is shown. Otherwise (help, a typo to suggest a fix for) every command is.
+ */
+function chosenCommand(argv: readonly string[]): string | undefined {
+  return COMMANDS.find((names) => (names as readonly string[]).includes(argv[0] ?? ''))?.[0];
+}
+
+function build(io: CliIo, done: (code: number) => void, only?: string): Command {
+  const declares = (name: string): boolean => only === undefined || only === name;
   const program = new Command('udpkit')
     .description('UDP messaging: listen, send, broadcast, and this machine\'s addresses')
     .version(VERSION, '-V, --version')
@@ -53,7 +66,7 @@ function build(io: CliIo, done: (code: number) => void): Command {
       done(await mod.run(args, cmd.opts(), io));
     };
 
-  addKeyFlags(addFamilyFlags(
+  if (declares('listen')) addKeyFlags(addFamilyFlags(
     program
       .command('listen')
       .alias('receive')
@@ -81,7 +94,7 @@ function build(io: CliIo, done: (code: number) => void): Command {
       .option('--linger <seconds>', 'after stopping, keep acknowledging --ack senders this long (default 2)'),
   )).action(action(() => import('./commands/listen.js')));
 
-  addKeyFlags(addFamilyFlags(
+  if (declares('send')) addKeyFlags(addFamilyFlags(
     program
       .command('send')
       .description('send a message (or stdin, one datagram per line) to HOST')
@@ -107,7 +120,7 @@ function build(io: CliIo, done: (code: number) => void): Command {
       .option('--ack-timeout <seconds>', 'with --ack: give up after this long without a new acknowledgement (default 10)'),
   )).action(action(() => import('./commands/send.js')));
 
-  addKeyFlags(program
+  if (declares('broadcast')) addKeyFlags(program
     .command('broadcast')
     .description('send a message to the broadcast address of every local IPv4 network')
     .argument('[message...]', 'words joined by spaces; "-" or none: read stdin')
@@ -117,7 +130,7 @@ function build(io: CliIo, done: (code: number) => void): Command {
     .option('-q, --quiet', 'do not print where it sent'))
     .action(action(() => import('./commands/broadcast.js')));
 
-  addFamilyFlags(
+  if (declares('bench')) addFamilyFlags(
     program
       .command('bench')
       .description('measure throughput, loss, jitter and round trips to a bench server (like iperf3 -u)')
@@ -134,7 +147,7 @@ function build(io: CliIo, done: (code: number) => void): Command {
       .option('--json', 'one JSON object per report'),
   ).action(action(() => import('./commands/bench.js')));
 
-  addKeyFlags(program
+  if (declares('relay')) addKeyFlags(program
     .command('relay')
     .description('forward datagrams to HOST:PORT and back, losing, duplicating, reordering and delaying some on purpose')
     .requiredOption('-p, --port <port>', 'UDP port clients send to (0: any free port)')
@@ -155,7 +168,7 @@ function build(io: CliIo, done: (code: number) => void): Command {
     .option('--json', 'print the counts on exit as one JSON object on stdout'))
     .action(action(() => import('./commands/relay.js')));
 
-  addKeyFlags(
+  if (declares('chat')) addKeyFlags(
     program
       .command('chat')
       .description('a LAN messenger that speaks IP Messenger (port 2425): who is here, messages, receipts')
@@ -167,7 +180,7 @@ function build(io: CliIo, done: (code: number) => void): Command {
       .option('--no-broadcast', 'announce only to --peer hosts, not to the local networks\' broadcast addresses'),
   ).action(action(() => import('./commands/chat.js')));
 
-  program
+  if (declares('ui')) program
     .command('ui')
     .description('a local web page to listen, send and save messages (like Packet Sender)')
     .option('-p, --port <port>', 'HTTP port (0: any free port)', '8080')
@@ -175,7 +188,7 @@ function build(io: CliIo, done: (code: number) => void): Command {
     .option('--open', 'open the page in the desktop browser')
     .action(action(() => import('./commands/ui.js')));
 
-  program
+  if (declares('info')) program
     .command('info')
     .description("this machine's IP and MAC address, then every interface")
     .option('--json', 'one JSON document')
@@ -207,7 +220,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 
 async function runGuarded(argv: readonly string[], io: CliIo): Promise<number> {
   let code: number | undefined;
-  const program = build(io, (c) => (code = c));
+  const program = build(io, (c) => (code = c), chosenCommand(argv));
   try {
     if (argv.length === 0) {
       program.outputHelp({ error: true });

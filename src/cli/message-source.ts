@@ -6,12 +6,14 @@
  * ends): reads stop one byte past the limit, so a message too large costs one datagram's worth of
  * memory and is refused at once, and an abort (SIGTERM) ends a read that waits.
  */
-import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { UdpkitError, describeErrno, errnoOf } from '../errors.js';
 import { parseHex } from '../validate.js';
 import { UsageError } from './io.js';
 import type { Opts } from './main.js';
+
+// Where the lines come from; kept importable from here, with the other sources.
+export { readLineBatches, readLineSpans, type LineOptions } from './line-batches.js';
 
 /** Either a fixed list of datagrams or a stream of lines. */
 export type MessageSource =
@@ -75,6 +77,8 @@ function readFailure(what: string, syscall: string, err: unknown): UdpkitError {
 async function readFileAtMost(path: string, limit: SizeLimit | undefined, signal?: AbortSignal): Promise<Buffer> {
   signal?.throwIfAborted();
   const what = `file ${JSON.stringify(path)}`;
+  // Loaded here, not up front: node:fs/promises costs a millisecond of every start-up.
+  const { open } = await import('node:fs/promises');
   const file = await open(path, 'r').catch((err: unknown) => {
     throw readFailure(what, 'open', err);
   });
@@ -133,68 +137,4 @@ function readStdinAtMost(input: Readable, limit: SizeLimit | undefined, signal?:
     input.once('end', onEnd);
     input.once('error', onError);
   });
-}
-
-/** Options of {@link readLineBatches}. */
-export interface LineOptions {
-  /** Refuse a line longer than this, naming its number; a line is never held past it. */
-  readonly limit?: SizeLimit;
-  /** Stop reading (quietly, as at the end of input) when this aborts. */
-  readonly signal?: AbortSignal;
-}
-
-function lineTooLarge(limit: SizeLimit, lineNo: number, size: number | undefined): Error {
-  const err = limit.tooLarge(size);
-  err.message = `line ${lineNo}: ${err.message}`;
-  return err;
-}
-
-/**
- * Splits a byte stream into lines without decoding it, one batch of lines per chunk read (an
- * await per chunk, not per line). Each line has its `\n` (and a `\r` before it) removed; a last
- * line without a newline is yielded too. With a `limit`, the lines before a line too long are
- * yielded, then the generator throws.
- */
-export async function* readLineBatches(input: Readable, options: LineOptions = {}): AsyncGenerator<Buffer[]> {
-  const { limit, signal } = options;
-  const onAbort = (): void => void input.destroy();
-  if (signal?.aborted) return;
-  signal?.addEventListener('abort', onAbort, { once: true });
-  let rest: Buffer | undefined;
-  let lineNo = 0;
-  try {
-    for await (const chunk of input) {
-      const buf: Buffer = rest ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
-      const lines: Buffer[] = [];
-      let start = 0;
-      let nl: number;
-      while ((nl = buf.indexOf(0x0a, start)) !== -1) {
-        const line = buf.subarray(start, nl > start && buf[nl - 1] === 0x0d ? nl - 1 : nl);
-        if (limit && line.length > limit.bytes) {
-          if (lines.length > 0) yield lines;
-          throw lineTooLarge(limit, lineNo + lines.length + 1, line.length);
-        }
-        lines.push(line);
-        start = nl + 1;
-      }
-      rest = start < buf.length ? buf.subarray(start) : undefined;
-      // A trailing \r may belong to a CRLF: one byte of slack before calling the line too long.
-      if (limit && rest && rest.length > limit.bytes + 1) {
-        if (lines.length > 0) yield lines;
-        throw lineTooLarge(limit, lineNo + lines.length + 1, undefined);
-      }
-      lineNo += lines.length;
-      if (lines.length > 0) yield lines;
-    }
-  } catch (err) {
-    if (signal?.aborted) return;
-    throw err;
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
-  if (rest) {
-    const last = rest[rest.length - 1] === 0x0d ? rest.subarray(0, -1) : rest;
-    if (limit && last.length > limit.bytes) throw lineTooLarge(limit, lineNo + 1, last.length);
-    yield [last];
-  }
 }

@@ -105,6 +105,13 @@ export interface NativeUdp {
    * a failure after the first ends the batch early and shows on the next call.
    */
   sendBatch(buffers: readonly Uint8Array[], start: number, address?: string, port?: number): number;
+  /**
+   * One sendmmsg to the connected peer of `bytes[starts[i], ends[i])` for `i` from `from` up to
+   * `to` (64 at most): like `sendBatch`, but slices of one buffer, so that sending many small
+   * datagrams makes no object per datagram. A RangeError when `to` is past either array or a
+   * slice is outside `bytes`.
+   */
+  sendSpans(bytes: Uint8Array, starts: Uint32Array, ends: Uint32Array, from: number, to: number): number;
   /** Calls `callback` once, from the event loop, when the socket can take datagrams again. */
   waitWritable(callback: () => void): void;
   /** Let the event loop exit while this socket is receiving / keep it alive again (default). */

@@ -18,18 +18,15 @@ export function directedBroadcast(address: string, netmask: string): string | un
 /**
  * True when `address` is the limited broadcast address or the directed broadcast address of one
  * of this machine's IPv4 interfaces (so SO_BROADCAST is needed to send there).
- * @param interfaces defaults to `os.networkInterfaces()`; pass a fixture in tests.
+ * @param interfaces defaults to `os.networkInterfaces()` (read only when needed); pass a fixture in tests.
  */
-export function isBroadcastAddress(
-  address: string,
-  interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]> = os.networkInterfaces(),
-): boolean {
+export function isBroadcastAddress(address: string, interfaces?: NodeJS.Dict<os.NetworkInterfaceInfo[]>): boolean {
   if (address === LIMITED_BROADCAST) return true;
   // A broadcast address has all host bits set, so for any prefix up to /30 its last two bits are
   // 1; anything else cannot be one, and the interface list (slow to read) is not needed.
   const last = Number(address.slice(address.lastIndexOf('.') + 1));
   if ((last & 3) !== 3) return false;
-  for (const list of Object.values(interfaces)) {
+  for (const list of Object.values(interfaces ?? os.networkInterfaces())) {
     for (const a of list ?? []) {
       if (a.family === 'IPv4' && directedBroadcast(a.address, a.netmask) === address) return true;
     }

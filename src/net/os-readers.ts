@@ -2,7 +2,6 @@
  * The OS boundary of `net/`: the few calls that read this machine's network state. Everything
  * above them is pure, so tests pass fixtures here and keep the rest real.
  */
-import { readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 
 /** What `net/` reads from the OS. */
@@ -29,8 +28,10 @@ export type NetOsOptions = Partial<NetOsReaders>;
  * @example await systemReaders.readFile('/proc/net/route')
  */
 export const systemReaders: NetOsReaders = {
-  readFile: (path) => readFile(path, 'utf8'),
-  listDir: (path) => readdir(path),
+  // node:fs/promises is loaded on first use: a plain `send` never reads these files, and loading
+  // it up front costs a millisecond of every start-up.
+  readFile: async (path) => (await import('node:fs/promises')).readFile(path, 'utf8'),
+  listDir: async (path) => (await import('node:fs/promises')).readdir(path),
   networkInterfaces: () => os.networkInterfaces(),
   hostname: () => os.hostname(),
 };

@@ -8,7 +8,7 @@
  * Control ops: START, START_ACK, RESULT_REQUEST, RESULT, ECHO_REQUEST, ECHO_REPLY. A reply is
  * never larger than the request that caused it, so a server cannot be used to amplify a flood.
  */
-import { FRAME_VERSION, FrameType, readFrameHeader, writeFrameHeader } from './frame-header.js';
+import { FRAME_MAGIC, FRAME_VERSION, FrameType, readFrameHeader, writeFrameHeader } from './frame-header.js';
 import type { ReceiverCounts } from './bench-stats.js';
 
 /** Frame type bytes of bench frames (see {@link FrameType}). */
@@ -153,6 +153,61 @@ export function stampBenchData(buf: Buffer, seq: number, sentAt: number): void {
   writeU64(buf, 20, sentAt);
 }
 
+/**
+ * Rewrites the sequence number and timestamp of an encoded echo request in place, as
+ * {@link stampBenchData} does for data frames.
+ * @example stampBenchEcho(request, 7, nowUs)
+ */
+export function stampBenchEcho(buf: Buffer, seq: number, sentAt: number): void {
+  writeU64(buf, 16, seq);
+  writeU64(buf, 24, sentAt);
+}
+
+/**
+ * True when `buf[start, start + length)` is an echo frame with op `op` that
+ * {@link decodeBenchFrame} accepts. Reads bytes in place and makes nothing: a round trip does
+ * this once per echo on each side.
+ */
+function isEchoAt(buf: Uint8Array, start: number, length: number, op: number): boolean {
+  return (
+    length >= ECHO_MIN_LENGTH &&
+    buf[start] === FRAME_MAGIC >> 8 &&
+    buf[start + 1] === (FRAME_MAGIC & 0xff) &&
+    buf[start + 2] === FRAME_VERSION &&
+    buf[start + 3] === BenchFrameType.CONTROL &&
+    buf[start + 4] === op &&
+    buf[start + 5] === 0 &&
+    buf[start + 6] === 0 &&
+    buf[start + 7] === 0 &&
+    // seq and sentAt are u64s below 2^53 (which also rules out all ones, "unknown"): the high
+    // halves are below 2^21, so their first byte is 0 and the second below 0x20.
+    buf[start + 16] === 0 &&
+    (buf[start + 17] as number) < 0x20 &&
+    buf[start + 24] === 0 &&
+    (buf[start + 25] as number) < 0x20
+  );
+}
+
+/**
+ * True when `bytes` is an echo request {@link decodeBenchFrame} would accept: what a server
+ * checks first, to answer it without decoding it into an object.
+ * @example isEchoRequest(encodeBenchFrame({ kind: 'echo-request', session: 1n, seq: 0, sentAt: 5, length: 64 })) // true
+ */
+export function isEchoRequest(bytes: Uint8Array): boolean {
+  return isEchoAt(bytes, 0, bytes.length, BenchOp.ECHO_REQUEST);
+}
+
+/**
+ * The sequence number of the echo reply at `buf[start, start + length)` if it belongs to the
+ * session whose id is `sessionHi * 2^32 + sessionLo`, else -1. For a client's round-trip loop,
+ * which reads each reply in the receive buffer itself.
+ * @example echoReplySeq(reply, 0, reply.length, 0, 1) // 7, for the reply to seq 7 of session 1n
+ */
+export function echoReplySeq(buf: Buffer, start: number, length: number, sessionHi: number, sessionLo: number): number {
+  if (!isEchoAt(buf, start, length, BenchOp.ECHO_REPLY) || buf.readUInt32BE(start + 8) !== sessionHi || buf.readUInt32BE(start + 12) !== sessionLo) return -1;
+  return buf.readUInt32BE(start + 16) * TWO_32 + buf.readUInt32BE(start + 20);
+}
+
 /** The fields every control op has; `undefined` when they break a rule. */
 function decodeControl(buf: Buffer): BenchFrame | undefined {
   if (buf.length < CONTROL_HEADER || buf.readUInt16BE(6) !== 0) return undefined;
@@ -225,6 +280,18 @@ export function echoReplyFor(request: Uint8Array): Buffer {
   const reply = Buffer.from(request);
   reply[4] = BenchOp.ECHO_REPLY;
   return reply;
+}
+
+/**
+ * Turns an echo request into its reply where it lies (the op byte) and returns true; returns
+ * false, leaving the bytes alone, for anything else. For a server that answers from its receive
+ * buffer: no copy per echo.
+ * @example if (answerEchoInPlace(view)) socket.send(view);
+ */
+export function answerEchoInPlace(bytes: Uint8Array): boolean {
+  if (!isEchoRequest(bytes)) return false;
+  bytes[4] = BenchOp.ECHO_REPLY;
+  return true;
 }
 
 /**

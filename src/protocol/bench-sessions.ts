@@ -7,7 +7,7 @@
  * {@link BenchSessions.nextDeadline} (early is harmless); {@link BenchSessions.noteStartDrops}
  * and {@link BenchSessions.finish} when `handle` asks for the kernel's drop counter.
  */
-import { decodeBenchFrame, echoReplyFor, encodeBenchFrame, formatSessionId, type BenchResultStats } from './bench-frames.js';
+import { decodeBenchFrame, echoReplyFor, encodeBenchFrame, formatSessionId, isEchoRequest, type BenchResultStats } from './bench-frames.js';
 import { InterarrivalJitter, SequenceCounter, lossOf, type ReceiverCounts } from './bench-stats.js';
 
 /** Where a frame came from. */
@@ -98,9 +98,10 @@ export class BenchSessions {
 
   /** Takes one datagram from `peer`, received at `now`. */
   handle(bytes: Uint8Array, peer: BenchPeer, now: number): BenchStep {
+    // Checked in place before anything is decoded: an echo's round trip includes this.
+    if (isEchoRequest(bytes)) return { kind: 'reply', data: echoReplyFor(bytes) };
     const frame = decodeBenchFrame(bytes);
     if (frame === undefined) return this.#ignore();
-    if (frame.kind === 'echo-request') return { kind: 'reply', data: echoReplyFor(bytes) };
     if (frame.kind === 'start') {
       const known = this.#sessions.get(frame.session);
       if (known === undefined && this.#sessions.size < this.#maxSessions) {

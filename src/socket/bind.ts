@@ -1,5 +1,5 @@
 /** Binding a UDP socket the way a listener wants it, with failures that say what and where. */
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { UdpkitError, describeErrno, errnoOf, formatHostPort } from '../errors.js';
 import { ipFamily } from '../validate.js';
 
@@ -35,9 +35,12 @@ export function bindFailure(err: unknown, address: string, port: number): Udpkit
   });
 }
 
-function bindOne(type: 'udp4' | 'udp6', address: string, req: BindRequest, ipv6Only: boolean): Promise<dgram.Socket> {
+async function bindOne(type: 'udp4' | 'udp6', address: string, req: BindRequest, ipv6Only: boolean): Promise<dgram.Socket> {
+  // Loaded when a socket is made, not with this file: `send` takes only bindFailure from here and
+  // on the native path never needs node:dgram, which would cost every start-up half a millisecond.
+  const { createSocket } = await import('node:dgram');
   return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket({ type, ...(type === 'udp6' ? { ipv6Only } : {}), reuseAddr: req.reuseAddress === true });
+    const socket = createSocket({ type, ...(type === 'udp6' ? { ipv6Only } : {}), reuseAddr: req.reuseAddress === true });
     const onError = (err: Error): void => {
       socket.close();
       reject(bindFailure(err, address, req.port));

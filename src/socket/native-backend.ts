@@ -29,7 +29,7 @@ export class NativeBackend implements ReceiveBackend {
   #onError: ((err: NativeSocketError) => void) | undefined;
   #closed = false;
   /** Sends not taken by the kernel yet, oldest first (see {@link send}). */
-  readonly #waiting: Array<{ data: Uint8Array; port: number; address: string; callback: (err: Error | null) => void; copied: boolean }> = [];
+  readonly #waiting: Array<{ data: Uint8Array; port: number; address: string; callback: (err: Error | null) => void }> = [];
 
   constructor(socket: NativeUdp, dualStack: boolean) {
     this.#socket = socket;
@@ -79,12 +79,22 @@ export class NativeBackend implements ReceiveBackend {
    */
   send(data: Uint8Array, port: number, address: string, callback: (err: Error | null) => void): void {
     if (this.#waiting.length > 0) {
-      // Behind a blocked send: it waits, so it keeps its own copy (see #sendWaiting).
-      this.#waiting.push({ data: Buffer.from(data), port, address, callback, copied: true });
+      // Behind a blocked send. Callers may hand a view of a receive buffer that the next batch
+      // overwrites (a relay forwarding what it just read): whatever waits keeps its own copy.
+      this.#waiting.push({ data: Buffer.from(data), port, address, callback });
       return;
     }
-    this.#waiting.push({ data, port, address, callback, copied: false });
-    this.#sendWaiting();
+    // Nothing waits: straight to the kernel, with no entry queued for it (a bench server's echo,
+    // a relay's forward). Only a send the kernel cannot take now waits, on its own copy.
+    let sent: boolean;
+    try {
+      sent = this.#socket.send(data, address, port);
+    } catch (err) {
+      return callback(err as Error);
+    }
+    if (sent) return callback(null);
+    this.#waiting.push({ data: Buffer.from(data), port, address, callback });
+    this.#socket.waitWritable(this.#sendWaiting);
   }
 
   readonly #sendWaiting = (): void => {
@@ -93,13 +103,6 @@ export class NativeBackend implements ReceiveBackend {
       let err: Error | null = null;
       try {
         if (!this.#socket.send(next.data, next.address, next.port)) {
-          // Callers may hand a view of a receive buffer that the next batch overwrites (a relay
-          // forwarding what it just read): whatever has to wait keeps its own copy.
-          for (const w of this.#waiting) {
-            if (w.copied) continue;
-            w.data = Buffer.from(w.data);
-            w.copied = true;
-          }
           this.#socket.waitWritable(this.#sendWaiting);
           return;
         }

@@ -1,10 +1,11 @@
 /**
  * The native sender: datagrams written in one event-loop turn go out together, up to 64 per
- * sendmmsg, instead of one syscall and one callback from libuv each.
+ * sendmmsg, instead of one syscall and one callback from libuv each; `sendNow` sends one at once
+ * when nothing waits before it (a round trip waits for no later turn). Slices of one buffer
+ * (`sendSpans`) go out straight from it, with no object made per datagram.
  */
 import type { NativeBinding, NativeUdp } from '../native/binding.js';
-import type { Endpoint } from '../types.js';
-import { connectFailure, endpointOf, type ConnectRequest, type SendIo } from './send-io.js';
+import { connectFailure, type ConnectRequest, type ReplyHandler, type SendIo } from './send-io.js';
 
 type Done = (err: Error | null) => void;
 
@@ -15,11 +16,17 @@ class NativeSendIo implements SendIo {
   #head = 0;
   #scheduled = false;
   #waiting = false;
-  #onMessage: ((data: Buffer, from: Endpoint) => void) | undefined;
+  /** Who waits for the socket to take datagrams again: the pump, a span sender, or both. */
+  #writableWaiters: Array<() => void> = [];
+  #onMessage: ReplyHandler | undefined;
   #onError: ((err: Error) => void) | undefined;
 
   constructor(socket: NativeUdp) {
     this.#socket = socket;
+  }
+
+  sendNow(data: Uint8Array): boolean {
+    return !this.#scheduled && !this.#waiting && this.#head === this.#queue.length && this.#socket.send(data);
   }
 
   send(data: Uint8Array, done: Done): void {
@@ -44,12 +51,9 @@ class NativeSendIo implements SendIo {
         continue;
       }
       if (taken === 0) {
-        // The kernel is full; while we wait, the socket must keep the process alive.
         this.#waiting = true;
-        this.#socket.ref();
-        this.#socket.waitWritable(() => {
+        this.#whenWritable(() => {
           this.#waiting = false;
-          this.#socket.unref();
           this.#pump();
         });
         return;
@@ -63,20 +67,38 @@ class NativeSendIo implements SendIo {
     this.#head = 0;
   }
 
+  /** One native wait for writable serves every waiter; meanwhile the socket keeps the process alive. */
+  #whenWritable(waiter: () => void): void {
+    this.#writableWaiters.push(waiter);
+    if (this.#writableWaiters.length > 1) return;
+    this.#socket.ref();
+    this.#socket.waitWritable(() => {
+      this.#socket.unref();
+      for (const w of this.#writableWaiters.splice(0)) w();
+    });
+  }
+
+  sendSpans(bytes: Buffer, starts: Uint32Array, ends: Uint32Array, from: number, to: number): number {
+    return this.#socket.sendSpans(bytes, starts, ends, from, to);
+  }
+
+  writable(): Promise<void> {
+    return new Promise((resolve) => this.#whenWritable(resolve));
+  }
+
   /**
    * Starts reading replies. Until then the socket does not read at all (no receive arena), and
    * an ICMP refusal shows up on the next send instead.
    */
-  onMessage(handler: (data: Buffer, from: Endpoint) => void): void {
+  onMessage(handler: ReplyHandler): void {
     const first = this.#onMessage === undefined;
     this.#onMessage = handler;
     if (!first) return;
     this.#socket.startReceiving(
       (count, data, starts, lengths, ports, senders, addresses, families) => {
         for (let i = 0; i < count; i++) {
-          const start = starts[i] as number;
           const s = senders[i] as number;
-          handler(Buffer.from(data.subarray(start, start + (lengths[i] as number))), endpointOf(addresses[s] as string, ports[i] as number, families[s] as string));
+          handler(data, starts[i] as number, lengths[i] as number, addresses[s] as string, ports[i] as number, families[s] as string);
         }
       },
       (err) => this.#onError?.(err),

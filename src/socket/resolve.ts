@@ -1,4 +1,3 @@
-import { lookup as dnsLookup } from 'node:dns/promises';
 import { UdpkitError, describeErrno, errnoOf } from '../errors.js';
 import type { Lookup } from '../types.js';
 import { ipFamily } from '../validate.js';
@@ -21,6 +20,8 @@ export interface ResolveOptions {
 
 /** The system resolver, as a `Lookup`. */
 export const systemLookup: Lookup = async (hostname, family) => {
+  // Loaded on the first name: an IP literal (most sends) needs no resolver module at start-up.
+  const { lookup: dnsLookup } = await import('node:dns/promises');
   const all = await dnsLookup(hostname, { all: true, family, verbatim: false });
   return all.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
 };

@@ -3,7 +3,7 @@
  * datagram) or the native addon (sendmmsg, up to 64 datagrams per syscall). Both report each
  * datagram's outcome, replies and asynchronous errors the same way.
  */
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { errnoOf } from '../errors.js';
 import type { Endpoint } from '../types.js';
 import { applyMulticastSend, type MulticastSend } from './multicast.js';
@@ -12,13 +12,36 @@ import { applyMulticastSend, type MulticastSend } from './multicast.js';
 export interface SendIo {
   /** Hands one datagram to the kernel; `done` tells how it went (never synchronously). */
   send(data: Uint8Array, done: (err: Error | null) => void): void;
-  /** Datagrams that come back (replies), each with a payload the handler may keep. */
-  onMessage(handler: (data: Buffer, from: Endpoint) => void): void;
+  /**
+   * The native socket only: hands the datagram to the kernel before returning, when nothing
+   * given to `send` still waits. True when the kernel took it; false when it must go through
+   * `send` (something waits, or the kernel is full); throws the OS error (ECONNREFUSED: a
+   * refusal meant for an earlier datagram, this one not sent).
+   */
+  sendNow?(data: Uint8Array): boolean;
+  /**
+   * Datagrams that come back (replies): each is `bytes[start, start + length)`, valid only
+   * during the call (the native socket reuses its receive buffer), from `address` as shown
+   * (a mapped IPv4 address already plain), `port` and `family` (`'IPv4'`, `'IPv6'`).
+   */
+  onMessage(handler: ReplyHandler): void;
   /** Errors outside any send, such as an ICMP refusal seen while receiving. */
   onError(handler: (err: Error) => void): void;
   localAddress(): { address: string; port: number };
   close(): Promise<void>;
+  /**
+   * The native socket only: one sendmmsg of `bytes[starts[i], ends[i])` for `from <= i < to`
+   * (64 at most) to the destination, made of no object per datagram. Returns how many the
+   * kernel took, 0 when it is full (see `writable`); throws the OS error of datagram `from`.
+   * Datagrams queued with `send` and not yet sent may go out after these.
+   */
+  sendSpans?(bytes: Buffer, starts: Uint32Array, ends: Uint32Array, from: number, to: number): number;
+  /** With `sendSpans`: resolves once the socket can take datagrams again. */
+  writable?(): Promise<void>;
 }
+
+/** Takes one reply; see {@link SendIo.onMessage}. */
+export type ReplyHandler = (bytes: Buffer, start: number, length: number, address: string, port: number, family: string) => void;
 
 /** Where to connect, and how. */
 export interface ConnectRequest {
@@ -54,8 +77,8 @@ class DgramSendIo implements SendIo {
   send(data: Uint8Array, done: (err: Error | null) => void): void {
     this.#socket.send(data, (err) => done(err ?? null));
   }
-  onMessage(handler: (data: Buffer, from: Endpoint) => void): void {
-    this.#socket.on('message', (data, rinfo) => handler(data, endpointOf(rinfo.address, rinfo.port, rinfo.family)));
+  onMessage(handler: ReplyHandler): void {
+    this.#socket.on('message', (data, rinfo) => handler(data, 0, data.length, rinfo.address, rinfo.port, rinfo.family));
   }
   onError(handler: (err: Error) => void): void {
     this.#socket.on('error', handler);
@@ -71,7 +94,9 @@ class DgramSendIo implements SendIo {
 
 /** Binds and connects a node:dgram socket; rejects with a {@link ConnectFailure}. */
 export async function openDgramSendIo(req: ConnectRequest): Promise<SendIo> {
-  const socket = dgram.createSocket(req.family === 6 ? 'udp6' : 'udp4');
+  // Loaded only on this path: the native sender never needs node:dgram at start-up.
+  const { createSocket } = await import('node:dgram');
+  const socket = createSocket(req.family === 6 ? 'udp6' : 'udp4');
   const step = (name: 'bind' | 'connect', start: (done: () => void) => void): Promise<void> =>
     new Promise((resolve, reject) => {
       socket.once('error', (err) => {

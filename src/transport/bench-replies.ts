@@ -1,19 +1,19 @@
 /**
- * How the bench client hears the server: one receive loop on the sender's socket that decodes
- * bench frames and hands each to whoever waits for it, and requests sent again until answered.
+ * How the bench client hears the server: every reply to the sender's socket is decoded as it
+ * arrives and handed to whoever waits for it, and requests are sent again until answered.
  */
 import { decodeBenchFrame, type BenchFrame } from '../protocol/bench-frames.js';
 import type { Sender } from '../socket/sender.js';
-import { microseconds } from './clock.js';
+import { monotonicMicroseconds } from './clock.js';
 
-/** How long one receive waits before the loop checks whether it should stop. */
-const POLL_MS = 100;
-
-/** A frame from the server, with when it arrived (µs, {@link microseconds}). */
+/** A frame from the server, with when it arrived (µs, {@link monotonicMicroseconds}). */
 export interface Heard<F extends BenchFrame = BenchFrame> {
   readonly frame: F;
   readonly at: number;
 }
+
+/** Reads `bytes[start, start + length)`, which arrived at `at` ({@link monotonicMicroseconds}); true when it took it. */
+export type Tap = (bytes: Buffer, start: number, length: number, at: number) => boolean;
 
 interface Waiter {
   readonly match: (f: BenchFrame) => boolean;
@@ -21,34 +21,44 @@ interface Waiter {
 }
 
 /**
- * Keeps exactly one `Sender.receive` pending (a second one would steal the first one's reply)
- * and dispatches what arrives. Frames nobody waits for are dropped: UDP replies are idempotent.
+ * Takes every datagram the sender receives (`Sender.onMessageBytes`, in place) and hands it to
+ * the tap, or decodes it and hands the frame to the first waiter it matches. Frames nobody
+ * takes are dropped: UDP replies are idempotent.
  * @example
  * const replies = new ReplyPump(sender);
  * const ack = await replies.wait((f) => f.kind === 'start-ack', 200);
  * replies.stop();
  */
 export class ReplyPump {
+  readonly #sender: Sender;
   readonly #waiters = new Set<Waiter>();
-  #running = true;
+  #tap: Tap | undefined;
 
   constructor(sender: Sender) {
-    void this.#loop(sender);
+    this.#sender = sender;
+    sender.onMessageBytes((bytes, start, length) => this.#heard(bytes, start, length));
   }
 
-  async #loop(sender: Sender): Promise<void> {
-    while (this.#running) {
-      const d = await sender.receive(POLL_MS);
-      const at = microseconds();
-      const frame = d && decodeBenchFrame(d.data);
-      if (frame === undefined) continue;
-      for (const w of this.#waiters) {
-        if (!w.match(frame)) continue;
-        this.#waiters.delete(w);
-        w.resolve({ frame, at });
-        break;
-      }
+  #heard(bytes: Buffer, start: number, length: number): void {
+    const at = monotonicMicroseconds();
+    if (this.#tap?.(bytes, start, length, at) === true || this.#waiters.size === 0) return;
+    const frame = decodeBenchFrame(bytes.subarray(start, start + length));
+    if (frame === undefined) return;
+    for (const w of this.#waiters) {
+      if (!w.match(frame)) continue;
+      this.#waiters.delete(w);
+      w.resolve({ frame, at });
+      return;
     }
+  }
+
+  /**
+   * Hands every datagram to `tap` first, as it arrives, in the receive buffer (`undefined`: no
+   * more); it returns true for one it took. For a loop that answers each reply at once (round
+   * trips), with no promise, timer, object or copy per reply.
+   */
+  tap(tap: Tap | undefined): void {
+    this.#tap = tap;
   }
 
   /** The first frame `match` accepts within `timeoutMs`, or `undefined`. */
@@ -69,9 +79,10 @@ export class ReplyPump {
     });
   }
 
-  /** Ends the loop (within {@link POLL_MS}); pending waits run out their time. */
+  /** Stops taking replies; pending waits run out their time. */
   stop(): void {
-    this.#running = false;
+    this.#tap = undefined;
+    this.#sender.onMessage(undefined);
   }
 }
 

@@ -1,13 +1,17 @@
 /**
- * The bench server: runs the sans-I/O {@link BenchSessions} over a {@link Listener} and one
+ * The bench server: runs the sans-I/O {@link BenchSessions} over a bound socket and one
  * timer. Answers START, RESULT and ECHO requests of any number of `udpkit bench` clients and
  * counts their test traffic (docs/protocol.md, "Bench frames").
  */
 import { EventEmitter } from 'node:events';
-import { BenchSessions, type BenchSessionSummary } from '../protocol/bench-sessions.js';
-import { listen, type BoundAddress, type Listener } from '../socket/receiver.js';
-import type { Datagram, SocketState } from '../types.js';
-import { validateInteger } from '../validate.js';
+import { answerEchoInPlace } from '../protocol/bench-frames.js';
+import { BenchSessions, type BenchSessionSummary, type BenchStep } from '../protocol/bench-sessions.js';
+import type { ReceiveBackend } from '../socket/backend.js';
+import type { DatagramBatch } from '../socket/batch.js';
+import { openBackend } from '../socket/open-backend.js';
+import { DEFAULT_RECEIVE_BUFFER, type BoundAddress } from '../socket/receiver.js';
+import type { SocketState } from '../types.js';
+import { validateInteger, validatePort } from '../validate.js';
 import { microseconds } from './clock.js';
 
 /** The port `udpkit bench` uses unless told otherwise (iperf3's). */
@@ -31,32 +35,41 @@ export interface BenchServerOptions {
   readonly signal?: AbortSignal;
 }
 
+/** What a reply's completion is given when nothing waits for it: replies are best effort. */
+const ignore = (): void => undefined;
+
 /**
  * A running bench server. Emits `'session'` with a {@link BenchSessionSummary} when a session
  * finishes or expires, and `'error'` when receiving fails.
  */
 export class BenchServer extends EventEmitter {
-  readonly #listener: Listener;
+  readonly #backend: ReceiveBackend;
   readonly #sessions: BenchSessions;
+  #state: SocketState = 'bound';
+  #closed: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
 
   /** @internal use {@link benchServer} */
-  constructor(listener: Listener, sessions: BenchSessions) {
+  constructor(backend: ReceiveBackend, sessions: BenchSessions) {
     super();
-    this.#listener = listener;
+    this.#backend = backend;
     this.#sessions = sessions;
-    listener.on('datagram', (d: Datagram) => this.#onDatagram(d));
-    listener.on('error', (err: Error) => this.emit('error', err));
+    // The socket itself, not a Listener: batches with no object and no copy per datagram, and
+    // replies with no promise each, so that an echo costs the server little besides the socket.
+    backend.start(
+      (batch) => this.#onBatch(batch),
+      (err) => this.emit('error', err),
+    );
   }
 
   /** The address and port the server is bound to. */
   address(): BoundAddress {
-    return this.#listener.address();
+    return { ...this.#backend.address(), dualStack: this.#backend.dualStack };
   }
 
   /** `'bound'` while serving, then `'closing'` and `'closed'`. */
   get state(): SocketState {
-    return this.#listener.state;
+    return this.#state;
   }
 
   /** Sessions held now (running, or finished and waiting to be forgotten). */
@@ -64,43 +77,59 @@ export class BenchServer extends EventEmitter {
     return this.#sessions.size;
   }
 
-  #onDatagram(d: Datagram): void {
-    const step = this.#sessions.handle(d.data, d.from, microseconds());
+  #onBatch(batch: DatagramBatch): void {
+    if (this.#state !== 'bound') return;
+    for (let i = 0; i < batch.count; i++) {
+      const start = batch.starts[i] as number;
+      const s = batch.senders[i] as number;
+      const port = batch.ports[i] as number;
+      const payload = batch.data.subarray(start, start + (batch.lengths[i] as number));
+      // An echo is answered from the batch itself (the backend copies what has to wait): it
+      // needs no session, and its round trip counts every step taken here.
+      if (answerEchoInPlace(payload)) {
+        this.#reply(payload, port, batch.replyAddresses[s] as string, ignore);
+        continue;
+      }
+      // The payload is a view of the batch: handle() keeps nothing of it.
+      const step = this.#sessions.handle(payload, { address: batch.addresses[s] as string, port }, microseconds());
+      if (step.kind !== 'none') this.#take(step, port, batch.replyAddresses[s] as string);
+    }
+  }
+
+  /** `address` as the socket gave it (`::ffff:a.b.c.d` for IPv4 on a dual-stack socket). */
+  #take(step: Exclude<BenchStep, { kind: 'none' }>, port: number, address: string): void {
     switch (step.kind) {
-      case 'none':
-        return;
       case 'reply':
-        void this.#reply(d, step.data);
+        this.#reply(step.data, port, address, ignore);
         return;
       case 'started':
-        void this.#reply(d, step.data);
+        this.#reply(step.data, port, address, ignore);
         void this.#drops().then((n) => this.#sessions.noteStartDrops(step.session, n));
         this.#schedule();
         return;
       case 'finishing':
         void this.#drops().then((n) => {
           const done = this.#sessions.finish(step.session, n);
-          if (done === undefined) return;
           // Reported once the RESULT is out, so a listener may close the server right away.
-          void this.#reply(d, done.data).then(() => this.emit('session', done.summary));
+          if (done !== undefined) this.#reply(done.data, port, address, () => this.emit('session', done.summary));
         });
     }
   }
 
-  #reply(d: Datagram, data: Buffer): Promise<void> {
-    // Best effort, like the protocol: the client asks again if a reply is lost.
-    return this.#listener.reply(d, data).catch(() => undefined);
+  /** Best effort, like the protocol: the client asks again if a reply is lost. */
+  #reply(data: Buffer, port: number, address: string, then: () => void): void {
+    if (this.#state === 'bound') this.#backend.send(data, port, address, then);
   }
 
   #drops(): Promise<number | undefined> {
-    return this.#listener.kernelDrops().catch(() => undefined);
+    return this.#state === 'bound' ? this.#backend.kernelDrops().catch(() => undefined) : Promise.resolve(undefined);
   }
 
   /** One timer, armed for the earliest moment a session may go idle. */
   #schedule(): void {
     clearTimeout(this.#timer);
     const deadline = this.#sessions.nextDeadline();
-    if (deadline === undefined || this.#listener.state !== 'bound') return;
+    if (deadline === undefined || this.#state !== 'bound') return;
     this.#timer = setTimeout(() => {
       for (const summary of this.#sessions.expire(microseconds())) this.emit('session', summary);
       this.#schedule();
@@ -108,10 +137,15 @@ export class BenchServer extends EventEmitter {
     this.#timer.unref();
   }
 
-  /** Stops serving and closes the socket. Sessions still running are not reported. */
-  async close(): Promise<void> {
-    clearTimeout(this.#timer);
-    await this.#listener.close();
+  /** Stops serving and closes the socket. Sessions still running are not reported. Safe to call twice. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#state = 'closing';
+      clearTimeout(this.#timer);
+      await this.#backend.close();
+      this.#state = 'closed';
+    })();
+    return this.#closed;
   }
 }
 
@@ -123,16 +157,16 @@ export class BenchServer extends EventEmitter {
  * console.log(server.address().port);
  */
 export async function benchServer(options: BenchServerOptions = {}): Promise<BenchServer> {
+  const port = validatePort(options.port ?? DEFAULT_BENCH_PORT, { allowZero: true });
   const maxSessions = validateInteger(options.maxSessions ?? 64, { name: 'maxSessions', min: 1, max: 65_536 });
   const idleTimeoutMs = validateInteger(options.idleTimeoutMs ?? 10_000, { name: 'idleTimeoutMs', min: 1, max: 86_400_000 });
-  const listener = await listen({
-    port: options.port ?? DEFAULT_BENCH_PORT,
-    family: options.family ?? 0,
-    reliable: false,
-    ...(options.address !== undefined ? { address: options.address } : {}),
-    ...(options.receiveBufferSize !== undefined ? { receiveBufferSize: options.receiveBufferSize } : {}),
-  });
-  const server = new BenchServer(listener, new BenchSessions({ maxSessions, idleTimeoutUs: idleTimeoutMs * 1000 }));
+  const backend = await openBackend({ port, family: options.family ?? 0, ...(options.address !== undefined ? { address: options.address } : {}) });
+  try {
+    backend.setReceiveBufferSize(options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER);
+  } catch {
+    // The kernel keeps its default; the server still works.
+  }
+  const server = new BenchServer(backend, new BenchSessions({ maxSessions, idleTimeoutUs: idleTimeoutMs * 1000 }));
   const signal = options.signal;
   if (signal?.aborted) await server.close();
   else signal?.addEventListener('abort', () => void server.close(), { once: true });

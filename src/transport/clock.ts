@@ -9,3 +9,12 @@ import { performance } from 'node:perf_hooks';
 export function microseconds(): number {
   return Math.floor((performance.timeOrigin + performance.now()) * 1000);
 }
+
+/**
+ * Microseconds on the monotonic clock since this process started, with the fraction: for
+ * timing short intervals (a round trip of 15 µs), where whole microseconds are a 7% step.
+ * @example const t0 = monotonicMicroseconds(); work(); const took = monotonicMicroseconds() - t0;
+ */
+export function monotonicMicroseconds(): number {
+  return performance.now() * 1000;
+}

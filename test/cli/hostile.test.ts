@@ -5,9 +5,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BIN, runCli, waitForLines, killedAfterEach } from '../helpers/cli.js';
@@ -163,16 +163,19 @@ describe('--allow', () => {
 
 describe('errors say what was attempted and where', () => {
   // The checkout may sit where nobody else can enter (a 0700 home or mktemp -d): the user
-  // `nobody` runs a copy of the one-file CLI from a directory it can read.
+  // `nobody` runs a copy of the CLI (dist/app: the launcher, its bundles and their code caches)
+  // from a directory it can read and cannot write.
   const canDrop = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
   if (!canDrop) console.warn('SKIPPED privileged-port test: needs root and setpriv to run as nobody');
   it.skipIf(!canDrop)('a privileged port as an unprivileged user', () => {
     const dir = mkdtempSync(join(tmpdir(), 'udpkit-nobody-'));
     try {
       chmodSync(dir, 0o755);
+      for (const file of readdirSync(dirname(BIN))) {
+        copyFileSync(join(dirname(BIN), file), join(dir, file));
+        chmodSync(join(dir, file), 0o644);
+      }
       const bin = join(dir, 'udpkit.cjs');
-      copyFileSync(BIN, bin);
-      chmodSync(bin, 0o644);
       const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bin, 'listen', '-4', '-p', '80'], {
         encoding: 'utf8',
         cwd: dir,

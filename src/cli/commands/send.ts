@@ -9,7 +9,7 @@ import { ipFamily, parseHostPort, validateInteger, validatePort, validateSeconds
 import { EXIT_FAILURE, EXIT_OK, EXIT_UNCONFIRMED, UsageError, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
 import type { Opts } from '../main.js';
-import { loadSource, planSource, readLineBatches, type MessageSource, type SizeLimit } from '../message-source.js';
+import { loadSource, planSource, readLineBatches, readLineSpans, type MessageSource, type SizeLimit } from '../message-source.js';
 
 function validateSource(value: string): string {
   const address = value.replace(/^\[|\]$/g, '');
@@ -21,22 +21,25 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-/** Writes every stdin line as one datagram, waiting whenever too many sends are in flight. */
+/**
+ * Sends every stdin line as one datagram. A batch of lines goes to the kernel straight from the
+ * buffer it was read into (no object per line: see line-batches.ts), and is sent before the next
+ * is read into that buffer; with `--interval`, one line at a time.
+ */
 async function sendLines(sender: Sender, io: CliIo, intervalMs: number): Promise<void> {
-  let lineNo = 0;
-  for await (const batch of readLineBatches(io.stdin, { limit: sizeLimit(sender), signal: io.signal })) {
-    for (const line of batch) {
-      lineNo++;
-      if (io.signal.aborted) return;
-      let more: boolean;
-      try {
-        more = sender.write(line);
-      } catch (err) {
-        throw Object.assign(err as Error, { message: `line ${lineNo}: ${(err as Error).message}` });
-      }
-      if (intervalMs > 0) await sleep(intervalMs);
-      else if (!more) await once(sender, 'drain');
+  let first = true;
+  for await (const spans of readLineSpans(io.stdin, { limit: sizeLimit(sender), signal: io.signal })) {
+    if (io.signal.aborted) return;
+    if (intervalMs === 0) {
+      await sender.writeSpans(spans);
+      continue;
     }
+    for (let i = 0; i < spans.count && !io.signal.aborted; i++) {
+      if (!first) await sleep(intervalMs);
+      first = false;
+      sender.write(spans.bytes.subarray(spans.starts[i], spans.ends[i]));
+    }
+    await sender.flush();
   }
 }
 
