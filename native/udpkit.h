@@ -24,7 +24,7 @@
 namespace udpkit {
 
 // Bumped when the JS-visible API changes, so binding.ts refuses a stale build/ directory.
-constexpr uint32_t kAbiVersion = 3;
+constexpr uint32_t kAbiVersion = 4;
 
 constexpr int kBatch = 64;             // datagrams per recvmmsg / sendmmsg
 constexpr int kBatchesPerWakeup = 16;  // then back to the event loop so timers and output run

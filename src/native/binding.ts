@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 /** The `abiVersion` this file describes; a build reporting another one is ignored. */
-export const NATIVE_ABI_VERSION = 3;
+export const NATIVE_ABI_VERSION = 4;
 
 /**
  * Receives one batch of `count` (1..64) datagrams. Everything passed is valid **only during the
