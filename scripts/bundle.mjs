@@ -9,7 +9,7 @@
 // The library (dist/index.js) is not bundled.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
 const APP = 'dist/app';
@@ -65,7 +65,8 @@ const common = {
   banner: { js: "const __udpkitMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" },
 };
 
-// Whatever an earlier build left: bundles, caches, a cache half written.
+// Whatever an earlier build left: bundles, caches, a cache half written (a fresh clone has no dist/app).
+mkdirSync(APP, { recursive: true });
 for (const f of readdirSync(APP, { withFileTypes: true })) if (f.isFile() && /\.cjs(\.v8cache.*)?$/.test(f.name)) rmSync(`${APP}/${f.name}`);
 
 // The commands main.js loads; each bundle carries what its command imports (send-tcp.js goes with send).
