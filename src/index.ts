@@ -11,9 +11,9 @@ export {
   MAX_UDP_PAYLOAD_IPV6,
   type HostPort,
 } from './validate.js';
-export { listen, Listener, DEFAULT_PORT, type ListenOptions, type BoundAddress, type ListenerStats, type RefusalReason, type EchoStats } from './socket/receiver.js';
+export { listen, Listener, DEFAULT_PORT, type ListenOptions, type BoundAddress, type ListenerStats, type RefusalReason, type EchoStats } from './transport/listener.js';
 export { EchoGuard, ECHO_PEER_LIMIT, ECHO_REPEAT_LIMIT, type EchoRefusal, type EchoGuardOptions, type EchoCandidate, type EchoBucket } from './protocol/echo-guard.js';
-export { send, openSender, Sender, type SenderOptions, type SendOptions, type SenderStats, type DatagramSpans } from './socket/sender.js';
+export { send, openSender, Sender, type SenderOptions, type SendOptions, type SenderStats, type DatagramSpans } from './transport/sender.js';
 export { isMulticastAddress, validateGroups, DEFAULT_MULTICAST_TTL, type MulticastGroups } from './socket/multicast.js';
 export { resolveHost, systemLookup, type ResolveOptions, type ResolvedAddress } from './socket/resolve.js';
 export { directedBroadcast, isBroadcastAddress, LIMITED_BROADCAST } from './net/broadcast-address.js';
@@ -25,7 +25,7 @@ export { listInterfaces, isInterfaceUp, ipv6Scope, type NetworkInterface, type I
 export { readRoutes, parseRouteTable, parseIpv6RouteTable, defaultRoute, type Route, type Ipv4Route, type Ipv6Route, type RoutingTables } from './net/routes.js';
 export { hostnameLoopbackNote, loopbackNoteFor, parseHostsFile, type HostsEntry } from './net/hosts-file.js';
 export type { NetOsReaders, NetOsOptions } from './net/os-readers.js';
-export { broadcast, openBroadcaster, Broadcaster, broadcastTargets, type BroadcastOptions, type BroadcastTarget, type BroadcastSent } from './socket/broadcast.js';
+export { broadcast, openBroadcaster, Broadcaster, broadcastTargets, type BroadcastOptions, type BroadcastTarget, type BroadcastSent } from './transport/broadcast.js';
 export { formatNetworkInfo, networkInfoJson, type InfoView } from './format/network-info.js';
 export { parseCidrList, createAddressFilter } from './net/address-filter.js';
 export { kernelDropsForFd, udpDropsForInode } from './net/socket-drops.js';

@@ -33,3 +33,10 @@ export type Lookup = (
 
 /** State of a listener or sender socket. */
 export type SocketState = 'binding' | 'bound' | 'closing' | 'closed';
+
+/**
+ * What an address is to this machine: `local` (loopback, or an address of one of its
+ * interfaces), `broadcast` (limited, or the directed broadcast of one of its subnets),
+ * `multicast`, `unspecified` (0.0.0.0, ::), `other` (someone else), or `invalid`.
+ */
+export type AddressKind = 'local' | 'broadcast' | 'multicast' | 'unspecified' | 'other' | 'invalid';

@@ -2,8 +2,8 @@
 import { formatHostPort } from '../errors.js';
 import { ECHO_PEER_LIMIT, type EchoRefusal } from '../protocol/echo-guard.js';
 import type { Endpoint } from '../types.js';
-import type { EchoStats } from '../socket/echo.js';
-import type { RefusalReason } from '../socket/admission.js';
+import type { EchoStats } from '../transport/echo.js';
+import type { RefusalReason } from '../transport/admission.js';
 
 /** Refusal reasons in the order the checks run: who sent it, unsealing, --ack, the stop. */
 const REFUSAL_ORDER: readonly RefusalReason[] = [

@@ -1,5 +1,5 @@
 /** How `udpkit listen --tcp` shows messages and what its limits did. */
-import type { TcpListenerStats, TcpMessage, TcpRefusal } from '../socket/tcp-listener.js';
+import type { TcpListenerStats, TcpMessage, TcpRefusal } from '../transport/tcp-listener.js';
 import { ByteBuilder } from './byte-builder.js';
 import { isoTime } from './datagram.js';
 import { SenderParts, writeJsonLine, writeTextLine } from './line-bytes.js';

@@ -6,14 +6,10 @@
  */
 import type os from 'node:os';
 import ipaddr from 'ipaddr.js';
+import type { AddressKind } from '../types.js';
 import { directedBroadcast } from './broadcast-address.js';
 
-/**
- * What an address is to this machine: `local` (loopback, or an address of one of its
- * interfaces), `broadcast` (limited, or the directed broadcast of one of its subnets),
- * `multicast`, `unspecified` (0.0.0.0, ::), `other` (someone else), or `invalid`.
- */
-export type AddressKind = 'local' | 'broadcast' | 'multicast' | 'unspecified' | 'other' | 'invalid';
+export type { AddressKind };
 
 /** This machine's own unicast addresses and its subnets' broadcast addresses, canonical. */
 export interface LocalAddresses {

@@ -21,7 +21,7 @@
  * caller says which addresses are this machine's.
  */
 import { createHash } from 'node:crypto';
-import type { AddressKind } from '../net/local-addresses.js';
+import type { AddressKind } from '../types.js';
 import { validatePort } from '../validate.js';
 import { PeerRateLimiter } from './peer-rate-limiter.js';
 

@@ -11,7 +11,7 @@ import { BENCH_DATA_HEADER_LENGTH, BENCH_MAX_LENGTH, echoReplySeq, encodeBenchFr
 import { Pacer } from '../protocol/bench-pacer.js';
 import { buildBenchReport, type BenchReport } from '../protocol/bench-report.js';
 import { lossOf } from '../protocol/bench-stats.js';
-import { openSender, type Sender, type SenderOptions } from '../socket/sender.js';
+import { openSender, type Sender, type SenderOptions } from './sender.js';
 import { checkPayloadSize, validateInteger } from '../validate.js';
 import { ReplyPump, ask, retrySchedule } from './bench-replies.js';
 import { DEFAULT_BENCH_PORT } from './bench-server.js';

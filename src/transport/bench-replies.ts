@@ -3,7 +3,7 @@
  * arrives and handed to whoever waits for it, and requests are sent again until answered.
  */
 import { decodeBenchFrame, type BenchFrame } from '../protocol/bench-frames.js';
-import type { Sender } from '../socket/sender.js';
+import type { Sender } from './sender.js';
 import { monotonicMicroseconds } from './clock.js';
 
 /** A frame from the server, with when it arrived (µs, {@link monotonicMicroseconds}). */

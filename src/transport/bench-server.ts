@@ -9,7 +9,7 @@ import { BenchSessions, type BenchSessionSummary, type BenchStep } from '../prot
 import type { ReceiveBackend } from '../socket/backend.js';
 import type { DatagramBatch } from '../socket/batch.js';
 import { openBackend } from '../socket/open-backend.js';
-import { DEFAULT_RECEIVE_BUFFER, type BoundAddress } from '../socket/receiver.js';
+import { DEFAULT_RECEIVE_BUFFER, type BoundAddress } from './listener.js';
 import type { SocketState } from '../types.js';
 import { validateInteger, validatePort } from '../validate.js';
 import { microseconds } from './clock.js';

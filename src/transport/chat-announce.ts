@@ -6,7 +6,7 @@
 import ipaddr from 'ipaddr.js';
 import type { NetworkInterface } from '../net/interfaces.js';
 import type { IpmsgEndpoint } from '../protocol/ipmsg-session.js';
-import { broadcastTargets } from '../socket/broadcast.js';
+import { broadcastTargets } from './broadcast.js';
 import { validatePort } from '../validate.js';
 
 /**

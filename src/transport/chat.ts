@@ -14,7 +14,7 @@ import { IPMSG_PORT } from '../protocol/ipmsg-packet.js';
 import { findPeers } from '../protocol/ipmsg-peers.js';
 import { IpmsgSession, type IpmsgDatagram, type IpmsgEndpoint, type IpmsgEvent, type IpmsgPeer, type IpmsgSessionOptions, type IpmsgStats } from '../protocol/ipmsg-session.js';
 import type { DatagramBatch } from '../socket/batch.js';
-import { listen, type BoundAddress, type Listener } from '../socket/receiver.js';
+import { listen, type BoundAddress, type Listener } from './listener.js';
 import type { SocketState } from '../types.js';
 import { validatePort } from '../validate.js';
 import { chatAnnouncement } from './chat-announce.js';

@@ -4,7 +4,7 @@
  * always first: the one to expire or to give way when the table is full.
  */
 import type { DatagramBatch } from '../socket/batch.js';
-import { listen, type Listener } from '../socket/receiver.js';
+import { listen, type Listener } from './listener.js';
 import type { ResolvedAddress } from '../socket/resolve.js';
 
 /** Receive buffer asked for per upstream socket: replies to one client. */

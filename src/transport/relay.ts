@@ -12,7 +12,7 @@ import { Impairment, type ImpairmentCounts } from '../protocol/impairment.js';
 import { validateImpairment, type Direction, type ImpairmentOptions, type ImpairmentSettings } from '../protocol/impairment-options.js';
 import { seededRandom } from '../protocol/seeded-random.js';
 import type { DatagramBatch } from '../socket/batch.js';
-import { listen, type BoundAddress, type Listener } from '../socket/receiver.js';
+import { listen, type BoundAddress, type Listener } from './listener.js';
 import { resolveHost, type ResolvedAddress } from '../socket/resolve.js';
 import type { Lookup, SocketState } from '../types.js';
 import { validateHost, validateInteger, validatePort, type HostPort } from '../validate.js';

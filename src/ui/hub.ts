@@ -2,7 +2,7 @@
  * The page's listeners and what they receive: library listeners feeding one bounded
  * {@link EventLog}, and subscribers (the event streams) told of each new entry.
  */
-import { listen, type Listener } from '../socket/receiver.js';
+import { listen, type Listener } from '../transport/listener.js';
 import type { Datagram } from '../types.js';
 import { EventLog, type EventLogOptions, type LogEntry } from './event-log.js';
 

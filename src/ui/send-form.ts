@@ -1,5 +1,5 @@
 /** The page's Send form: checked once, then sent with the library's send/openSender. */
-import { openSender, send } from '../socket/sender.js';
+import { openSender, send } from '../transport/sender.js';
 import { parseHex, validatePort } from '../validate.js';
 
 /** A checked send request. */

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { deriveKey } from '../../src/protocol/seal-key.js';
 import { Sealer } from '../../src/protocol/seal.js';
-import { listen } from '../../src/socket/receiver.js';
+import { listen } from '../../src/transport/listener.js';
 import { runCli, start, waitForLines, waitForStderr, type Running, killedAfterEach } from '../helpers/cli.js';
 
 const SECRET = 'port-bound-secret';

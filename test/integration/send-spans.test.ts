@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadNative, nativeLoadError, type NativeUdp } from '../../src/native/binding.js';
 import { Opener } from '../../src/protocol/opener.js';
 import { deriveKey } from '../../src/protocol/seal-key.js';
-import { openSender, type DatagramSpans, type Sender } from '../../src/socket/sender.js';
+import { openSender, type DatagramSpans, type Sender } from '../../src/transport/sender.js';
 import { closedUdpPort, type ClosedPort } from '../helpers/closed-port.js';
 import { rejection, thrown } from '../helpers/thrown.js';
 

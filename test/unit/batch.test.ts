@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { datagramToJson, jsonLine, formatJsonLine, formatTextLine, textLine } from '../../src/format/datagram.js';
 import { SEAL_OVERHEAD } from '../../src/protocol/seal.js';
 import { BatchBuilder, SingleBatch, datagramAt } from '../../src/socket/batch.js';
-import { SEALED_OVERHEAD } from '../../src/socket/sender.js';
+import { SEALED_OVERHEAD } from '../../src/transport/sender.js';
 import { MAX_UDP_PAYLOAD_IPV4 } from '../../src/validate.js';
 
 describe('SingleBatch', () => {

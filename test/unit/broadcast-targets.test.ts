@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { listInterfaces } from '../../src/net/interfaces.js';
-import { broadcast, broadcastTargets } from '../../src/socket/broadcast.js';
+import { broadcast, broadcastTargets } from '../../src/transport/broadcast.js';
 import { fakeNetOs, loadSnapshot } from '../helpers/fake-net-os.js';
 
 const laptop = await listInterfaces(fakeNetOs(loadSnapshot('laptop')));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { echoRefusalNote, formatEcho, formatRefused } from '../../src/format/listen-counts.js';
 import { ANSWER, BatchBuilder, type DatagramBatch } from '../../src/socket/batch.js';
-import { Echoer } from '../../src/socket/echo.js';
+import { Echoer } from '../../src/transport/echo.js';
 
 /** A batch of datagrams as a listener hands it out. */
 function batchOf(items: ReadonlyArray<{ text: string; address: string; port: number; answer?: boolean }>, receivedAt: number): DatagramBatch {

@@ -5,7 +5,7 @@
  */
 import { formatHostPort } from '../../errors.js';
 import { benchReportJson, benchSessionJson, formatBenchProgress, formatBenchReport, formatBenchSession } from '../../format/bench.js';
-import type { BoundAddress } from '../../socket/receiver.js';
+import type { BoundAddress } from '../../transport/listener.js';
 import { BENCH_DATA_HEADER_LENGTH, BENCH_MAX_LENGTH } from '../../protocol/bench-frames.js';
 import { DEFAULT_BENCH_RATE, benchClient, type BenchProgress } from '../../transport/bench-client.js';
 import { benchLoopback, type BenchLoopbackOptions } from '../../transport/bench-loopback.js';

@@ -1,7 +1,7 @@
 /** `udpkit broadcast [MESSAGE...]`: the textbook's "last number 255" remark, done for every local network. */
 import { formatHostPort } from '../../errors.js';
-import { openBroadcaster, type BroadcastSent } from '../../socket/broadcast.js';
-import { maxMessageSize, messageTooLarge } from '../../socket/sender.js';
+import { openBroadcaster, type BroadcastSent } from '../../transport/broadcast.js';
+import { maxMessageSize, messageTooLarge } from '../../transport/sender.js';
 import { validatePort } from '../../validate.js';
 import { EXIT_OK, type CliIo } from '../io.js';
 import { LineWriter } from '../line-writer.js';

@@ -7,7 +7,7 @@
 import { formatHostPort } from '../../errors.js';
 import { formatSize, formatTcpSummary, tcpJsonLine, writeTcpTextLine } from '../../format/tcp.js';
 import { parseCidrList } from '../../net/address-filter.js';
-import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_BUFFERED, DEFAULT_MAX_CONNECTIONS, listenTcp, type TcpMessage, type TcpRefusal } from '../../socket/tcp-listener.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_BUFFERED, DEFAULT_MAX_CONNECTIONS, listenTcp, type TcpMessage, type TcpRefusal } from '../../transport/tcp-listener.js';
 import { ipFamily, validateByteSize, validateInteger, validatePort, validateSeconds } from '../../validate.js';
 import { logWriteFailure, openLog } from '../datagram-sink.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';

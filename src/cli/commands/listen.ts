@@ -1,8 +1,8 @@
 /** `udpkit listen`: the textbook receiver, done right. */
 import { formatHostPort } from '../../errors.js';
 import { parseCidrList } from '../../net/address-filter.js';
-import { listen, type BoundAddress, type Listener } from '../../socket/receiver.js';
-import type { ListenOptions } from '../../socket/receiver.js';
+import { listen, type BoundAddress, type Listener } from '../../transport/listener.js';
+import type { ListenOptions } from '../../transport/listener.js';
 import { validateGroups, validateSource } from '../../socket/multicast.js';
 import type { DatagramBatch } from '../../socket/batch.js';
 import { echoRefusalNote, formatEcho, formatRefused } from '../../format/listen-counts.js';

@@ -4,8 +4,8 @@
  */
 import { UdpkitRangeError, formatHostPort } from '../../errors.js';
 import { SEAL_OVERHEAD } from '../../protocol/seal.js';
-import { DEFAULT_MAX_LINE_BYTES, MAX_SEALED_FRAME } from '../../socket/tcp-listener.js';
-import { connectTcp } from '../../socket/tcp-sender.js';
+import { DEFAULT_MAX_LINE_BYTES, MAX_SEALED_FRAME } from '../../transport/tcp-listener.js';
+import { connectTcp } from '../../transport/tcp-sender.js';
 import { parseHostPort, validateInteger, validatePort } from '../../validate.js';
 import { EXIT_OK, UsageError, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';

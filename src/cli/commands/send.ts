@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatHostPort } from '../../errors.js';
 import { formatTextLine } from '../../format/datagram.js';
-import { openSender, type Sender } from '../../socket/sender.js';
+import { openSender, type Sender } from '../../transport/sender.js';
 import { isMulticastAddress, validateTtl } from '../../socket/multicast.js';
 import { ipFamily, parseHostPort, validateInteger, validatePort, validateSeconds } from '../../validate.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_UNCONFIRMED, UsageError, type CliIo } from '../io.js';

@@ -7,7 +7,7 @@ import os from 'node:os';
 import { addressKind, localAddressesOf, type LocalAddresses } from '../net/local-addresses.js';
 import { EchoGuard, type EchoGuardOptions, type EchoRefusal } from '../protocol/echo-guard.js';
 import type { Endpoint } from '../types.js';
-import { ANSWER, type DatagramBatch } from './batch.js';
+import { ANSWER, type DatagramBatch } from '../socket/batch.js';
 
 /** What an echo did so far: every datagram considered is counted once, in one of these. */
 export interface EchoStats {

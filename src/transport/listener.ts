@@ -16,14 +16,14 @@ import { DEFAULT_PORT, validatePort } from '../validate.js';
 
 export { DEFAULT_PORT } from '../validate.js';
 import { Admission, type RefusalReason } from './admission.js';
-import type { ReceiveBackend } from './backend.js';
-import { datagramAt, replyAddressOf, type DatagramBatch } from './batch.js';
+import type { ReceiveBackend } from '../socket/backend.js';
+import { datagramAt, replyAddressOf, type DatagramBatch } from '../socket/batch.js';
 import { Echoer, type EchoStats } from './echo.js';
-import { openBackend } from './open-backend.js';
-import { openMulticastBackend } from './multicast-backend.js';
-import { resolveMulticastInterface, validateGroups, validateSource, type Membership } from './multicast.js';
+import { openBackend } from '../socket/open-backend.js';
+import { openMulticastBackend } from '../socket/multicast-backend.js';
+import { resolveMulticastInterface, validateGroups, validateSource, type Membership } from '../socket/multicast.js';
 import { ReliableIntake } from './reliable-intake.js';
-import { loadSealing } from './sealing.js';
+import { loadSealing } from '../socket/sealing.js';
 
 export type { RefusalReason } from './admission.js';
 export type { EchoStats } from './echo.js';

@@ -11,17 +11,17 @@ import { UdpkitRangeError } from '../errors.js';
 import type { Opener } from '../protocol/opener.js';
 import type { Sealer } from '../protocol/seal.js';
 import { DEFAULT_PORT, MAX_UDP_PAYLOAD_IPV4, MAX_UDP_PAYLOAD_IPV6, checkPayloadSize, validateHost, validatePort } from '../validate.js';
-import { bindFailure } from './bind.js';
-import { largestSpan, type DatagramSpans } from './datagram-spans.js';
-import { Reply } from './reply.js';
+import { bindFailure } from '../socket/bind.js';
+import { largestSpan, type DatagramSpans } from '../socket/datagram-spans.js';
+import { Reply } from '../socket/reply.js';
 import { loadNative } from '../native/binding.js';
-import { openNativeSendIo } from './native-send-io.js';
-import { loadSealing, type Sealing } from './sealing.js';
-import { endpointOf, openDgramSendIo, type ConnectFailure, type ConnectRequest, type SendIo } from './send-io.js';
-import { resolveHost } from './resolve.js';
-import { isMulticastAddress, multicastSendOptions } from './multicast.js';
+import { openNativeSendIo } from '../socket/native-send-io.js';
+import { loadSealing, type Sealing } from '../socket/sealing.js';
+import { endpointOf, openDgramSendIo, type ConnectFailure, type ConnectRequest, type SendIo } from '../socket/send-io.js';
+import { resolveHost } from '../socket/resolve.js';
+import { isMulticastAddress, multicastSendOptions } from '../socket/multicast.js';
 
-export type { DatagramSpans } from './datagram-spans.js';
+export type { DatagramSpans } from '../socket/datagram-spans.js';
 
 /** Bytes a sealed frame adds (docs/protocol.md); kept here so plain sends need not load the seal code. */
 export const SEALED_OVERHEAD = 56;
@@ -517,7 +517,7 @@ export async function send(message: Buffer | Uint8Array | string, options: SendO
   const sender = await openSender(options);
   try {
     if (options.ack) {
-      const { sendReliably } = await import('../transport/reliable-send.js');
+      const { sendReliably } = await import('./reliable-send.js');
       const result = await sendReliably(sender, [[Buffer.from(data)]], {
         ...(options.ackTimeoutMs !== undefined ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
         ...(options.signal !== undefined ? { signal: options.signal } : {}),

@@ -11,7 +11,7 @@ import { createAddressFilter } from '../net/address-filter.js';
 import { LineBudget, type CutReason } from '../protocol/line-budget.js';
 import type { AddressFamily } from '../types.js';
 import { validateInteger } from '../validate.js';
-import { loadSealing } from './sealing.js';
+import { loadSealing } from '../socket/sealing.js';
 import { TcpConnection, type TcpMessage, type TcpRefusal } from './tcp-connection.js';
 
 export type { TcpEnd, TcpMessage, TcpRefusal } from './tcp-connection.js';

@@ -2,7 +2,7 @@
 import type { Opener, RefusalReason as SealRefusal } from '../protocol/opener.js';
 import type { ReliableRefusal } from '../protocol/reliable-receiver.js';
 import type { Endpoint } from '../types.js';
-import { BatchBuilder, type DatagramBatch } from './batch.js';
+import { BatchBuilder, type DatagramBatch } from '../socket/batch.js';
 
 /**
  * Why a datagram was refused: its source is not allowed (`source`), it failed to open with a key

@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { UdpkitError, describeErrno, errnoOf, formatHostPort } from '../errors.js';
 import { encodeLengthPrefixed } from '../protocol/length-prefix.js';
 import type { Sealer } from '../protocol/seal.js';
-import { loadSealing } from './sealing.js';
+import { loadSealing } from '../socket/sealing.js';
 
 /** Options of {@link connectTcp}. */
 export interface TcpSendOptions {

@@ -8,7 +8,7 @@
  */
 import { FRAME_MAGIC, FRAME_VERSION, FrameType } from '../protocol/frame-header.js';
 import { ReliableReceiver, type ReliableReceiverOptions, type ReliableRefusal } from '../protocol/reliable-receiver.js';
-import { BatchBuilder, type DatagramBatch } from './batch.js';
+import { BatchBuilder, type DatagramBatch } from '../socket/batch.js';
 
 /** Sends an acknowledgement back to a sender (sealed by the listener when keyed). */
 export type AckSender = (ack: Buffer, port: number, replyAddress: string) => void;
