@@ -111,9 +111,11 @@ describe('README: relay --rate with --burst', () => {
     }
   });
 
-  it('--rate 10 without --burst: a tenth of a second\'s worth, 1 datagram, goes through back to back; 19 are rate-limited', async () => {
+  // A rate whose next token is 500 ms away, so a busy machine cannot blur the count: reading
+  // the burst took over 100 ms once, at --rate 10, and let a second datagram through.
+  it('--rate 2 without --burst: a tenth of a second\'s worth (rounded up: 1) goes through back to back; 19 are rate-limited', async () => {
     const rx = await pyReceiver({ count: 100 });
-    const r = await startRelay(rx.port, ['--rate', '10']);
+    const r = await startRelay(rx.port, ['--rate', '2']);
     try {
       await burstThrough(r, 20);
       await rx.waitFor(1);
