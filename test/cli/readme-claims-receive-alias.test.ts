@@ -36,7 +36,7 @@ describe('README: `receive` is `listen`', () => {
     expect(receive).toEqual(listen);
   });
 
-  for (const args of [[], ['--json'], ['--hex', '--no-stop-word', '-n', '5']] as const) {
+  for (const args of [[], ['--json'], ['--hex', '--no-stop-word', '-n', '5']] as readonly (readonly string[])[]) {
     it(`the same output for the same datagrams: ${['receive', ...args].join(' ')}`, async () => {
       const listen = await run('listen', args);
       const receive = await run('receive', args);
