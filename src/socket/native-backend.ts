@@ -6,6 +6,9 @@ import type { ReceiveBackend } from './backend.js';
 import type { BatchHandler, DatagramBatch } from './batch.js';
 import { bindFailure, type BindRequest } from './bind.js';
 
+/** The largest SO_RCVBUF request the addon accepts (INT_MAX / 2, native/udpkit.cc). */
+const MAX_NATIVE_BUFFER_REQUEST = 2 ** 30 - 1;
+
 /** A batch whose fields point at what the addon passed for the current call. */
 class NativeBatch implements DatagramBatch {
   count = 0;
@@ -119,7 +122,10 @@ export class NativeBackend implements ReceiveBackend {
   }
 
   setReceiveBufferSize(bytes: number): void {
-    this.#socket.setRecvBufferSize(bytes);
+    // The addon takes at most INT_MAX / 2 and throws above it, which left the kernel's small
+    // default in place of a large request. Linux caps the request at net.core.rmem_max anyway,
+    // so asking for less than 1 GiB grants the same as asking for more (as node:dgram does).
+    this.#socket.setRecvBufferSize(Math.min(bytes, MAX_NATIVE_BUFFER_REQUEST));
   }
 
   setBroadcast(on: boolean): void {

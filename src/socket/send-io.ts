@@ -97,15 +97,19 @@ export async function openDgramSendIo(req: ConnectRequest): Promise<SendIo> {
   // Loaded only on this path: the native sender never needs node:dgram at start-up.
   const { createSocket } = await import('node:dgram');
   const socket = createSocket(req.family === 6 ? 'udp6' : 'udp4');
-  const step = (name: 'bind' | 'connect', start: (done: () => void) => void): Promise<void> =>
+  const step = (name: 'bind' | 'connect', start: (done: (err?: Error | null) => void) => void): Promise<void> =>
     new Promise((resolve, reject) => {
-      socket.once('error', (err) => {
+      const fail = (err: Error): void => {
         socket.close();
         reject(connectFailure(name, err));
-      });
-      start(() => {
+      };
+      socket.once('error', fail);
+      // A failed connect() (EACCES for a broadcast address, ENETUNREACH) comes to the callback,
+      // not to 'error': taken as success, it left the sender waiting for ever.
+      start((err) => {
         socket.removeAllListeners('error');
-        resolve();
+        if (err) fail(err);
+        else resolve();
       });
     });
   await step('bind', (done) => socket.bind({ port: req.localPort ?? 0, ...(req.localAddress ? { address: req.localAddress } : {}) }, done));
