@@ -5,8 +5,14 @@
 //
 // Runs of bytes that need no escaping are found 64 and 16 at a time with GCC/Clang vector
 // extensions (SSE2 on x86-64, NEON on arm64) and copied with memcpy; only the blocks holding
-// another byte are walked byte by byte, through tables rather than branches.
+// another byte are walked byte by byte, through tables rather than branches. In text, where a
+// valid UTF-8 sequence starts is found for a whole block at once too, so the walk branches only
+// at those (rare in binary data), not on every byte that might start one.
 #include "udpkit.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <cstring>
 #include <string>
@@ -62,8 +68,13 @@ struct Tables {
   struct Lead {
     uint8_t len, lo, hi;
   } lead[256];
-  char text[256][4];
-  uint8_t text_len[256];
+  // A text slot and its length side by side, so that a byte costs one table row.
+  struct TextSlot {
+    char bytes[4];
+    uint8_t len;
+    uint8_t seq;  // lead[b].len again: the length of the sequence a valid start begins
+    uint8_t unused[2];
+  } text[256];
   char json[128][8];
   uint8_t json_len[128];
   char hex[256][2];
@@ -76,18 +87,19 @@ struct Tables {
       hex[b][0] = kHex[b >> 4];
       hex[b][1] = kHex[b & 15];
       const char named = b == '\\' ? '\\' : b == '\n' ? 'n' : b == '\r' ? 'r' : 0;
-      char* t = text[b];
+      TextSlot& t = text[b];
+      t.seq = len;
       if ((b >= 0x20 && b < 0x7f && b != '\\') || b == '\t') {
-        t[0] = static_cast<char>(b);
-        text_len[b] = 1;
+        t.bytes[0] = static_cast<char>(b);
+        t.len = 1;
       } else if (named != 0) {
-        t[0] = '\\';
-        t[1] = named;
-        text_len[b] = 2;
+        t.bytes[0] = '\\';
+        t.bytes[1] = named;
+        t.len = 2;
       } else {
-        memcpy(t, "\\x", 2);
-        memcpy(t + 2, hex[b], 2);
-        text_len[b] = 4;
+        memcpy(t.bytes, "\\x", 2);
+        memcpy(t.bytes + 2, hex[b], 2);
+        t.len = 4;
       }
     }
     for (int b = 0; b < 128; b++) {
@@ -130,19 +142,86 @@ __attribute__((always_inline)) inline size_t Utf8Length(const uint8_t* p, size_t
 }
 
 // Writes a valid sequence of `len` bytes: as it is, or as \uXXXX when it is a C1 control
-// (C2 80..C2 9F), U+2028..U+202E (E2 80 A8..AE) or U+2066..U+2069 (E2 81 A6..A9).
+// (C2 80..C2 9F), U+2028..U+202E (E2 80 A8..AE) or U+2066..U+2069 (E2 81 A6..A9). With kWhole,
+// p[0, 4) may be read and 4 bytes stored whatever `len` is (a fixed copy, no loop): the caller
+// has them, and the room for 4 output bytes per input byte covers it.
+template <bool kWhole>
 __attribute__((always_inline)) inline uint8_t* TextSequence(const uint8_t* p, size_t len, uint8_t* o) {
   const uint8_t b = p[0], b1 = p[1], b2 = len > 2 ? p[2] : 0;
   const bool c1 = b == 0xc2 && b1 < 0xa0;
   const bool special = b == 0xe2 && ((b1 == 0x80 && b2 >= 0xa8 && b2 <= 0xae) || (b1 == 0x81 && b2 >= 0xa6 && b2 <= 0xa9));
-  if (c1 || special) {
+  if (__builtin_expect(c1 || special, 0)) {
     const uint8_t low = c1 ? b1 : static_cast<uint8_t>(((b1 & 0x3f) << 6) | (b2 & 0x3f));
     memcpy(o, c1 ? "\\u00" : "\\u20", 4);
     memcpy(o + 4, kTables.hex[low], 2);
     return o + 6;
   }
-  for (size_t k = 0; k < len; k++) o[k] = p[k];
+  if (kWhole) {
+    memcpy(o, p, 4);
+  } else {
+    for (size_t k = 0; k < len; k++) o[k] = p[k];
+  }
   return o + len;
+}
+
+// A byte that begins no sequence, in text: its whole slot stored, the output advanced by its length.
+__attribute__((always_inline)) inline uint8_t* TextByte(uint8_t b, uint8_t* o) {
+  const Tables::TextSlot& t = kTables.text[b];
+  memcpy(o, t.bytes, 4);
+  return o + t.len;
+}
+
+// The top bit of each of the 16 bytes, as bits 0..15.
+__attribute__((always_inline)) inline uint32_t Mask16(V16 v) {
+#if defined(__SSE2__)
+  return static_cast<uint32_t>(_mm_movemask_epi8(reinterpret_cast<__m128i>(v)));
+#else
+  uint64_t half[2];
+  memcpy(half, &v, sizeof half);
+  // Gathers bit 7 of each byte into the top byte of the product.
+  constexpr uint64_t kTops = 0x8080808080808080ULL, kGather = 0x0002040810204081ULL;
+  return static_cast<uint32_t>(((half[0] & kTops) * kGather) >> 56) | static_cast<uint32_t>(((half[1] & kTops) * kGather) >> 56) << 8;
+#endif
+}
+
+// Bytes a text block reads: 16, and 3 more to see whether a sequence starting in it is whole.
+constexpr size_t kTextBlockReach = 19;
+
+// Bit k set when a valid UTF-8 sequence (RFC 3629, as Utf8Length) starts at p[k], for k < 16;
+// reads p[0, 19). Each lead byte's range and its continuations are compared for all 16
+// positions at once, with the second-byte limits of E0 (no overlongs), ED (no surrogates),
+// F0 (no overlongs) and F4 (nothing above U+10FFFF).
+__attribute__((always_inline)) inline uint32_t SequenceStarts(const uint8_t* p) {
+  const V16 v0 = Load16(p), v1 = Load16(p + 1), v2 = Load16(p + 2), v3 = Load16(p + 3);
+  auto is = [](auto mask) { return reinterpret_cast<V16>(mask); };  // a comparison's 0 / 0xff bytes
+  const V16 c1 = is((v1 & 0xc0) == 0x80), c2 = is((v2 & 0xc0) == 0x80), c3 = is((v3 & 0xc0) == 0x80);
+  const V16 lead2 = is(static_cast<V16>(v0 - 0xc2) < 0x1e);  // C2..DF
+  const V16 lead3 = is((v0 & 0xf0) == 0xe0);                   // E0..EF
+  const V16 lead4 = is(static_cast<V16>(v0 - 0xf0) < 5);      // F0..F4
+  const V16 bad3 = (is(v0 == 0xe0) & is(v1 < 0xa0)) | (is(v0 == 0xed) & is(v1 > 0x9f));
+  const V16 bad4 = (is(v0 == 0xf0) & is(v1 < 0x90)) | (is(v0 == 0xf4) & is(v1 > 0x8f));
+  return Mask16((lead2 & c1) | (lead3 & c1 & c2 & ~bad3) | (lead4 & c1 & c2 & c3 & ~bad4));
+}
+
+// Escapes the text block at p (p[0, 19) readable): its 16 bytes, and the rest of a sequence
+// that starts in it. Returns the bytes consumed (16 to 19). Each byte costs a table row, and
+// the one branch per byte, on its bit in `starts`, is taken only where a sequence starts.
+__attribute__((always_inline)) inline size_t TextBlock(const uint8_t* p, uint8_t** out) {
+  const uint32_t starts = SequenceStarts(p);
+  uint8_t* o = *out;
+  size_t k = 0;
+  while (k < 16) {
+    if ((starts >> k) & 1) {
+      const size_t len = kTables.text[p[k]].seq;
+      o = TextSequence<true>(p + k, len, o);
+      k += len;
+    } else {
+      o = TextByte(p[k], o);
+      k++;
+    }
+  }
+  *out = o;
+  return k;
 }
 
 }  // namespace
@@ -166,40 +245,41 @@ uint8_t Classify(const uint8_t* p, size_t n) {
   return static_cast<uint8_t>((text ? kPlainText : 0) | (json ? kPlainJson : 0));
 }
 
-// 64 or 16 bytes at a time while none needs escaping; byte by byte through a block that has one.
+// 64 or 16 bytes at a time while none needs escaping; a block that has one goes through
+// TextBlock; what is left at the end (under 16 bytes, or a block too near the end for
+// TextBlock's reach) one byte at a time, with the bounds checked.
 uint8_t* EscapeText(const uint8_t* p, size_t n, uint8_t* o) {
   size_t i = 0;
-  while (i < n) {
-    if (n - i >= 64 && !Any64<false>(p + i)) {
+  bool plain = true;  // the last block needed no escaping: a long plain run may follow
+  while (n - i >= 16) {
+    if (plain && n - i >= 64 && !Any64<false>(p + i)) {
       memcpy(o, p + i, 64);
       o += 64;
       i += 64;
       continue;
     }
-    size_t stop = n;
-    if (n - i >= 16) {
-      if (!Any(TextUnsafe(Load16(p + i)))) {
-        memcpy(o, p + i, 16);
-        o += 16;
-        i += 16;
+    plain = !Any(TextUnsafe(Load16(p + i)));
+    if (plain) {
+      memcpy(o, p + i, 16);
+      o += 16;
+      i += 16;
+      continue;
+    }
+    if (n - i < kTextBlockReach) break;
+    i += TextBlock(p + i, &o);
+  }
+  while (i < n) {
+    const uint8_t b = p[i];
+    if (kTables.lead[b].len != 0) {
+      const size_t len = Utf8Length(p + i, n - i);
+      if (len != 0) {
+        o = TextSequence<false>(p + i, len, o);
+        i += len;
         continue;
       }
-      stop = i + 16;
     }
-    while (i < stop) {
-      const uint8_t b = p[i];
-      if (kTables.lead[b].len != 0) {
-        const size_t len = Utf8Length(p + i, n - i);
-        if (len != 0) {
-          o = TextSequence(p + i, len, o);
-          i += len;
-          continue;
-        }
-      }
-      memcpy(o, kTables.text[b], 4);
-      o += kTables.text_len[b];
-      i++;
-    }
+    o = TextByte(b, o);
+    i++;
   }
   return o;
 }
@@ -241,8 +321,22 @@ uint8_t* EscapeJson(const uint8_t* p, size_t n, uint8_t* o) {
   return o;
 }
 
+// 16 bytes at a time: each nibble becomes '0' + d, plus 39 more ('a' - '9' - 1) above 9, and the
+// high and low digits are interleaved; the rest through the table.
 uint8_t* WriteHex(const uint8_t* p, size_t n, uint8_t* o) {
-  for (size_t i = 0; i < n; i++) memcpy(o + 2 * i, kTables.hex[p[i]], 2);
+  size_t i = 0;
+#if defined(__clang__) || __GNUC__ >= 12  // __builtin_shufflevector
+  for (; n - i >= 16; i += 16) {
+    const V16 v = Load16(p + i);
+    auto digits = [](V16 d) { return static_cast<V16>(d + '0' + (reinterpret_cast<V16>(d > 9) & 39)); };
+    const V16 high = digits(static_cast<V16>(v >> 4)), low = digits(static_cast<V16>(v & 15));
+    const V16 first = __builtin_shufflevector(high, low, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const V16 second = __builtin_shufflevector(high, low, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    memcpy(o + 2 * i, &first, 16);
+    memcpy(o + 2 * i + 16, &second, 16);
+  }
+#endif
+  for (; i < n; i++) memcpy(o + 2 * i, kTables.hex[p[i]], 2);
   return o + 2 * n;
 }
 

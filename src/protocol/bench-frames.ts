@@ -146,11 +146,12 @@ export function encodeBenchFrame(frame: BenchFrame): Buffer {
 /**
  * Rewrites the sequence number and timestamp of an encoded data frame in place: the sender's
  * fast path copies one template per datagram instead of encoding it again.
+ * `at` is where the frame starts in `buf` (many frames in one buffer: the bench client's spans).
  * @example stampBenchData(frame, 41, nowUs)
  */
-export function stampBenchData(buf: Buffer, seq: number, sentAt: number): void {
-  writeU64(buf, 12, seq);
-  writeU64(buf, 20, sentAt);
+export function stampBenchData(buf: Buffer, seq: number, sentAt: number, at = 0): void {
+  writeU64(buf, at + 12, seq);
+  writeU64(buf, at + 20, sentAt);
 }
 
 /**
@@ -163,6 +164,11 @@ export function stampBenchEcho(buf: Buffer, seq: number, sentAt: number): void {
   writeU64(buf, 24, sentAt);
 }
 
+/** True when this version's header of a frame of `type` is at `buf[start]` (4 bytes there). */
+function isHeaderAt(buf: Uint8Array, start: number, type: number): boolean {
+  return buf[start] === FRAME_MAGIC >> 8 && buf[start + 1] === (FRAME_MAGIC & 0xff) && buf[start + 2] === FRAME_VERSION && buf[start + 3] === type;
+}
+
 /**
  * True when `buf[start, start + length)` is an echo frame with op `op` that
  * {@link decodeBenchFrame} accepts. Reads bytes in place and makes nothing: a round trip does
@@ -171,10 +177,7 @@ export function stampBenchEcho(buf: Buffer, seq: number, sentAt: number): void {
 function isEchoAt(buf: Uint8Array, start: number, length: number, op: number): boolean {
   return (
     length >= ECHO_MIN_LENGTH &&
-    buf[start] === FRAME_MAGIC >> 8 &&
-    buf[start + 1] === (FRAME_MAGIC & 0xff) &&
-    buf[start + 2] === FRAME_VERSION &&
-    buf[start + 3] === BenchFrameType.CONTROL &&
+    isHeaderAt(buf, start, BenchFrameType.CONTROL) &&
     buf[start + 4] === op &&
     buf[start + 5] === 0 &&
     buf[start + 6] === 0 &&
@@ -206,6 +209,31 @@ export function isEchoRequest(bytes: Uint8Array): boolean {
 export function echoReplySeq(buf: Buffer, start: number, length: number, sessionHi: number, sessionLo: number): number {
   if (!isEchoAt(buf, start, length, BenchOp.ECHO_REPLY) || buf.readUInt32BE(start + 8) !== sessionHi || buf.readUInt32BE(start + 12) !== sessionLo) return -1;
   return buf.readUInt32BE(start + 16) * TWO_32 + buf.readUInt32BE(start + 20);
+}
+
+/**
+ * True when `buf[start, start + length)` is a data frame {@link decodeBenchFrame} would accept:
+ * for a server that counts data frames where they were received, with no object made for each.
+ * The session id's halves are the u32s at `start + 4` and `start + 8`; {@link u64At} reads the
+ * sequence number (`start + 12`) and the send time (`start + 20`).
+ * @example isBenchDataAt(frame, 0, frame.length) // true for encodeBenchFrame({ kind: 'data', ... })
+ */
+export function isBenchDataAt(buf: Buffer, start: number, length: number): boolean {
+  return (
+    length >= BENCH_DATA_HEADER_LENGTH &&
+    isHeaderAt(buf, start, BenchFrameType.DATA) &&
+    // What readU64 takes as a number: neither "unknown" (all ones) nor above 2^53 - 1.
+    buf.readUInt32BE(start + 12) < SAFE_HI &&
+    buf.readUInt32BE(start + 20) < SAFE_HI
+  );
+}
+
+/**
+ * The u64 at `offset` as a number, for fields {@link isBenchDataAt} has checked are safe.
+ * @example u64At(frame, 12) // the sequence number of a data frame
+ */
+export function u64At(buf: Buffer, offset: number): number {
+  return buf.readUInt32BE(offset) * TWO_32 + buf.readUInt32BE(offset + 4);
 }
 
 /** The fields every control op has; `undefined` when they break a rule. */

@@ -7,7 +7,7 @@
  * {@link BenchSessions.nextDeadline} (early is harmless); {@link BenchSessions.noteStartDrops}
  * and {@link BenchSessions.finish} when `handle` asks for the kernel's drop counter.
  */
-import { decodeBenchFrame, echoReplyFor, encodeBenchFrame, formatSessionId, isEchoRequest, type BenchResultStats } from './bench-frames.js';
+import { decodeBenchFrame, echoReplyFor, encodeBenchFrame, formatSessionId, isBenchDataAt, isEchoRequest, u64At, type BenchResultStats } from './bench-frames.js';
 import { InterarrivalJitter, SequenceCounter, lossOf, type ReceiverCounts } from './bench-stats.js';
 
 /** Where a frame came from. */
@@ -82,6 +82,12 @@ export class BenchSessions {
   readonly #maxSessions: number;
   readonly #idleTimeoutUs: number;
   readonly #windowSize: number | undefined;
+  /**
+   * The running session the last data frame counted by {@link handle} belonged to, with its
+   * id's two u32 halves: what {@link takeData} compares a frame with instead of making a BigInt
+   * and looking it up.
+   */
+  #last: { readonly hi: number; readonly lo: number; readonly session: Session } | undefined;
   /** Datagrams that were no bench frame, or belonged to no session of theirs. */
   ignored = 0;
 
@@ -117,9 +123,8 @@ export class BenchSessions {
     session.lastActivity = now;
     if (frame.kind === 'data') {
       if (session.state !== 'running') return NONE;
-      if (session.seq.record(frame.seq) !== 'duplicate') session.jitter.update(frame.sentAt, now);
-      session.firstArrival ??= now;
-      session.lastArrival = now;
+      this.#last = { hi: Number(frame.session >> 32n), lo: Number(frame.session & 0xffffffffn), session };
+      countData(session, frame.seq, frame.sentAt, now);
       return NONE;
     }
     if (frame.kind !== 'result-request') return this.#ignore();
@@ -132,6 +137,23 @@ export class BenchSessions {
     session.state = 'finishing';
     session.sent = frame.sent;
     return { kind: 'finishing', session: session.id };
+  }
+
+  /**
+   * Counts the data frame at `buf[start, start + length)` (a receive batch) from `address` and
+   * `port` as {@link handle} would, without decoding it into an object: when it belongs to the
+   * session the last one did, which is running and is that peer's. Returns false, having done
+   * nothing, for anything else: pass that to `handle`.
+   */
+  takeData(buf: Buffer, start: number, length: number, address: string, port: number, now: number): boolean {
+    const last = this.#last;
+    if (last === undefined || !isBenchDataAt(buf, start, length)) return false;
+    if (buf.readUInt32BE(start + 4) !== last.hi || buf.readUInt32BE(start + 8) !== last.lo) return false;
+    const session = last.session;
+    if (session.state !== 'running' || session.peer.port !== port || session.peer.address !== address) return false;
+    session.lastActivity = now;
+    countData(session, u64At(buf, start + 12), u64At(buf, start + 20), now);
+    return true;
   }
 
   /** Records the kernel's drop counter as it was when `session` started. */
@@ -159,6 +181,7 @@ export class BenchSessions {
     for (const [id, s] of this.#sessions) {
       if (now - s.lastActivity < this.#idleTimeoutUs) continue;
       this.#sessions.delete(id);
+      if (this.#last?.session === s) this.#last = undefined;
       if (s.state !== 'finished') expired.push(this.#summarize(s, 'expired', undefined));
     }
     return expired;
@@ -220,6 +243,13 @@ export class BenchSessions {
       kernelDrops,
     };
   }
+}
+
+/** One data frame of a running session: its sequence number, and its transit for the jitter. */
+function countData(session: Session, seq: number, sentAt: number, now: number): void {
+  if (session.seq.record(seq) !== 'duplicate') session.jitter.update(sentAt, now);
+  session.firstArrival ??= now;
+  session.lastArrival = now;
 }
 
 function samePeer(a: BenchPeer, b: BenchPeer): boolean {

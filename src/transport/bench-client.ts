@@ -4,7 +4,6 @@
  * frames"). Control requests are sent again until answered, within bounds.
  */
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { UdpkitError, formatHostPort } from '../errors.js';
 import { BENCH_DATA_HEADER_LENGTH, BENCH_MAX_LENGTH, echoReplySeq, encodeBenchFrame, formatSessionId, stampBenchData, stampBenchEcho, type BenchFrame } from '../protocol/bench-frames.js';
@@ -23,6 +22,11 @@ export const DEFAULT_BENCH_RATE = 10_000;
 export const DEFAULT_ECHOES = 1000;
 /** Datagrams written per event-loop turn at most, so replies and timers still get their turn. */
 const MAX_PER_TURN = 4096;
+/**
+ * Data frames stamped together and handed over as spans of one buffer: one sendmmsg on the
+ * native socket, no object per datagram, one clock reading (they leave within microseconds).
+ */
+const SPAN_COUNT = 64;
 /** In-flight sends before the sender pushes back. */
 const HIGH_WATER_MARK = 1024;
 /** Echo phase limits: one echo waits this long, all of them together at most that long. */
@@ -98,10 +102,24 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+/** SPAN_COUNT copies of `template` back to back, as spans. */
+function frameSpans(template: Buffer): { bytes: Buffer; starts: Uint32Array; ends: Uint32Array } {
+  const n = template.length;
+  const bytes = Buffer.allocUnsafe(n * SPAN_COUNT);
+  const starts = new Uint32Array(SPAN_COUNT);
+  const ends = new Uint32Array(SPAN_COUNT);
+  for (let k = 0; k < SPAN_COUNT; k++) {
+    template.copy(bytes, k * n);
+    starts[k] = k * n;
+    ends[k] = (k + 1) * n;
+  }
+  return { bytes, starts, ends };
+}
+
 /** Sends paced test traffic until the duration is over or the signal aborts. */
 async function sendTraffic(t: Test): Promise<{ sent: number; sendUs: number }> {
   const { sender, length, rate, options } = t;
-  const template = encodeBenchFrame({ kind: 'data', session: t.session, seq: 0, sentAt: 0, length });
+  const spans = frameSpans(encodeBenchFrame({ kind: 'data', session: t.session, seq: 0, sentAt: 0, length }));
   const start = microseconds();
   const end = start + t.durationMs * 1000;
   const pacer = rate > 0 ? new Pacer(rate, start) : undefined;
@@ -116,18 +134,16 @@ async function sendTraffic(t: Test): Promise<{ sent: number; sendUs: number }> {
       Object.assign(progress, { next: progress.next + 1e6, sentBefore: seq, lastAt: now });
     }
     const due = pacer ? Math.min(pacer.available(now), MAX_PER_TURN) : MAX_PER_TURN;
-    let n = 0;
-    let room = true;
-    while (n < due && room) {
-      const frame = Buffer.allocUnsafe(length);
-      template.copy(frame);
+    for (let n = 0; n < due; ) {
+      const count = Math.min(due - n, SPAN_COUNT);
       last = microseconds();
-      stampBenchData(frame, seq++, last);
-      room = sender.write(frame);
-      n++;
+      for (let k = 0; k < count; k++) stampBenchData(spans.bytes, seq++, last, k * length);
+      // Resolves once the kernel has them all (waiting while the socket is full): then the
+      // buffer is free to stamp again.
+      await sender.writeSpans({ ...spans, count });
+      n += count;
     }
-    pacer?.take(n);
-    if (!room) await once(sender, 'drain');
+    pacer?.take(due);
     if (pacer && pacer.wait() > 0) await pause(Math.min(Math.ceil(pacer.wait() / 1000), (end - now) / 1000), options.signal);
     else await nextTurn();
   }

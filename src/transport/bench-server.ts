@@ -79,11 +79,16 @@ export class BenchServer extends EventEmitter {
 
   #onBatch(batch: DatagramBatch): void {
     if (this.#state !== 'bound') return;
+    // One reading for the batch: its datagrams were read together, microseconds apart.
+    const now = microseconds();
     for (let i = 0; i < batch.count; i++) {
       const start = batch.starts[i] as number;
+      const length = batch.lengths[i] as number;
       const s = batch.senders[i] as number;
       const port = batch.ports[i] as number;
-      const payload = batch.data.subarray(start, start + (batch.lengths[i] as number));
+      // Test traffic of the running session is counted where it lies, with no object each.
+      if (this.#sessions.takeData(batch.data, start, length, batch.addresses[s] as string, port, now)) continue;
+      const payload = batch.data.subarray(start, start + length);
       // An echo is answered from the batch itself (the backend copies what has to wait): it
       // needs no session, and its round trip counts every step taken here.
       if (answerEchoInPlace(payload)) {
@@ -91,7 +96,7 @@ export class BenchServer extends EventEmitter {
         continue;
       }
       // The payload is a view of the batch: handle() keeps nothing of it.
-      const step = this.#sessions.handle(payload, { address: batch.addresses[s] as string, port }, microseconds());
+      const step = this.#sessions.handle(payload, { address: batch.addresses[s] as string, port }, now);
       if (step.kind !== 'none') this.#take(step, port, batch.replyAddresses[s] as string);
     }
   }

@@ -106,4 +106,49 @@ describe('BenchSessions', () => {
     expect(s.size).toBe(0);
     expect(s.nextDeadline()).toBeUndefined();
   });
+
+  it('takeData counts data frames in place exactly as handle does, and declines all else', () => {
+    // The same frames through handle only, and through takeData wherever it takes them.
+    const frames = [0, 1, 3, 3, 2, 7, 5].map((seq) => data(3n, seq, seq * 900));
+    const run = (fast: boolean) => {
+      const s = new BenchSessions();
+      s.handle(start(3n), alice, 0);
+      let taken = 0;
+      frames.forEach((f, i) => {
+        // A batch buffer: the frame at an offset, other bytes around it.
+        const buf = Buffer.concat([Buffer.alloc(5, 0xee), f, Buffer.alloc(3, 0xee)]);
+        const now = 1000 + i * 1000;
+        if (fast && s.takeData(buf, 5, f.length, alice.address, alice.port, now)) taken++;
+        else s.handle(f, alice, now);
+      });
+      s.handle(ask(3n, true, 8), alice, 20_000);
+      return { taken, summary: s.finish(3n, undefined)!.summary };
+    };
+    const slow = run(false);
+    const fast = run(true);
+    // The first frame makes the session known to takeData; it takes every one after that.
+    expect(fast.taken).toBe(frames.length - 1);
+    expect(fast.summary).toEqual(slow.summary);
+    expect(fast.summary).toMatchObject({ received: 6, duplicates: 1, outOfOrder: 2, lost: 2 });
+
+    const s = new BenchSessions({ idleTimeoutUs: 1000 });
+    const take = (f: Buffer, peer = alice, now = 10) => s.takeData(f, 0, f.length, peer.address, peer.port, now);
+    s.handle(start(4n), alice, 0);
+    expect(take(data(4n, 0))).toBe(false); // no data frame counted by handle yet
+    s.handle(data(4n, 0), alice, 1);
+    expect(take(data(4n, 1))).toBe(true);
+    expect(take(data(4n, 2), mallory)).toBe(false);
+    expect(take(data(4n, 2), { address: alice.address, port: 40001 })).toBe(false);
+    expect(take(data(5n, 2))).toBe(false);
+    expect(take(data(4n + (1n << 32n), 2))).toBe(false); // the other half of the id differs
+    const unknownSeq = data(4n, 2);
+    unknownSeq.fill(0xff, 12, 20);
+    expect(take(unknownSeq)).toBe(false);
+    expect(s.handle(unknownSeq, alice, 11).kind).toBe('none');
+    expect(take(data(4n, 2).subarray(0, 27))).toBe(false);
+    expect(take(start(4n))).toBe(false);
+    // Idle past the timeout: the session goes, and takeData no longer knows it.
+    expect(s.expire(5000)).toHaveLength(1);
+    expect(take(data(4n, 3), alice, 5001)).toBe(false);
+  });
 });

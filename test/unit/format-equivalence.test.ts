@@ -199,6 +199,51 @@ describe.skipIf(!native)('the C writers write what the old formatters wrote', ()
     );
   });
 
+  it('UTF-8 sequences, valid and not, whole and cut short, at every place in and across 16-byte blocks', () => {
+    // The C text escaper finds where sequences start a whole 16-byte block at a time and reads up
+    // to 3 bytes past it, and walks the last bytes one at a time: each sequence at offsets 0..40,
+    // after bytes that must be escaped or not, with tails of several lengths.
+    const sequences = [
+      [0xc2, 0x80], [0xc2, 0xa0], [0xdf, 0xbf], [0xc1, 0xbf], [0xe0, 0xa0, 0x80], [0xe0, 0x9f, 0xbf], [0xe2, 0x80, 0xa8],
+      [0xe2, 0x80, 0xae], [0xe2, 0x81, 0xa6], [0xed, 0x9f, 0xbf], [0xed, 0xa0, 0x80], [0xef, 0xbf, 0xbf], [0xf0, 0x90, 0x80, 0x80],
+      [0xf0, 0x8f, 0xbf, 0xbf], [0xf4, 0x8f, 0xbf, 0xbf], [0xf4, 0x90, 0x80, 0x80], [0xf5, 0x80, 0x80, 0x80],
+    ];
+    const payloads: Buffer[] = [];
+    for (const seq of sequences) {
+      for (const cut of [0, 1]) {
+        for (const filler of [0x01, 0x61]) {
+          for (let at = 0; at <= 40; at++) {
+            for (const tail of [0, 1, 5, 19, 40]) payloads.push(Buffer.from([...Array(at).fill(filler), ...seq.slice(0, seq.length - cut), ...Array(tail).fill(filler)]));
+          }
+        }
+      }
+    }
+    for (let first = 0; first < payloads.length; first += 64) {
+      const some = payloads.slice(first, first + 64);
+      const starts = new Uint32Array(some.length);
+      let at = 0;
+      some.forEach((p, i) => {
+        starts[i] = at;
+        at += p.length;
+      });
+      const b: DatagramBatch = {
+        count: some.length,
+        data: Buffer.concat(some),
+        starts,
+        lengths: Uint32Array.from(some.map((p) => p.length)),
+        ports: new Uint16Array(some.length).fill(7),
+        senders: new Uint8Array(some.length),
+        addresses: ['127.0.0.1'],
+        families: ['IPv4'],
+        replyAddresses: ['127.0.0.1'],
+        receivedAt: 1.7e12,
+      };
+      const want = expected(b, 0, b.count);
+      same(text.format(b, 0, b.count), want.text);
+      same(json.format(b, 0, b.count), want.json);
+    }
+  });
+
   it('refuses arguments that would read or write out of bounds, coded', () => {
     const f = native!.formatLines;
     const data = Buffer.from('hello');
