@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ReliableSender } from '../protocol/reliable-sender.js';
-import type { Sender } from './sender.js';
+import type { Sender } from './sender-socket.js';
 
 /** Options of {@link sendReliably}. */
 export interface ReliableSendOptions {
