@@ -13,6 +13,7 @@ import { DEFAULT_RECEIVE_BUFFER, type BoundAddress } from './listener.js';
 import type { SocketState } from '../types.js';
 import { validateInteger, validatePort } from '../validate.js';
 import { microseconds } from './clock.js';
+import { CloseOnce } from './close-once.js';
 
 /** The port `udpkit bench` uses unless told otherwise (iperf3's). */
 export const DEFAULT_BENCH_PORT = 5201;
@@ -46,7 +47,7 @@ export class BenchServer extends EventEmitter {
   readonly #backend: ReceiveBackend;
   readonly #sessions: BenchSessions;
   #state: SocketState = 'bound';
-  #closed: Promise<void> | undefined;
+  readonly #closer = new CloseOnce();
   #timer: NodeJS.Timeout | undefined;
 
   /** @internal use {@link benchServer} */
@@ -139,13 +140,12 @@ export class BenchServer extends EventEmitter {
 
   /** Stops serving and closes the socket. Sessions still running are not reported. Safe to call twice. */
   close(): Promise<void> {
-    this.#closed ??= (async () => {
+    return this.#closer.run(async () => {
       this.#state = 'closing';
       clearTimeout(this.#timer);
       await this.#backend.close();
       this.#state = 'closed';
-    })();
-    return this.#closed;
+    });
   }
 }
 

@@ -19,6 +19,7 @@ import type { SocketState } from '../types.js';
 import { validatePort } from '../validate.js';
 import { chatAnnouncement } from './chat-announce.js';
 import { microseconds } from './clock.js';
+import { CloseOnce } from './close-once.js';
 
 /** Options of {@link chat}. Times in ms, as in {@link IpmsgSessionOptions}. */
 export interface ChatOptions
@@ -71,6 +72,7 @@ function loginName(): string {
  * `'leave'`, `'message'`, `'delivered'`, `'undelivered'`), plus `'error'` and `'close'`.
  */
 export class Chat extends EventEmitter {
+  readonly #closer = new CloseOnce();
   #state: SocketState = 'bound';
   readonly #listener: Listener;
   readonly #session: IpmsgSession;
@@ -178,20 +180,18 @@ export class Chat extends EventEmitter {
     return sent;
   }
 
-  /** Says goodbye (BR_EXIT to every target) and closes the socket. Safe to call twice. */
-  async close(): Promise<void> {
-    if (this.#state !== 'bound') {
-      if (this.#state === 'closing') await new Promise((resolve) => this.once('close', resolve));
-      return;
-    }
-    this.#state = 'closing';
-    clearTimeout(this.#timer);
-    this.#listener.onBatch(undefined);
-    const unreached = this.#session.peers().filter((p) => !this.#reach(p));
-    await this.#flush(this.#session.quit(now(), unreached));
-    await this.#listener.close();
-    this.#state = 'closed';
-    this.emit('close');
+  /** Says goodbye (BR_EXIT to every target) and closes the socket. Safe to call more than once: every call waits for the one close. */
+  close(): Promise<void> {
+    return this.#closer.run(async () => {
+      this.#state = 'closing';
+      clearTimeout(this.#timer);
+      this.#listener.onBatch(undefined);
+      const unreached = this.#session.peers().filter((p) => !this.#reach(p));
+      await this.#flush(this.#session.quit(now(), unreached));
+      await this.#listener.close();
+      this.#state = 'closed';
+      this.emit('close');
+    });
   }
 }
 

@@ -20,6 +20,7 @@ import { microseconds } from './clock.js';
 import { RelaySessions, type RelaySession } from './relay-sessions.js';
 import { looksSealed, RelaySealing } from './relay-sealing.js';
 import { loadSealingKit } from '../socket/sealing.js';
+import { CloseOnce } from './close-once.js';
 
 /** Options of {@link relay}: where to listen, where to forward, and the impairments. */
 export interface RelayOptions extends ImpairmentOptions {
@@ -102,6 +103,7 @@ const keepParcel = (p: Parcel): Parcel => {
  * key) when a sealed frame passes through, and `'close'`.
  */
 export class Relay extends EventEmitter {
+  readonly #closer = new CloseOnce();
   #state: SocketState = 'bound';
   readonly #front: Listener;
   readonly #core: Impairment<Parcel>;
@@ -258,21 +260,19 @@ export class Relay extends EventEmitter {
     return sent.catch(() => void this.#failed[direction]++);
   }
 
-  /** Sends what is still held back, closes every socket. Safe to call more than once. */
-  async close(): Promise<void> {
-    if (this.#state !== 'bound') {
-      if (this.#state === 'closing') await new Promise((resolve) => this.once('close', resolve));
-      return;
-    }
-    this.#state = 'closing';
-    clearTimeout(this.#timer);
-    this.#front.onBatch(undefined);
-    await Promise.all(this.#core.drain().map((p) => this.#send(p)));
-    await this.#sessions.closeAll();
-    this.#kernelDropped = await this.#front.kernelDrops();
-    await this.#front.close();
-    this.#state = 'closed';
-    this.emit('close');
+  /** Sends what is still held back, closes every socket. Safe to call more than once: every call waits for the one close. */
+  close(): Promise<void> {
+    return this.#closer.run(async () => {
+      this.#state = 'closing';
+      clearTimeout(this.#timer);
+      this.#front.onBatch(undefined);
+      await Promise.all(this.#core.drain().map((p) => this.#send(p)));
+      await this.#sessions.closeAll();
+      this.#kernelDropped = await this.#front.kernelDrops();
+      await this.#front.close();
+      this.#state = 'closed';
+      this.emit('close');
+    });
   }
 }
 

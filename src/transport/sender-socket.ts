@@ -20,6 +20,7 @@ import { Reply } from '../socket/reply.js';
 import type { Sealing } from '../socket/sealing.js';
 import { endpointOf, type SendIo } from '../socket/send-io.js';
 import { maxMessageSize, messageTooLarge } from './message-size.js';
+import { CloseOnce } from './close-once.js';
 
 /** How often one datagram is resent after sends fail with a refusal meant for earlier ones. */
 const MAX_REFUSAL_RETRIES = 16;
@@ -34,6 +35,7 @@ export interface SenderStats {
 
 /** A socket connected to one destination. Emits `'drain'` after `write` returned false. */
 export class Sender extends EventEmitter {
+  readonly #closer = new CloseOnce();
   #state: SocketState = 'bound';
   readonly #io: SendIo;
   readonly #highWaterMark: number;
@@ -365,18 +367,13 @@ export class Sender extends EventEmitter {
     });
   }
 
-  #closed: Promise<void> | undefined;
-
   /** Closes the socket after in-flight sends complete. Safe to call more than once, also at once. */
   close(): Promise<void> {
-    this.#closed ??= this.#close();
-    return this.#closed;
-  }
-
-  async #close(): Promise<void> {
-    await this.flush().catch(() => undefined);
-    this.#state = 'closing';
-    await this.#io.close();
-    this.#state = 'closed';
+    return this.#closer.run(async () => {
+      await this.flush().catch(() => undefined);
+      this.#state = 'closing';
+      await this.#io.close();
+      this.#state = 'closed';
+    });
   }
 }
