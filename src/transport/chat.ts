@@ -18,7 +18,7 @@ import { listen, type BoundAddress, type Listener } from './listener.js';
 import type { SocketState } from '../types.js';
 import { validatePort } from '../validate.js';
 import { chatAnnouncement } from './chat-announce.js';
-import { microseconds } from './clock.js';
+import { milliseconds } from './clock.js';
 import { CloseOnce } from './close-once.js';
 
 /** Options of {@link chat}. Times in ms, as in {@link IpmsgSessionOptions}. */
@@ -195,7 +195,7 @@ export class Chat extends EventEmitter {
   }
 }
 
-const now = (): number => Math.floor(microseconds() / 1000);
+const now = milliseconds;
 
 /**
  * Joins the IP Messenger network: binds the port, announces itself, and keeps the peer table.

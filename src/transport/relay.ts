@@ -16,7 +16,7 @@ import { listen, type BoundAddress, type Listener } from './listener.js';
 import { resolveHost, type ResolvedAddress } from '../socket/resolve.js';
 import type { Lookup, SocketState } from '../types.js';
 import { validateHost, validateInteger, validatePort, type HostPort } from '../validate.js';
-import { microseconds } from './clock.js';
+import { milliseconds } from './clock.js';
 import { RelaySessions, type RelaySession } from './relay-sessions.js';
 import { looksSealed, RelaySealing } from './relay-sealing.js';
 import { loadSealingKit } from '../socket/sealing.js';
@@ -178,7 +178,7 @@ export class Relay extends EventEmitter {
   }
 
   #onRequest(b: DatagramBatch): void {
-    const now = microseconds();
+    const now = milliseconds();
     for (let i = 0; i < b.count; i++) {
       const data = viewOf(b, i);
       // Opened before a session exists: what does not open never gets an upstream socket.
@@ -189,7 +189,7 @@ export class Relay extends EventEmitter {
       }
       const s = this.#sessions.get(b.replyAddresses[b.senders[i] as number] as string, b.ports[i] as number, now);
       const out = opened ? this.#sealing!.seal(opened, s, 'up', this.upstream.port, Date.now()) : this.#notice(data);
-      this.#core.arrive({ session: s, direction: 'up', data: out }, 'up', s.flows.up, now);
+      this.#core.handleDatagram({ session: s, direction: 'up', data: out }, 'up', s.flows.up, now);
     }
     this.#run(now);
   }
@@ -197,7 +197,7 @@ export class Relay extends EventEmitter {
   /** `port`: the local port of the client's upstream socket, where the replies arrived. */
   #onReply(s: RelaySession, b: DatagramBatch, port: number): void {
     if (this.#state !== 'bound' || s.closed) return;
-    const now = microseconds();
+    const now = milliseconds();
     for (let i = 0; i < b.count; i++) {
       // The socket is not connected: only what comes from the upstream's port is a reply.
       if (b.ports[i] !== this.upstream.port) continue;
@@ -211,7 +211,7 @@ export class Relay extends EventEmitter {
         }
         data = this.#sealing.seal(opened, s, 'down', s.clientPort, Date.now());
       } else this.#notice(data);
-      this.#core.arrive({ session: s, direction: 'down', data }, 'down', s.flows.down, now);
+      this.#core.handleDatagram({ session: s, direction: 'down', data }, 'down', s.flows.down, now);
     }
     this.#run(now);
   }
@@ -227,7 +227,7 @@ export class Relay extends EventEmitter {
 
   /** Sends what is due, drops idle clients, and arms the one timer for what comes next. */
   #run(now: number): void {
-    for (const p of this.#core.due(now)) void this.#send(p);
+    for (const p of this.#core.pollTransmit(now)) void this.#send(p);
     this.#sessions.expire(now);
     const due = this.#core.nextDeadline();
     const idle = this.#sessions.nextExpiry();
@@ -237,8 +237,8 @@ export class Relay extends EventEmitter {
     this.#timerAt = next;
     this.#timer = setTimeout(() => {
       this.#timerAt = undefined;
-      this.#run(microseconds());
-    }, Math.max(0, Math.ceil((next - now) / 1000)));
+      this.#run(milliseconds());
+    }, Math.max(0, Math.ceil(next - now)));
     this.#timer.unref();
   }
 
