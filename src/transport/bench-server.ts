@@ -12,7 +12,7 @@ import { openBackend } from '../socket/open-backend.js';
 import { DEFAULT_RECEIVE_BUFFER, type BoundAddress } from './listener.js';
 import type { SocketState } from '../types.js';
 import { validateInteger, validatePort } from '../validate.js';
-import { microseconds } from './clock.js';
+import { milliseconds } from './clock.js';
 import { CloseOnce } from './close-once.js';
 
 /** The port `udpkit bench` uses unless told otherwise (iperf3's). */
@@ -92,7 +92,7 @@ export class BenchServer extends EventEmitter {
         continue;
       }
       // The payload is a view of the batch: handle() keeps nothing of it.
-      const step = this.#sessions.handle(payload, { address: batch.addresses[s] as string, port }, microseconds());
+      const step = this.#sessions.handleDatagram(payload, { address: batch.addresses[s] as string, port }, milliseconds());
       if (step.kind !== 'none') this.#take(step, port, batch.replyAddresses[s] as string);
     }
   }
@@ -132,9 +132,9 @@ export class BenchServer extends EventEmitter {
     const deadline = this.#sessions.nextDeadline();
     if (deadline === undefined || this.#state !== 'bound') return;
     this.#timer = setTimeout(() => {
-      for (const summary of this.#sessions.expire(microseconds())) this.emit('session', summary);
+      for (const summary of this.#sessions.handleTimeout(milliseconds())) this.emit('session', summary);
       this.#schedule();
-    }, Math.max(0, (deadline - microseconds()) / 1000) + 1);
+    }, Math.max(0, deadline - milliseconds()) + 1);
     this.#timer.unref();
   }
 
@@ -166,7 +166,7 @@ export async function benchServer(options: BenchServerOptions = {}): Promise<Ben
   } catch {
     // The kernel keeps its default; the server still works.
   }
-  const server = new BenchServer(backend, new BenchSessions({ maxSessions, idleTimeoutUs: idleTimeoutMs * 1000 }));
+  const server = new BenchServer(backend, new BenchSessions({ maxSessions, idleTimeoutMs }));
   const signal = options.signal;
   if (signal?.aborted) await server.close();
   else signal?.addEventListener('abort', () => void server.close(), { once: true });

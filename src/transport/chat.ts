@@ -159,7 +159,7 @@ export class Chat extends EventEmitter {
     for (let i = 0; i < b.count; i++) {
       const start = b.starts[i] as number;
       const from = { address: b.addresses[b.senders[i] as number] as string, port: b.ports[i] as number };
-      out.push(...this.#session.receive(b.data.subarray(start, start + (b.lengths[i] as number)), from, t));
+      out.push(...this.#session.handleDatagram(b.data.subarray(start, start + (b.lengths[i] as number)), from, t));
     }
     this.#flush(out);
   }
@@ -167,14 +167,14 @@ export class Chat extends EventEmitter {
   /** Sends, emits what happened, and arms the one timer for the next deadline. */
   #flush(out: readonly IpmsgDatagram[]): Promise<void> {
     const sent = Promise.all(out.map((d) => this.#listener.sendTo(d.data, d.port, d.address).catch(() => void this.#sendFailed++))).then(() => undefined);
-    for (const e of this.#session.drainEvents()) this.emit(e.type, e);
+    for (const e of this.#session.pollEvents()) this.emit(e.type, e);
     const next = this.#session.nextDeadline();
     if (this.#state !== 'bound' || next === undefined || (this.#timerAt !== undefined && this.#timerAt <= next)) return sent;
     clearTimeout(this.#timer);
     this.#timerAt = next;
     this.#timer = setTimeout(() => {
       this.#timerAt = undefined;
-      if (this.#state === 'bound') void this.#flush(this.#session.poll(now()));
+      if (this.#state === 'bound') void this.#flush(this.#session.handleTimeout(now()));
     }, Math.max(0, next - now()));
     this.#timer.unref();
     return sent;

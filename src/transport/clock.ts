@@ -16,15 +16,6 @@ export function milliseconds(): number {
 }
 
 /**
- * Microseconds since the Unix epoch, from the monotonic high-resolution timer (so it never
- * steps back when the wall clock is adjusted), as a whole number.
- * @example const t = microseconds(); // 1_700_000_000_000_000-ish
- */
-export function microseconds(): number {
-  return Math.floor((performance.timeOrigin + performance.now()) * 1000);
-}
-
-/**
  * Microseconds on the monotonic clock since this process started, with the fraction: for
  * timing short intervals (a round trip of 15 µs), where whole microseconds are a 7% step.
  * @example const t0 = monotonicMicroseconds(); work(); const took = monotonicMicroseconds() - t0;
