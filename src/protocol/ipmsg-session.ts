@@ -17,6 +17,10 @@
  * per-address and total rate limit ({@link DEFAULT_ANSWER_LIMIT}). One forged 10-byte BR_ENTRY
  * earns 2 datagrams of our entry packet's size (25 bytes + user, host, nickname, group). The
  * peer table evicts peers that never answered before it refuses a newcomer (./ipmsg-peers.ts).
+ *
+ * Longer than most files (about 270 lines) for a reason: it is the protocol's one state machine,
+ * where every packet type meets the peer table, the outbox and the rate limit; those, the
+ * packet codec and the duplicate filter already stand alone (ipmsg-*.ts).
  */
 import { UdpkitError, UdpkitRangeError, UdpkitTypeError } from '../errors.js';
 import { validateInteger } from '../validate.js';

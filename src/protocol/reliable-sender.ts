@@ -9,6 +9,10 @@
  * call {@link ReliableSender.pollTransmit} and send what it returns, take
  * {@link ReliableSender.pollEvents}, and arm one timer for {@link ReliableSender.nextDeadline}.
  * {@link ReliableSender.finish} when there is no more input.
+ *
+ * Longer than most files (about 290 lines) for a reason: one state machine (window, timers,
+ * selective acknowledgements, fast retransmit, backoff) whose every input touches the same
+ * in-flight table; the frames, RTT estimate and timer heap already stand alone beside it.
  */
 import { UdpkitError, UdpkitRangeError } from '../errors.js';
 import { validateInteger } from '../validate.js';

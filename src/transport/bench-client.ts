@@ -2,6 +2,10 @@
  * The bench client: START, then paced test traffic, then the server's RESULT, then (optionally)
  * sequential echo round trips, over one connected {@link Sender} (docs/protocol.md, "Bench
  * frames"). Control requests are sent again until answered, within bounds.
+ *
+ * Longer than most files (about 270 lines) for a reason: the three phases (traffic, result,
+ * echoes) share one test's state (sender, session, what was sent, the live counts); the retry
+ * and reply machinery already stands alone in bench-replies.ts, the arithmetic in protocol/.
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
