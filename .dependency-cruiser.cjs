@@ -42,12 +42,12 @@ module.exports = {
     },
     {
       name: 'protocol-is-pure',
-      comment: 'protocol cores are sans-I/O: no sockets, files, timers or processes (STYLE.md rule 5)',
+      comment: 'protocol cores are sans-I/O: no sockets, files, timers, clock, name lookups or processes (STYLE.md rule 5)',
       severity: 'error',
       from: { path: '^src/protocol/' },
       to: {
         dependencyTypes: ['core'],
-        path: '^(node:)?(dgram|net|fs|fs/promises|child_process|worker_threads|timers|timers/promises|os|http|https|cluster|process)$',
+        path: '^(node:)?(dgram|net|fs|fs/promises|child_process|worker_threads|timers|timers/promises|perf_hooks|os|http|https|http2|tls|dns|dns/promises|cluster|process|readline)$',
       },
     },
     {
