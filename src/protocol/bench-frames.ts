@@ -7,6 +7,10 @@
  *
  * Control ops: START, START_ACK, RESULT_REQUEST, RESULT, ECHO_REQUEST, ECHO_REPLY. A reply is
  * never larger than the request that caused it, so a server cannot be used to amplify a flood.
+ *
+ * Longer than most files (about 300 lines) for a reason: it is one wire format, and its encoder,
+ * decoder and in-place fast paths (stamping, echo checks) share the private offsets and limits
+ * above; split, the two halves of one layout would live in two files and drift apart.
  */
 import { FRAME_MAGIC, FRAME_VERSION, FrameType, readFrameHeader, writeFrameHeader } from './frame-header.js';
 import type { ReceiverCounts } from './bench-stats.js';

@@ -1,11 +1,13 @@
 /**
  * The bench server's state machine (docs/protocol.md, "Bench frames"), sans-I/O: frames, the
- * peer and `now` (µs) in; replies, session summaries and the next deadline out. The driver
- * (src/transport/bench-server.ts) owns the socket, the clock and one timer.
+ * peer and `now` (ms, fractional) in; replies, session summaries and the next deadline (ms) out.
+ * The driver (src/transport/bench-server.ts) owns the socket, the clock and one timer. Inside,
+ * times are whole microseconds, the unit of the frames' send stamps that jitter compares with,
+ * and of the summaries (`jitterUs`, `spanUs`) that go back on the wire.
  *
- * Call {@link BenchSessions.handle} for every datagram; {@link BenchSessions.expire} at
- * {@link BenchSessions.nextDeadline} (early is harmless); {@link BenchSessions.noteStartDrops}
- * and {@link BenchSessions.finish} when `handle` asks for the kernel's drop counter.
+ * Call {@link BenchSessions.handleDatagram} for every datagram; {@link BenchSessions.handleTimeout}
+ * at {@link BenchSessions.nextDeadline} (early is harmless); {@link BenchSessions.noteStartDrops}
+ * and {@link BenchSessions.finish} when `handleDatagram` asks for the kernel's drop counter.
  */
 import { decodeBenchFrame, echoReplyFor, encodeBenchFrame, formatSessionId, isBenchDataAt, isEchoRequest, u64At, type BenchResultStats } from './bench-frames.js';
 import { InterarrivalJitter, SequenceCounter, lossOf, type ReceiverCounts } from './bench-stats.js';
@@ -20,8 +22,8 @@ export interface BenchPeer {
 export interface BenchSessionsOptions {
   /** Sessions kept at once; a START beyond is answered "busy". Default 64. */
   readonly maxSessions?: number;
-  /** A session silent this long (µs) is dropped; default 10 s. */
-  readonly idleTimeoutUs?: number;
+  /** A session silent this long (ms) is dropped; default 10 s. */
+  readonly idleTimeoutMs?: number;
   /** Sequence numbers remembered exactly per session. */
   readonly windowSize?: number;
 }
@@ -74,7 +76,7 @@ const NONE: BenchStep = { kind: 'none' };
  * Every session of a bench server, in bounded memory.
  * @example
  * const sessions = new BenchSessions({ maxSessions: 8 });
- * const step = sessions.handle(datagram, { address: '192.0.2.1', port: 40000 }, nowUs);
+ * const step = sessions.handle(datagram, { address: '192.0.2.1', port: 40000 }, now);
  * if (step.kind === 'reply') socket.send(step.data);
  */
 export class BenchSessions {
@@ -93,7 +95,7 @@ export class BenchSessions {
 
   constructor(options: BenchSessionsOptions = {}) {
     this.#maxSessions = options.maxSessions ?? 64;
-    this.#idleTimeoutUs = options.idleTimeoutUs ?? 10_000_000;
+    this.#idleTimeoutUs = (options.idleTimeoutMs ?? 10_000) * 1000;
     this.#windowSize = options.windowSize;
   }
 
@@ -102,12 +104,13 @@ export class BenchSessions {
     return this.#sessions.size;
   }
 
-  /** Takes one datagram from `peer`, received at `now`. */
-  handle(bytes: Uint8Array, peer: BenchPeer, now: number): BenchStep {
+  /** Takes one datagram from `peer`, received at `nowMs`. */
+  handleDatagram(bytes: Uint8Array, peer: BenchPeer, nowMs: number): BenchStep {
     // Checked in place before anything is decoded: an echo's round trip includes this.
     if (isEchoRequest(bytes)) return { kind: 'reply', data: echoReplyFor(bytes) };
     const frame = decodeBenchFrame(bytes);
     if (frame === undefined) return this.#ignore();
+    const now = Math.round(nowMs * 1000);
     if (frame.kind === 'start') {
       const known = this.#sessions.get(frame.session);
       if (known === undefined && this.#sessions.size < this.#maxSessions) {
@@ -141,16 +144,17 @@ export class BenchSessions {
 
   /**
    * Counts the data frame at `buf[start, start + length)` (a receive batch) from `address` and
-   * `port` as {@link handle} would, without decoding it into an object: when it belongs to the
-   * session the last one did, which is running and is that peer's. Returns false, having done
-   * nothing, for anything else: pass that to `handle`.
+   * `port`, received at `nowMs`, as {@link handleDatagram} would, without decoding it into an
+   * object: when it belongs to the session the last one did, which is running and is that
+   * peer's. Returns false, having done nothing, for anything else: pass that to `handleDatagram`.
    */
-  takeData(buf: Buffer, start: number, length: number, address: string, port: number, now: number): boolean {
+  takeData(buf: Buffer, start: number, length: number, address: string, port: number, nowMs: number): boolean {
     const last = this.#last;
     if (last === undefined || !isBenchDataAt(buf, start, length)) return false;
     if (buf.readUInt32BE(start + 4) !== last.hi || buf.readUInt32BE(start + 8) !== last.lo) return false;
     const session = last.session;
     if (session.state !== 'running' || session.peer.port !== port || session.peer.address !== address) return false;
+    const now = Math.round(nowMs * 1000);
     session.lastActivity = now;
     countData(session, u64At(buf, start + 12), u64At(buf, start + 20), now);
     return true;
@@ -163,7 +167,7 @@ export class BenchSessions {
   }
 
   /**
-   * Ends a session that `handle` reported as `'finishing'`, with the kernel's drop counter now.
+   * Ends a session that `handleDatagram` reported as `'finishing'`, with the kernel's drop counter now.
    * Returns the RESULT to send and the summary, or `undefined` if the session is gone.
    */
   finish(session: bigint, drops: number | undefined): { data: Buffer; summary: BenchSessionSummary } | undefined {
@@ -175,8 +179,9 @@ export class BenchSessions {
     return { data: this.#result(s, s.summary, true), summary: s.summary };
   }
 
-  /** Drops sessions idle since before `now - idleTimeout`; returns those that never finished. */
-  expire(now: number): BenchSessionSummary[] {
+  /** Drops sessions idle since before `nowMs - idleTimeout`; returns those that never finished. */
+  handleTimeout(nowMs: number): BenchSessionSummary[] {
+    const now = Math.round(nowMs * 1000);
     const expired: BenchSessionSummary[] = [];
     for (const [id, s] of this.#sessions) {
       if (now - s.lastActivity < this.#idleTimeoutUs) continue;
@@ -187,11 +192,11 @@ export class BenchSessions {
     return expired;
   }
 
-  /** When {@link expire} should next run (µs), or `undefined` with no sessions. */
+  /** When {@link handleTimeout} should next run (ms), or `undefined` with no sessions. */
   nextDeadline(): number | undefined {
     let oldest = Infinity;
     for (const s of this.#sessions.values()) oldest = Math.min(oldest, s.lastActivity);
-    return oldest === Infinity ? undefined : oldest + this.#idleTimeoutUs;
+    return oldest === Infinity ? undefined : (oldest + this.#idleTimeoutUs) / 1000;
   }
 
   #ignore(): BenchStep {

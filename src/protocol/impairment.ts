@@ -1,10 +1,11 @@
 /**
  * The sans-I/O core of `udpkit relay`: decides, for each datagram as it arrives, whether it is
  * rate-limited or lost, how many copies leave, and when. Datagrams (any `T`) wait in a queue
- * until due. `now` is in microseconds (the transport clock); randomness is injected.
+ * until due. `now` is in milliseconds, fractional (the transport clock); randomness is injected.
  *
- * A driver calls {@link Impairment.arrive} for every datagram, then {@link Impairment.due} to
- * take what may leave now, and sets one timer for {@link Impairment.nextDeadline}.
+ * A driver calls {@link Impairment.handleDatagram} for every datagram, then
+ * {@link Impairment.pollTransmit} to take what may leave now, and sets one timer for
+ * {@link Impairment.nextDeadline}.
  *
  * The queue is bounded in bytes (`maxQueueBytes`, a {@link MemoryBudget}: payload plus
  * {@link QUEUE_ENTRY_OVERHEAD} per datagram). A datagram that does not fit is dropped and
@@ -52,8 +53,8 @@ export interface Decision {
   readonly lost: boolean;
   readonly copies: 1 | 2;
   readonly reorder: boolean;
-  /** Latency, delay plus jitter, in microseconds. */
-  readonly delayUs: number;
+  /** Latency, delay plus jitter, in milliseconds (whole microseconds: fractional). */
+  readonly delayMs: number;
 }
 
 /**
@@ -66,7 +67,7 @@ export function decide(s: ImpairmentSettings, random: Random): Decision {
   const copies = random() < s.duplicate ? 2 : 1;
   const reorder = random() < s.reorder;
   const jitter = (2 * random() - 1) * s.jitterMs;
-  return { lost, copies, reorder, delayUs: Math.max(0, Math.round((s.delayMs + jitter) * 1000)) };
+  return { lost, copies, reorder, delayMs: Math.max(0, Math.round((s.delayMs + jitter) * 1000) / 1000) };
 }
 
 /** How the queue handles items (datagrams): their size for its budget, and what it keeps of them. */
@@ -100,9 +101,9 @@ const byteLength = (item: unknown): number => (item instanceof Uint8Array ? item
  * The impairment state of a relay: its queue, token buckets (one per direction) and counters.
  * @example
  * const imp = new Impairment<Buffer>(validateImpairment({ delayMs: 5 }), seededRandom(1));
- * imp.arrive(Buffer.from('hi'), 'up', 'client-1', 0);
- * imp.nextDeadline(); // 5000
- * imp.due(5000);      // [<Buffer 68 69>]
+ * imp.handleDatagram(Buffer.from('hi'), 'up', 'client-1', 0);
+ * imp.nextDeadline();  // 5
+ * imp.pollTransmit(5); // [<Buffer 68 69>]
  */
 export class Impairment<T> {
   readonly settings: ImpairmentSettings;
@@ -125,7 +126,7 @@ export class Impairment<T> {
     this.#buckets = { up: bucket(), down: bucket() };
   }
 
-  /** Datagrams queued and not yet handed out by {@link due}. */
+  /** Datagrams queued and not yet handed out by {@link pollTransmit}. */
   get pending(): number {
     return this.#queue.size;
   }
@@ -136,10 +137,10 @@ export class Impairment<T> {
   }
 
   /**
-   * A datagram arrived at `now` (µs, never going back) from `flow` (any key naming one client
+   * A datagram arrived at `now` (ms, never going back) from `flow` (any key naming one client
    * and direction). Queues it as its fate says and returns that fate.
    */
-  arrive(item: T, direction: Direction, flow: unknown, now: number): Fate {
+  handleDatagram(item: T, direction: Direction, flow: unknown, now: number): Fate {
     const counts = this.counts[direction];
     counts.received++;
     if (this.settings.only !== undefined && this.settings.only !== direction) {
@@ -161,13 +162,13 @@ export class Impairment<T> {
     counts.forwarded++;
     if (d.copies === 2) counts.duplicated++;
     const f = this.#flow(flow);
-    const at = Math.max(now + d.delayUs, f.lastAt);
+    const at = Math.max(now + d.delayMs, f.lastAt);
     f.lastAt = at;
     const held = f.held;
     const kept = this.#keep(item);
     if (d.reorder && held === undefined) {
       counts.reordered++;
-      f.held = this.#queue.push(at + Math.round(this.settings.reorderHoldMs * 1000), { item: kept, flow: f }, d.copies);
+      f.held = this.#queue.push(at + this.settings.reorderHoldMs, { item: kept, flow: f }, d.copies);
       return 'forwarded';
     }
     this.#queue.push(at, { item: kept, flow: undefined }, d.copies);
@@ -181,7 +182,7 @@ export class Impairment<T> {
   }
 
   /** Takes the datagrams due at `now`, in the order to send them (a duplicate twice). */
-  due(now: number): T[] {
+  pollTransmit(now: number): T[] {
     const out: T[] = [];
     for (let e = this.#queue.peek(); e !== undefined && e.at <= now; e = this.#queue.peek()) this.#take(out);
     return out;
@@ -194,7 +195,7 @@ export class Impairment<T> {
     return out;
   }
 
-  /** When the next queued datagram is due (µs), or `undefined` when none is queued. */
+  /** When the next queued datagram is due (ms), or `undefined` when none is queued. */
   nextDeadline(): number | undefined {
     return this.#queue.peek()?.at;
   }

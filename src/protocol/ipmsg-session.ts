@@ -5,10 +5,11 @@
  * resends messages until their receipt comes.
  *
  * Driving it: {@link IpmsgSession.start} once and send what it returns (to the broadcast
- * addresses it was given); {@link IpmsgSession.receive} every datagram, {@link IpmsgSession.send}
- * to talk, {@link IpmsgSession.poll} when the timer armed for {@link IpmsgSession.nextDeadline}
- * fires; after each call send the datagrams it returned and {@link IpmsgSession.drainEvents}.
- * {@link IpmsgSession.quit} to leave.
+ * addresses it was given); {@link IpmsgSession.handleDatagram} every datagram,
+ * {@link IpmsgSession.send} to talk, {@link IpmsgSession.handleTimeout} when the timer armed for
+ * {@link IpmsgSession.nextDeadline} fires; after each call send the datagrams it returned and
+ * take {@link IpmsgSession.pollEvents}. {@link IpmsgSession.quit} to leave. Each `handle*` returns
+ * the datagrams it causes at once (this core has no transmit queue, so no `pollTransmit`).
  *
  * Against forged sources (any LAN host can write any source address), what a source that never
  * answers gets is bounded: per packet, the answers the protocol owes (an ANSENTRY; for a first
@@ -16,6 +17,10 @@
  * per-address and total rate limit ({@link DEFAULT_ANSWER_LIMIT}). One forged 10-byte BR_ENTRY
  * earns 2 datagrams of our entry packet's size (25 bytes + user, host, nickname, group). The
  * peer table evicts peers that never answered before it refuses a newcomer (./ipmsg-peers.ts).
+ *
+ * Longer than most files (about 270 lines) for a reason: it is the protocol's one state machine,
+ * where every packet type meets the peer table, the outbox and the rate limit; those, the
+ * packet codec and the duplicate filter already stand alone (ipmsg-*.ts).
  */
 import { UdpkitError, UdpkitRangeError, UdpkitTypeError } from '../errors.js';
 import { validateInteger } from '../validate.js';
@@ -130,7 +135,7 @@ export class IpmsgSession {
   }
 
   /** Takes one received datagram; returns the answers to send. Never throws on its bytes. */
-  receive(bytes: Uint8Array, from: IpmsgEndpoint, now: number): IpmsgDatagram[] {
+  handleDatagram(bytes: Uint8Array, from: IpmsgEndpoint, now: number): IpmsgDatagram[] {
     if (this.#state === 'closed') return [];
     const p = decodeIpmsgPacket(bytes, this.#o.legacyEncoding);
     if (p === undefined) {
@@ -217,7 +222,7 @@ export class IpmsgSession {
   }
 
   /** Probes silent peers, drops those silent too long, resends messages awaiting receipt. */
-  poll(now: number): IpmsgDatagram[] {
+  handleTimeout(now: number): IpmsgDatagram[] {
     if (this.#state === 'closed') return [];
     const out: IpmsgDatagram[] = [];
     // Peers that answered are probed freely (the table bounds them); others may be forged, and
@@ -252,7 +257,7 @@ export class IpmsgSession {
     for (const m of this.#outbox.abandon(peer.key)) this.#events.push({ type: 'undelivered', to: m.peer, packetNo: m.packetNo });
   }
 
-  /** When to call {@link poll} next, or `undefined` when nothing is waiting. */
+  /** When to call {@link handleTimeout} next, or `undefined` when nothing is waiting. */
   nextDeadline(): number | undefined {
     if (this.#state === 'closed') return undefined;
     const a = this.#peers.nextDeadline();
@@ -261,7 +266,7 @@ export class IpmsgSession {
   }
 
   /** The events since the last call, oldest first. */
-  drainEvents(): IpmsgEvent[] {
+  pollEvents(): IpmsgEvent[] {
     const events = this.#events;
     this.#events = [];
     return events;

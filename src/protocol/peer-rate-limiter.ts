@@ -66,9 +66,8 @@ export class PeerRateLimiter {
       this.#buckets.delete(key);
     }
     this.#buckets.set(key, bucket);
-    const micros = Math.round(now * 1000);
     // The per-key bucket first: a refused peer must not use up the shared allowance.
-    const ok = bucket.take(micros) && (this.#total === undefined || this.#total.take(micros));
+    const ok = bucket.take(now) && (this.#total === undefined || this.#total.take(now));
     if (!ok) this.limited++;
     return ok;
   }

@@ -5,9 +5,9 @@
  * Frames in ./reliable-frames.ts: ACK = header | session 8 | cumulative u32 | selective bitmap 8.
  * Sessions, their limits and who is evicted first: ./session-table.ts.
  *
- * Driving it: {@link ReliableReceiver.receive} for every datagram (a datagram that is not a
- * valid DATA frame returns `undefined`: treat it as a plain datagram); send the `ack` to that
- * peer; hand `deliver` on; count `refused`. Call {@link ReliableReceiver.expire} when the
+ * Driving it: {@link ReliableReceiver.handleDatagram} for every datagram (a datagram that is not
+ * a valid DATA frame returns `undefined`: treat it as a plain datagram); send the `ack` to that
+ * peer; hand `deliver` on; count `refused`. Call {@link ReliableReceiver.handleTimeout} when the
  * {@link ReliableReceiver.nextDeadline} timer fires, and {@link ReliableReceiver.stop} when the
  * application stops taking messages.
  *
@@ -76,7 +76,7 @@ export interface ReliablePeer {
  * Every sender session of a listener, in bounded memory.
  * @example
  * const receiver = new ReliableReceiver();
- * const r = receiver.receive(datagram, { address: rinfo.address, port: rinfo.port }, Date.now());
+ * const r = receiver.handleDatagram(datagram, { address: rinfo.address, port: rinfo.port }, Date.now());
  * if (r?.ack) socket.send(r.ack, rinfo.port, rinfo.address);
  * for (const payload of r?.deliver ?? []) print(payload);
  */
@@ -133,7 +133,7 @@ export class ReliableReceiver {
    * again (a sender whose last acknowledgement was lost can still finish); nothing new is
    * accepted, acknowledged or delivered.
    */
-  receive(datagram: Uint8Array, from: ReliablePeer, now: number): ReliableReceipt | undefined {
+  handleDatagram(datagram: Uint8Array, from: ReliablePeer, now: number): ReliableReceipt | undefined {
     const frame = decodeReliableFrame(datagram);
     if (frame?.kind !== 'data') return undefined;
     const key = `${from.address}:${from.port} ${frame.sessionId.toString('hex')}`;
@@ -179,11 +179,11 @@ export class ReliableReceiver {
   }
 
   /** Forgets sessions idle for `sessionIdleMs` by `now`. Call at {@link nextDeadline}; early is harmless. */
-  expire(now: number): void {
+  handleTimeout(now: number): void {
     this.#table.expire(now);
   }
 
-  /** When {@link expire} has something to forget (absolute ms), or `undefined` with nothing kept. */
+  /** When {@link handleTimeout} has something to forget (absolute ms), or `undefined` with nothing kept. */
   nextDeadline(): number | undefined {
     return this.#table.nextDeadline();
   }

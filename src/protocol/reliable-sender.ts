@@ -3,10 +3,16 @@
  * payloads, ACK datagrams and `now` (ms) in; DATA datagrams, the next deadline and events out.
  * Frames in ./reliable-frames.ts: DATA = header | session 8 | seq u32 | payload.
  *
- * Driving it: {@link ReliableSender.push} while {@link ReliableSender.canPush}; then, and after
- * every {@link ReliableSender.receive}, {@link ReliableSender.refused} or timer, call
- * {@link ReliableSender.poll} and send what it returns, drain the events, and arm one timer for
- * {@link ReliableSender.nextDeadline}. {@link ReliableSender.finish} when there is no more input.
+ * Driving it (the handle/poll/nextDeadline scheme of docs/ARCHITECTURE.md):
+ * {@link ReliableSender.push} while {@link ReliableSender.canPush}; then, and after every
+ * {@link ReliableSender.handleDatagram} (an ACK), {@link ReliableSender.handleRefused} or timer,
+ * call {@link ReliableSender.pollTransmit} and send what it returns, take
+ * {@link ReliableSender.pollEvents}, and arm one timer for {@link ReliableSender.nextDeadline}.
+ * {@link ReliableSender.finish} when there is no more input.
+ *
+ * Longer than most files (about 290 lines) for a reason: one state machine (window, timers,
+ * selective acknowledgements, fast retransmit, backoff) whose every input touches the same
+ * in-flight table; the frames, RTT estimate and timer heap already stand alone beside it.
  */
 import { UdpkitError, UdpkitRangeError } from '../errors.js';
 import { validateInteger } from '../validate.js';
@@ -69,7 +75,7 @@ const FAST_RETRANSMIT_AFTER = 3;
  * @example
  * const sender = new ReliableSender({ sessionId: randomBytes(8) });
  * sender.push(Buffer.from('hello'));
- * for (const d of sender.poll(Date.now())) socket.send(d, port, host);
+ * for (const d of sender.pollTransmit(Date.now())) socket.send(d, port, host);
  */
 export class ReliableSender {
   readonly #sessionId: Buffer;
@@ -133,7 +139,7 @@ export class ReliableSender {
   }
 
   /**
-   * Queues one message and returns its seq; {@link poll} sends it. Call only when
+   * Queues one message and returns its seq; {@link pollTransmit} sends it. Call only when
    * {@link canPush}; after an `acked` event it may be true again.
    * @throws `UdpkitError` coded `UDPKIT_CLOSED` after `finish()` or a failure; `RangeError`
    *   coded `UDPKIT_INVALID_ARGUMENT` when the window is full, `UDPKIT_MESSAGE_TOO_LARGE` when
@@ -162,7 +168,7 @@ export class ReliableSender {
    * receive, refused, and when the {@link nextDeadline} timer fires (early is harmless).
    * Fails the session (event) when nothing new was acknowledged for `ackTimeoutMs`.
    */
-  poll(now: number): Buffer[] {
+  pollTransmit(now: number): Buffer[] {
     if (this.#state === 'done' || this.#state === 'failed') return [];
     if (this.#base < this.#nextSend && now >= this.#lastProgress + this.#ackTimeoutMs) {
       this.#fail('timeout');
@@ -190,7 +196,7 @@ export class ReliableSender {
    * Takes a datagram from the receiver; returns false when it is not an ACK of this session
    * (ignored). An ACK that claims a message never sent is ignored whole. Call `poll` after.
    */
-  receive(datagram: Uint8Array, now: number): boolean {
+  handleDatagram(datagram: Uint8Array, now: number): boolean {
     const ack = decodeReliableFrame(datagram);
     if (ack?.kind !== 'ack' || !this.#sessionId.equals(ack.sessionId)) return false;
     if (this.#state === 'done' || this.#state === 'failed') return true;
@@ -231,12 +237,12 @@ export class ReliableSender {
   }
 
   /** The OS reported the peer's port unreachable (ICMP): fail every unacknowledged message now. */
-  refused(): void {
+  handleRefused(): void {
     if (this.#state === 'open' || this.#state === 'finishing') this.#fail('refused');
   }
 
   /**
-   * When {@link poll} must run next at the latest (absolute ms): a retransmission or the ACK
+   * When {@link pollTransmit} must run next at the latest (absolute ms): a retransmission or the ACK
    * timeout; 0 when pushed messages wait to be sent; `undefined` when nothing is pending.
    */
   nextDeadline(): number | undefined {
@@ -247,7 +253,7 @@ export class ReliableSender {
   }
 
   /** Events since the last call, oldest first. Call after `receive`, `poll` and `refused`. */
-  drainEvents(): ReliableSenderEvent[] {
+  pollEvents(): ReliableSenderEvent[] {
     const events = this.#events;
     this.#events = [];
     return events;

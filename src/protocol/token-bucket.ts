@@ -1,7 +1,8 @@
 /**
  * A policer for `udpkit relay --rate`: a token bucket that says yes or no to each datagram as it
- * arrives (excess is dropped, not queued). Pure: `now` (µs) in. Counts in millionths of a token,
- * so a whole-microsecond clock refills it exactly, with no rounding drift.
+ * arrives (excess is dropped, not queued), and the limiter under PeerRateLimiter. Pure: `now` in
+ * milliseconds, fractional. Inside it counts whole microseconds and millionths of a token, so
+ * refills are exact integer arithmetic with no rounding drift over a long run.
  */
 
 const UNIT = 1_000_000;
@@ -10,9 +11,9 @@ const UNIT = 1_000_000;
  * A bucket holding at most `burst` tokens, refilled at `rate` per second, full at the start.
  * @example
  * const bucket = new TokenBucket(100, 1);
- * bucket.take(0);      // true: the first token
- * bucket.take(5_000);  // false: half a token after 5 ms
- * bucket.take(10_000); // true: a whole one after 10 ms
+ * bucket.take(0);  // true: the first token
+ * bucket.take(5);  // false: half a token after 5 ms
+ * bucket.take(10); // true: a whole one after 10 ms
  */
 export class TokenBucket {
   readonly rate: number;
@@ -30,8 +31,9 @@ export class TokenBucket {
     this.#credit = burst * UNIT;
   }
 
-  /** Takes one token at `now` (µs, never going back) if there is one. */
-  take(now: number): boolean {
+  /** Takes one token at `now` (ms, never going back) if there is one. */
+  take(nowMs: number): boolean {
+    const now = Math.round(nowMs * 1000);
     const full = this.burst * UNIT;
     if (this.#last !== undefined && now > this.#last) {
       // Bounding the elapsed time first keeps the product exact (a long pause fills it anyway).

@@ -2,6 +2,10 @@
  * The bench client: START, then paced test traffic, then the server's RESULT, then (optionally)
  * sequential echo round trips, over one connected {@link Sender} (docs/protocol.md, "Bench
  * frames"). Control requests are sent again until answered, within bounds.
+ *
+ * Longer than most files (about 270 lines) for a reason: the three phases (traffic, result,
+ * echoes) share one test's state (sender, session, what was sent, the live counts); the retry
+ * and reply machinery already stands alone in bench-replies.ts, the arithmetic in protocol/.
  */
 import { randomBytes } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -14,7 +18,7 @@ import { openSender, type Sender, type SenderOptions } from './sender.js';
 import { checkPayloadSize, validateInteger } from '../validate.js';
 import { ReplyPump, ask, retrySchedule } from './bench-replies.js';
 import { DEFAULT_BENCH_PORT } from './bench-server.js';
-import { microseconds, monotonicMicroseconds } from './clock.js';
+import { milliseconds, monotonicMicroseconds } from './clock.js';
 
 /** Target datagrams per second unless told otherwise (about 5 Mbit/s of 64-byte datagrams). */
 export const DEFAULT_BENCH_RATE = 10_000;
@@ -120,41 +124,43 @@ function frameSpans(template: Buffer): { bytes: Buffer; starts: Uint32Array; end
 async function sendTraffic(t: Test): Promise<{ sent: number; sendUs: number }> {
   const { sender, length, rate, options } = t;
   const spans = frameSpans(encodeBenchFrame({ kind: 'data', session: t.session, seq: 0, sentAt: 0, length }));
-  const start = microseconds();
-  const end = start + t.durationMs * 1000;
+  // Milliseconds, fractional, as the pacer takes them; the frames carry whole microseconds.
+  const start = milliseconds();
+  const end = start + t.durationMs;
   const pacer = rate > 0 ? new Pacer(rate, start) : undefined;
-  const progress = options.onProgress && { next: start + 1e6, sentBefore: 0, lastAt: start };
+  const progress = options.onProgress && { next: start + 1000, sentBefore: 0, lastAt: start };
   let seq = 0;
   let last = start;
   while (!options.signal?.aborted) {
-    const now = microseconds();
+    const now = milliseconds();
     if (now >= end) break;
     if (progress && now >= progress.next) {
-      askProgress(t, seq, now - start, (seq - progress.sentBefore) / ((now - progress.lastAt) / 1e6));
-      Object.assign(progress, { next: progress.next + 1e6, sentBefore: seq, lastAt: now });
+      askProgress(t, seq, now - start, (seq - progress.sentBefore) / ((now - progress.lastAt) / 1000));
+      Object.assign(progress, { next: progress.next + 1000, sentBefore: seq, lastAt: now });
     }
     const due = pacer ? Math.min(pacer.available(now), MAX_PER_TURN) : MAX_PER_TURN;
     for (let n = 0; n < due; ) {
       const count = Math.min(due - n, SPAN_COUNT);
-      last = microseconds();
-      for (let k = 0; k < count; k++) stampBenchData(spans.bytes, seq++, last, k * length);
+      last = milliseconds();
+      const sentAtUs = Math.floor(last * 1000);
+      for (let k = 0; k < count; k++) stampBenchData(spans.bytes, seq++, sentAtUs, k * length);
       // Resolves once the kernel has them all (waiting while the socket is full): then the
       // buffer is free to stamp again.
       await sender.writeSpans({ ...spans, count });
       n += count;
     }
     pacer?.take(due);
-    if (pacer && pacer.wait() > 0) await pause(Math.min(Math.ceil(pacer.wait() / 1000), (end - now) / 1000), options.signal);
+    if (pacer && pacer.wait() > 0) await pause(Math.min(Math.ceil(pacer.wait()), end - now), options.signal);
     else await nextTurn();
   }
-  const sendUs = Math.max(microseconds(), last) - start;
+  const sendUs = Math.round((Math.max(milliseconds(), last) - start) * 1000);
   t.live.sending = false;
   await sender.flush();
   return { sent: seq, sendUs };
 }
 
 /** Asks for the server's count so far and reports it when (if) it comes. */
-function askProgress(t: Test, sent: number, elapsedUs: number, sentPerSecond: number): void {
+function askProgress(t: Test, sent: number, elapsedMs: number, sentPerSecond: number): void {
   const request = encodeBenchFrame({ kind: 'result-request', session: t.session, final: false, sent });
   const answer = t.replies.wait((f): f is Extract<BenchFrame, { kind: 'result' }> => is('result', t.session)(f) && !f.final, 900);
   t.sender.write(request);
@@ -162,7 +168,7 @@ function askProgress(t: Test, sent: number, elapsedUs: number, sentPerSecond: nu
     if (!t.live.sending || !t.options.onProgress) return;
     const received = heard?.frame.stats.received;
     const loss = received === undefined ? undefined : lossOf(sent, received);
-    t.options.onProgress({ elapsedMs: elapsedUs / 1000, sent, sentPerSecond, received, lost: loss?.lost, lossPercent: loss?.percent });
+    t.options.onProgress({ elapsedMs, sent, sentPerSecond, received, lost: loss?.lost, lossPercent: loss?.percent });
   });
 }
 

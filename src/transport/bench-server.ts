@@ -12,7 +12,8 @@ import { openBackend } from '../socket/open-backend.js';
 import { DEFAULT_RECEIVE_BUFFER, type BoundAddress } from './listener.js';
 import type { SocketState } from '../types.js';
 import { validateInteger, validatePort } from '../validate.js';
-import { microseconds } from './clock.js';
+import { milliseconds } from './clock.js';
+import { CloseOnce } from './close-once.js';
 
 /** The port `udpkit bench` uses unless told otherwise (iperf3's). */
 export const DEFAULT_BENCH_PORT = 5201;
@@ -46,7 +47,7 @@ export class BenchServer extends EventEmitter {
   readonly #backend: ReceiveBackend;
   readonly #sessions: BenchSessions;
   #state: SocketState = 'bound';
-  #closed: Promise<void> | undefined;
+  readonly #closer = new CloseOnce();
   #timer: NodeJS.Timeout | undefined;
 
   /** @internal use {@link benchServer} */
@@ -80,7 +81,7 @@ export class BenchServer extends EventEmitter {
   #onBatch(batch: DatagramBatch): void {
     if (this.#state !== 'bound') return;
     // One reading for the batch: its datagrams were read together, microseconds apart.
-    const now = microseconds();
+    const now = milliseconds();
     for (let i = 0; i < batch.count; i++) {
       const start = batch.starts[i] as number;
       const length = batch.lengths[i] as number;
@@ -96,7 +97,7 @@ export class BenchServer extends EventEmitter {
         continue;
       }
       // The payload is a view of the batch: handle() keeps nothing of it.
-      const step = this.#sessions.handle(payload, { address: batch.addresses[s] as string, port }, now);
+      const step = this.#sessions.handleDatagram(payload, { address: batch.addresses[s] as string, port }, now);
       if (step.kind !== 'none') this.#take(step, port, batch.replyAddresses[s] as string);
     }
   }
@@ -136,21 +137,20 @@ export class BenchServer extends EventEmitter {
     const deadline = this.#sessions.nextDeadline();
     if (deadline === undefined || this.#state !== 'bound') return;
     this.#timer = setTimeout(() => {
-      for (const summary of this.#sessions.expire(microseconds())) this.emit('session', summary);
+      for (const summary of this.#sessions.handleTimeout(milliseconds())) this.emit('session', summary);
       this.#schedule();
-    }, Math.max(0, (deadline - microseconds()) / 1000) + 1);
+    }, Math.max(0, deadline - milliseconds()) + 1);
     this.#timer.unref();
   }
 
   /** Stops serving and closes the socket. Sessions still running are not reported. Safe to call twice. */
   close(): Promise<void> {
-    this.#closed ??= (async () => {
+    return this.#closer.run(async () => {
       this.#state = 'closing';
       clearTimeout(this.#timer);
       await this.#backend.close();
       this.#state = 'closed';
-    })();
-    return this.#closed;
+    });
   }
 }
 
@@ -171,7 +171,7 @@ export async function benchServer(options: BenchServerOptions = {}): Promise<Ben
   } catch {
     // The kernel keeps its default; the server still works.
   }
-  const server = new BenchServer(backend, new BenchSessions({ maxSessions, idleTimeoutUs: idleTimeoutMs * 1000 }));
+  const server = new BenchServer(backend, new BenchSessions({ maxSessions, idleTimeoutMs }));
   const signal = options.signal;
   if (signal?.aborted) await server.close();
   else signal?.addEventListener('abort', () => void server.close(), { once: true });

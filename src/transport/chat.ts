@@ -18,7 +18,8 @@ import { listen, type BoundAddress, type Listener } from './listener.js';
 import type { SocketState } from '../types.js';
 import { validatePort } from '../validate.js';
 import { chatAnnouncement } from './chat-announce.js';
-import { microseconds } from './clock.js';
+import { milliseconds } from './clock.js';
+import { CloseOnce } from './close-once.js';
 
 /** Options of {@link chat}. Times in ms, as in {@link IpmsgSessionOptions}. */
 export interface ChatOptions
@@ -71,6 +72,7 @@ function loginName(): string {
  * `'leave'`, `'message'`, `'delivered'`, `'undelivered'`), plus `'error'` and `'close'`.
  */
 export class Chat extends EventEmitter {
+  readonly #closer = new CloseOnce();
   #state: SocketState = 'bound';
   readonly #listener: Listener;
   readonly #session: IpmsgSession;
@@ -157,7 +159,7 @@ export class Chat extends EventEmitter {
     for (let i = 0; i < b.count; i++) {
       const start = b.starts[i] as number;
       const from = { address: b.addresses[b.senders[i] as number] as string, port: b.ports[i] as number };
-      out.push(...this.#session.receive(b.data.subarray(start, start + (b.lengths[i] as number)), from, t));
+      out.push(...this.#session.handleDatagram(b.data.subarray(start, start + (b.lengths[i] as number)), from, t));
     }
     this.#flush(out);
   }
@@ -165,37 +167,35 @@ export class Chat extends EventEmitter {
   /** Sends, emits what happened, and arms the one timer for the next deadline. */
   #flush(out: readonly IpmsgDatagram[]): Promise<void> {
     const sent = Promise.all(out.map((d) => this.#listener.sendTo(d.data, d.port, d.address).catch(() => void this.#sendFailed++))).then(() => undefined);
-    for (const e of this.#session.drainEvents()) this.emit(e.type, e);
+    for (const e of this.#session.pollEvents()) this.emit(e.type, e);
     const next = this.#session.nextDeadline();
     if (this.#state !== 'bound' || next === undefined || (this.#timerAt !== undefined && this.#timerAt <= next)) return sent;
     clearTimeout(this.#timer);
     this.#timerAt = next;
     this.#timer = setTimeout(() => {
       this.#timerAt = undefined;
-      if (this.#state === 'bound') void this.#flush(this.#session.poll(now()));
+      if (this.#state === 'bound') void this.#flush(this.#session.handleTimeout(now()));
     }, Math.max(0, next - now()));
     this.#timer.unref();
     return sent;
   }
 
-  /** Says goodbye (BR_EXIT to every target) and closes the socket. Safe to call twice. */
-  async close(): Promise<void> {
-    if (this.#state !== 'bound') {
-      if (this.#state === 'closing') await new Promise((resolve) => this.once('close', resolve));
-      return;
-    }
-    this.#state = 'closing';
-    clearTimeout(this.#timer);
-    this.#listener.onBatch(undefined);
-    const unreached = this.#session.peers().filter((p) => !this.#reach(p));
-    await this.#flush(this.#session.quit(now(), unreached));
-    await this.#listener.close();
-    this.#state = 'closed';
-    this.emit('close');
+  /** Says goodbye (BR_EXIT to every target) and closes the socket. Safe to call more than once: every call waits for the one close. */
+  close(): Promise<void> {
+    return this.#closer.run(async () => {
+      this.#state = 'closing';
+      clearTimeout(this.#timer);
+      this.#listener.onBatch(undefined);
+      const unreached = this.#session.peers().filter((p) => !this.#reach(p));
+      await this.#flush(this.#session.quit(now(), unreached));
+      await this.#listener.close();
+      this.#state = 'closed';
+      this.emit('close');
+    });
   }
 }
 
-const now = (): number => Math.floor(microseconds() / 1000);
+const now = milliseconds;
 
 /**
  * Joins the IP Messenger network: binds the port, announces itself, and keeps the peer table.

@@ -1,13 +1,18 @@
-/** The clock the transport drivers hand to protocol cores. */
+/**
+ * The clock the transport drivers hand to protocol cores: milliseconds, fractional where the
+ * core needs finer steps (docs/ARCHITECTURE.md, "Time and names in the protocol cores").
+ */
 import { performance } from 'node:perf_hooks';
 
 /**
- * Microseconds since the Unix epoch, from the monotonic high-resolution timer (so it never
- * steps back when the wall clock is adjusted), as a whole number.
- * @example const t = microseconds(); // 1_700_000_000_000_000-ish
+ * Milliseconds since the Unix epoch from the monotonic high-resolution timer (so it never steps
+ * back when the wall clock is adjusted), with the fraction: a double this size still resolves
+ * a quarter of a microsecond. For cores and their timers; sealed frames carry `Date.now()`,
+ * which another machine can compare.
+ * @example const now = milliseconds(); // 1_700_000_000_000.123-ish
  */
-export function microseconds(): number {
-  return Math.floor((performance.timeOrigin + performance.now()) * 1000);
+export function milliseconds(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 /**

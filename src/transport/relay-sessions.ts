@@ -45,17 +45,17 @@ export interface RelaySessionsOptions {
  * The client table.
  * @example
  * const sessions = new RelaySessions({ upstream, idleTimeoutMs: 60_000, maxSessions: 256, onReply, onClose });
- * const s = sessions.get('::ffff:127.0.0.1', 40000, microseconds());
+ * const s = sessions.get('::ffff:127.0.0.1', 40000, milliseconds());
  */
 export class RelaySessions {
   readonly #byClient = new Map<string, RelaySession>();
   readonly #o: RelaySessionsOptions;
-  readonly #idleUs: number;
+  readonly #idleMs: number;
   #opened = 0;
 
   constructor(options: RelaySessionsOptions) {
     this.#o = options;
-    this.#idleUs = options.idleTimeoutMs * 1000;
+    this.#idleMs = options.idleTimeoutMs;
   }
 
   /** Sessions open now. */
@@ -68,7 +68,7 @@ export class RelaySessions {
     return this.#opened;
   }
 
-  /** The client's session, opened if new, marked active at `now` (µs). */
+  /** The client's session, opened if new, marked active at `now` (ms). */
   get(address: string, port: number, now: number): RelaySession {
     const key = keyOf(address, port);
     const known = this.#byClient.get(key);
@@ -104,7 +104,7 @@ export class RelaySessions {
   /** Closes the sessions silent for the idle timeout at `now`. */
   expire(now: number): void {
     for (const s of this.#byClient.values()) {
-      if (s.lastActive + this.#idleUs > now) return;
+      if (s.lastActive + this.#idleMs > now) return;
       this.#close(s);
     }
   }
@@ -112,7 +112,7 @@ export class RelaySessions {
   /** When the longest silent session expires (µs), or `undefined` with none open. */
   nextExpiry(): number | undefined {
     const oldest = this.#byClient.values().next().value;
-    return oldest === undefined ? undefined : oldest.lastActive + this.#idleUs;
+    return oldest === undefined ? undefined : oldest.lastActive + this.#idleMs;
   }
 
   /** Closes every session and waits for their sockets to close. */

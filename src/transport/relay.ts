@@ -1,25 +1,24 @@
 /**
- * The relay: runs the sans-I/O {@link Impairment} core between clients and one upstream server,
- * over a front socket, one upstream socket per client (so replies find their way back) and one
- * timer, armed for whatever comes first: the next datagram due, or the next client gone idle.
+ * The relay's entry point: {@link relay} checks the options, resolves the upstream, refuses a
+ * relay that would forward to itself, binds the front socket and starts a {@link Relay}
+ * (relay-forwarder.ts), which runs the impairment core between the clients and the upstream.
  */
 import { randomInt } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { UdpkitRangeError, formatHostPort } from '../errors.js';
 import { isOwnAddress } from '../net/own-address.js';
 import { readersOf } from '../net/os-readers.js';
-import { Impairment, type ImpairmentCounts } from '../protocol/impairment.js';
-import { validateImpairment, type Direction, type ImpairmentOptions, type ImpairmentSettings } from '../protocol/impairment-options.js';
+import { Impairment } from '../protocol/impairment.js';
+import { validateImpairment, type ImpairmentOptions } from '../protocol/impairment-options.js';
 import { seededRandom } from '../protocol/seeded-random.js';
-import type { DatagramBatch } from '../socket/batch.js';
-import { listen, type BoundAddress, type Listener } from './listener.js';
-import { resolveHost, type ResolvedAddress } from '../socket/resolve.js';
-import type { Lookup, SocketState } from '../types.js';
+import { listen } from './listener.js';
+import { resolveHost } from '../socket/resolve.js';
+import type { Lookup } from '../types.js';
 import { validateHost, validateInteger, validatePort, type HostPort } from '../validate.js';
-import { microseconds } from './clock.js';
-import { RelaySessions, type RelaySession } from './relay-sessions.js';
-import { looksSealed, RelaySealing } from './relay-sealing.js';
+import { RelaySealing } from './relay-sealing.js';
 import { loadSealingKit } from '../socket/sealing.js';
+import { Relay, keepParcel, type Parcel } from './relay-forwarder.js';
+
+export { Relay, type RelayStats, type RelayDirectionStats } from './relay-forwarder.js';
 
 /** Options of {@link relay}: where to listen, where to forward, and the impairments. */
 export interface RelayOptions extends ImpairmentOptions {
@@ -49,231 +48,6 @@ export interface RelayOptions extends ImpairmentOptions {
   readonly key?: string | Uint8Array;
   /** Closes the relay when aborted. */
   readonly signal?: AbortSignal;
-}
-
-/** Counters for one direction: the core's, plus sends the OS refused. */
-export interface RelayDirectionStats extends ImpairmentCounts {
-  /** Datagrams let through whose send failed. */
-  failed: number;
-  /** With a key: datagrams that did not open, never forwarded nor counted in `received`. */
-  refused: number;
-}
-
-/** What a relay has done so far. `up`: client to upstream; `down`: back. */
-export interface RelayStats {
-  readonly up: RelayDirectionStats;
-  readonly down: RelayDirectionStats;
-  /**
-   * Datagrams from clients the kernel dropped before the relay read them (its listening
-   * socket's buffer was full); read when the relay closes, `undefined` before or where unknown.
-   */
-  readonly kernelDropped: number | undefined;
-  /** Clients with an upstream socket now. */
-  readonly sessions: number;
-  /** Clients seen since the start. */
-  readonly sessionsOpened: number;
-}
-
-interface Parcel {
-  readonly session: RelaySession;
-  readonly direction: Direction;
-  readonly data: Buffer;
-}
-
-/** Datagram `i` of a batch, as a view into the batch's buffer (reused for the next batch). */
-const viewOf = (b: DatagramBatch, i: number): Buffer => {
-  const start = b.starts[i] as number;
-  return b.data.subarray(start, start + (b.lengths[i] as number));
-};
-
-/**
- * The queue keeps its own copy of a datagram, exactly its size. Not from Node's shared pool: a
- * small pooled copy held in the queue would keep its whole 8 KiB slab alive, unseen by the
- * queue's byte budget.
- */
-const keepParcel = (p: Parcel): Parcel => {
-  const copy = Buffer.allocUnsafeSlow(p.data.length);
-  p.data.copy(copy);
-  return { ...p, data: copy };
-};
-
-/**
- * A running relay. Emits `'error'` when its listening socket fails, `'sealed'` (once, without a
- * key) when a sealed frame passes through, and `'close'`.
- */
-export class Relay extends EventEmitter {
-  #state: SocketState = 'bound';
-  readonly #front: Listener;
-  readonly #core: Impairment<Parcel>;
-  readonly #sessions: RelaySessions;
-  readonly #failed: Record<Direction, number> = { up: 0, down: 0 };
-  readonly #refused: Record<Direction, number> = { up: 0, down: 0 };
-  readonly #sealing: RelaySealing | undefined;
-  #sawSealed = false;
-  readonly #frontPort: number;
-  #timer: NodeJS.Timeout | undefined;
-  #timerAt: number | undefined;
-  #kernelDropped: number | undefined;
-  /** The seed of the random decisions (given, or drawn at start). */
-  readonly seed: number;
-  /** Where datagrams go: the resolved upstream. */
-  readonly upstream: ResolvedAddress & { readonly port: number };
-
-  /** @internal use {@link relay} */
-  constructor(
-    front: Listener,
-    upstream: ResolvedAddress & { port: number },
-    core: Impairment<Parcel>,
-    seed: number,
-    limits: { idleTimeoutMs: number; maxSessions: number },
-    sealing?: RelaySealing,
-  ) {
-    super();
-    this.#front = front;
-    this.#frontPort = front.address().port;
-    this.#sealing = sealing;
-    this.upstream = upstream;
-    this.#core = core;
-    this.seed = seed;
-    this.#sessions = new RelaySessions({
-      upstream,
-      ...limits,
-      onReply: (s, b, port) => this.#onReply(s, b, port),
-      onClose: (s) => {
-        this.#core.forget(s.flows.up);
-        this.#core.forget(s.flows.down);
-      },
-    });
-    front.onBatch((b) => this.#onRequest(b));
-    front.on('error', (err: Error) => this.emit('error', err));
-  }
-
-  /** The address and port clients send to (read the port here after asking for port 0). */
-  address(): BoundAddress {
-    return this.#front.address();
-  }
-
-  /** `'bound'` while relaying, then `'closing'` and `'closed'`. */
-  get state(): SocketState {
-    return this.#state;
-  }
-
-  /** The impairments, checked and with their defaults. */
-  get settings(): ImpairmentSettings {
-    return this.#core.settings;
-  }
-
-  /** A snapshot of the counters. */
-  get stats(): RelayStats {
-    const { up, down } = this.#core.counts;
-    return {
-      up: { ...up, failed: this.#failed.up, refused: this.#refused.up },
-      down: { ...down, failed: this.#failed.down, refused: this.#refused.down },
-      kernelDropped: this.#kernelDropped,
-      sessions: this.#sessions.size,
-      sessionsOpened: this.#sessions.opened,
-    };
-  }
-
-  #onRequest(b: DatagramBatch): void {
-    const now = microseconds();
-    for (let i = 0; i < b.count; i++) {
-      const data = viewOf(b, i);
-      // Opened before a session exists: what does not open never gets an upstream socket.
-      const opened = this.#sealing ? this.#sealing.open(data, 'up', this.#frontPort, Date.now()) : undefined;
-      if (typeof opened === 'string') {
-        this.#refused.up++;
-        continue;
-      }
-      const s = this.#sessions.get(b.replyAddresses[b.senders[i] as number] as string, b.ports[i] as number, now);
-      const out = opened ? this.#sealing!.seal(opened, s, 'up', this.upstream.port, Date.now()) : this.#notice(data);
-      this.#core.arrive({ session: s, direction: 'up', data: out }, 'up', s.flows.up, now);
-    }
-    this.#run(now);
-  }
-
-  /** `port`: the local port of the client's upstream socket, where the replies arrived. */
-  #onReply(s: RelaySession, b: DatagramBatch, port: number): void {
-    if (this.#state !== 'bound' || s.closed) return;
-    const now = microseconds();
-    for (let i = 0; i < b.count; i++) {
-      // The socket is not connected: only what comes from the upstream's port is a reply.
-      if (b.ports[i] !== this.upstream.port) continue;
-      this.#sessions.touch(s, now);
-      let data = viewOf(b, i);
-      if (this.#sealing) {
-        const opened = this.#sealing.open(data, 'down', port, Date.now());
-        if (typeof opened === 'string') {
-          this.#refused.down++;
-          continue;
-        }
-        data = this.#sealing.seal(opened, s, 'down', s.clientPort, Date.now());
-      } else this.#notice(data);
-      this.#core.arrive({ session: s, direction: 'down', data }, 'down', s.flows.down, now);
-    }
-    this.#run(now);
-  }
-
-  /** Without a key: says once that sealed frames pass (the far end will refuse them). */
-  #notice(data: Buffer): Buffer {
-    if (!this.#sawSealed && looksSealed(data)) {
-      this.#sawSealed = true;
-      this.emit('sealed');
-    }
-    return data;
-  }
-
-  /** Sends what is due, drops idle clients, and arms the one timer for what comes next. */
-  #run(now: number): void {
-    for (const p of this.#core.due(now)) void this.#send(p);
-    this.#sessions.expire(now);
-    const due = this.#core.nextDeadline();
-    const idle = this.#sessions.nextExpiry();
-    const next = due === undefined ? idle : idle === undefined ? due : Math.min(due, idle);
-    if (next === undefined || (this.#timerAt !== undefined && this.#timerAt <= next)) return;
-    clearTimeout(this.#timer);
-    this.#timerAt = next;
-    this.#timer = setTimeout(() => {
-      this.#timerAt = undefined;
-      this.#run(microseconds());
-    }, Math.max(0, Math.ceil((next - now) / 1000)));
-    this.#timer.unref();
-  }
-
-  #send(p: Parcel): Promise<void> {
-    const { session: s, direction, data } = p;
-    let sent: Promise<void>;
-    if (direction === 'down') sent = this.#front.sendTo(data, s.clientPort, s.clientAddress);
-    else if (s.socket !== undefined && !s.closed) sent = s.socket.sendTo(data, this.upstream.port, this.upstream.address);
-    else {
-      // The client's socket is still binding: `data` may be a view of a receive buffer that the
-      // next batch overwrites, so what waits for the socket waits as a copy.
-      const copy = Buffer.from(data);
-      sent = s.ready.then((socket) => {
-        if (socket === undefined || s.closed) throw new Error('session closed');
-        return socket.sendTo(copy, this.upstream.port, this.upstream.address);
-      });
-    }
-    // Best effort, like UDP itself: a failed send is counted, never thrown.
-    return sent.catch(() => void this.#failed[direction]++);
-  }
-
-  /** Sends what is still held back, closes every socket. Safe to call more than once. */
-  async close(): Promise<void> {
-    if (this.#state !== 'bound') {
-      if (this.#state === 'closing') await new Promise((resolve) => this.once('close', resolve));
-      return;
-    }
-    this.#state = 'closing';
-    clearTimeout(this.#timer);
-    this.#front.onBatch(undefined);
-    await Promise.all(this.#core.drain().map((p) => this.#send(p)));
-    await this.#sessions.closeAll();
-    this.#kernelDropped = await this.#front.kernelDrops();
-    await this.#front.close();
-    this.#state = 'closed';
-    this.emit('close');
-  }
 }
 
 /**

@@ -70,7 +70,7 @@ export class ReliableIntake {
       const payload = data.subarray(start, start + (lengths[i] as number));
       const s = batch.senders[i] as number;
       const port = batch.ports[i] as number;
-      const receipt = looksLikeData(data, start, payload.length) ? this.#receiver.receive(payload, { address: batch.addresses[s] as string, port }, batch.receivedAt) : undefined;
+      const receipt = looksLikeData(data, start, payload.length) ? this.#receiver.handleDatagram(payload, { address: batch.addresses[s] as string, port }, batch.receivedAt) : undefined;
       if (receipt === undefined) {
         out.add(payload, batch, i);
         continue;
@@ -91,7 +91,7 @@ export class ReliableIntake {
     clearTimeout(this.#timer);
     if (due === undefined) return;
     this.#timer = setTimeout(() => {
-      this.#receiver.expire(Date.now());
+      this.#receiver.handleTimeout(Date.now());
       this.#arm();
     }, Math.max(0, due - Date.now()));
     this.#timer.unref();

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ReliableSender } from '../protocol/reliable-sender.js';
-import type { Sender } from './sender.js';
+import type { Sender } from './sender-socket.js';
 
 /** Options of {@link sendReliably}. */
 export interface ReliableSendOptions {
@@ -50,7 +50,7 @@ export async function sendReliably(
   let failure: ReliableSendResult['failure'];
 
   const account = (): void => {
-    for (const e of core.drainEvents()) {
+    for (const e of core.pollEvents()) {
       if (e.type === 'acked') confirmed++;
       else failure = e.reason;
     }
@@ -58,7 +58,7 @@ export async function sendReliably(
   const pump = (): void => {
     // Once aborted nothing more is sent (the same abort may have closed the sender).
     if (options.signal?.aborted === true) return;
-    for (const datagram of core.poll(Date.now())) sender.write(datagram);
+    for (const datagram of core.pollTransmit(Date.now())) sender.write(datagram);
     account();
     clearTimeout(timer);
     const due = core.nextDeadline();
@@ -75,10 +75,10 @@ export async function sendReliably(
   const ended = (): boolean => core.state === 'done' || core.state === 'failed';
 
   sender.onMessage((d) => {
-    if (core.receive(d.data, Date.now())) step();
+    if (core.handleDatagram(d.data, Date.now())) step();
   });
   const onRefused = (): void => {
-    core.refused();
+    core.handleRefused();
     step();
   };
   sender.on('refused', onRefused);

@@ -17,12 +17,12 @@ function share(options: ImpairmentOptions, seed: number, pick: (d: ReturnType<ty
   return hits / N;
 }
 
-/** Feeds `count` datagrams (their index as the item) into one flow, `gapUs` apart; returns them in leaving order. */
-function run(imp: Impairment<number>, count: number, gapUs: number, direction: 'up' | 'down' = 'up'): number[] {
+/** Feeds `count` datagrams (their index as the item) into one flow, `gapMs` apart; returns them in leaving order. */
+function run(imp: Impairment<number>, count: number, gapMs: number, direction: 'up' | 'down' = 'up'): number[] {
   const out: number[] = [];
   for (let i = 0; i < count; i++) {
-    imp.arrive(i, direction, 'flow', i * gapUs);
-    out.push(...imp.due(i * gapUs));
+    imp.handleDatagram(i, direction, 'flow', i * gapMs);
+    out.push(...imp.pollTransmit(i * gapMs));
   }
   out.push(...imp.drain());
   return out;
@@ -44,14 +44,16 @@ describe('decide', () => {
         const s = validateImpairment({ delayMs, jitterMs });
         const random = seededRandom(seed);
         for (let i = 0; i < 200; i++) {
-          const { delayUs } = decide(s, random);
-          expect(delayUs).toBeGreaterThanOrEqual(Math.max(0, (delayMs - jitterMs) * 1000));
-          expect(delayUs).toBeLessThanOrEqual((delayMs + jitterMs) * 1000);
+          const d = decide(s, random);
+          expect(d.delayMs).toBeGreaterThanOrEqual(Math.max(0, delayMs - jitterMs));
+          expect(d.delayMs).toBeLessThanOrEqual(delayMs + jitterMs);
+          // Whole microseconds, as fractional milliseconds.
+          expect(Math.abs(d.delayMs * 1000 - Math.round(d.delayMs * 1000))).toBeLessThan(1e-6);
         }
       }),
     );
-    expect(Math.abs(avgDelay({ delayMs: 50, jitterMs: 20 }) - 50_000)).toBeLessThan(200);
-    expect(avgDelay({ delayMs: 12.5 })).toBe(12_500);
+    expect(Math.abs(avgDelay({ delayMs: 50, jitterMs: 20 }) - 50)).toBeLessThan(0.2);
+    expect(avgDelay({ delayMs: 12.5 })).toBe(12.5);
   });
 
   it('makes the same decisions for the same seed, other ones for another seed', () => {
@@ -69,7 +71,7 @@ function avgDelay(options: ImpairmentOptions): number {
   const s = validateImpairment(options);
   const random = seededRandom(5);
   let sum = 0;
-  for (let i = 0; i < N; i++) sum += decide(s, random).delayUs;
+  for (let i = 0; i < N; i++) sum += decide(s, random).delayMs;
   return sum / N;
 }
 
@@ -78,8 +80,8 @@ describe('Impairment', () => {
     const imp = new Impairment<number>(validateImpairment({}), seededRandom(1));
     const out: number[] = [];
     for (let i = 0; i < 1000; i++) {
-      expect(imp.arrive(i, 'up', 'a', i)).toBe('forwarded');
-      out.push(...imp.due(i));
+      expect(imp.handleDatagram(i, 'up', 'a', i)).toBe('forwarded');
+      out.push(...imp.pollTransmit(i));
     }
     expect(out).toEqual(Array.from({ length: 1000 }, (_, i) => i));
     expect(imp.pending).toBe(0);
@@ -89,38 +91,38 @@ describe('Impairment', () => {
 
   it('holds each datagram for the delay; the timer deadline says when', () => {
     const imp = new Impairment<string>(validateImpairment({ delayMs: 200 }), seededRandom(1));
-    imp.arrive('x', 'down', 'a', 1_000);
-    expect(imp.due(200_999)).toEqual([]);
-    expect(imp.nextDeadline()).toBe(201_000);
-    expect(imp.due(201_000)).toEqual(['x']);
+    imp.handleDatagram('x', 'down', 'a', 1);
+    expect(imp.pollTransmit(200.999)).toEqual([]);
+    expect(imp.nextDeadline()).toBe(201);
+    expect(imp.pollTransmit(201)).toEqual(['x']);
   });
 
   it('never lets jitter reorder one flow', () => {
     const imp = new Impairment<number>(validateImpairment({ delayMs: 5, jitterMs: 50 }), seededRandom(2));
-    const out = run(imp, 2000, 100);
+    const out = run(imp, 2000, 0.1);
     expect(out).toEqual([...out].sort((a, b) => a - b));
     expect(out).toHaveLength(2000);
   });
 
   it('with reorder 1, lets every second datagram overtake the one before', () => {
     const imp = new Impairment<number>(validateImpairment({ reorder: 1 }), seededRandom(1));
-    expect(run(imp, 6, 1000)).toEqual([1, 0, 3, 2, 5, 4]);
+    expect(run(imp, 6, 1)).toEqual([1, 0, 3, 2, 5, 4]);
     expect(imp.counts.up.reordered).toBe(3);
   });
 
   it('releases a held-back datagram after reorderHoldMs when nothing overtakes it', () => {
     const imp = new Impairment<string>(validateImpairment({ reorder: 1, reorderHoldMs: 30 }), seededRandom(1));
-    imp.arrive('alone', 'up', 'a', 0);
-    expect(imp.due(29_999)).toEqual([]);
-    expect(imp.due(30_000)).toEqual(['alone']);
+    imp.handleDatagram('alone', 'up', 'a', 0);
+    expect(imp.pollTransmit(29.999)).toEqual([]);
+    expect(imp.pollTransmit(30)).toEqual(['alone']);
     // Held no longer: the next one is held in its turn, not released.
-    imp.arrive('next', 'up', 'a', 40_000);
-    expect(imp.due(40_000)).toEqual([]);
+    imp.handleDatagram('next', 'up', 'a', 40);
+    expect(imp.pollTransmit(40)).toEqual([]);
   });
 
   it('sends a duplicate right after its original, and counts it once as forwarded', () => {
     const imp = new Impairment<number>(validateImpairment({ duplicate: 1 }), seededRandom(1));
-    expect(run(imp, 3, 10)).toEqual([0, 0, 1, 1, 2, 2]);
+    expect(run(imp, 3, 0.01)).toEqual([0, 0, 1, 1, 2, 2]);
     expect(imp.counts.up).toMatchObject({ received: 3, forwarded: 3, duplicated: 3 });
   });
 
@@ -128,8 +130,8 @@ describe('Impairment', () => {
     const imp = new Impairment<number>(validateImpairment({ rate: 100, burst: 5 }), seededRandom(1));
     // One datagram per millisecond for a second, both ways: 5 (the burst) + 99 tokens earned by 999 ms.
     for (let t = 0; t < 1000; t++) {
-      imp.arrive(t, 'up', 'a', t * 1000);
-      imp.arrive(t, 'down', 'a', t * 1000);
+      imp.handleDatagram(t, 'up', 'a', t);
+      imp.handleDatagram(t, 'down', 'a', t);
     }
     expect(imp.counts.up).toMatchObject({ received: 1000, forwarded: 104, rateLimited: 896 });
     expect(imp.counts.down).toEqual(imp.counts.up);
@@ -137,8 +139,8 @@ describe('Impairment', () => {
 
   it('impairs one direction only when asked', () => {
     const imp = new Impairment<number>(validateImpairment({ loss: 1, only: 'up' }), seededRandom(1));
-    expect(run(imp, 10, 1, 'up')).toEqual([]);
-    expect(run(imp, 10, 1, 'down')).toHaveLength(10);
+    expect(run(imp, 10, 0.001, 'up')).toEqual([]);
+    expect(run(imp, 10, 0.001, 'down')).toHaveLength(10);
     expect(imp.counts.up.dropped).toBe(10);
   });
 
@@ -148,7 +150,7 @@ describe('Impairment', () => {
       fc.property(rate, rate, rate, fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 2000 }), fc.integer({ min: 64, max: 300 }), fc.integer(), (loss, duplicate, reorder, delayMs, pps, entries, seed) => {
         const settings = validateImpairment({ loss, duplicate, reorder, delayMs, jitterMs: delayMs / 2, rate: pps, maxQueueBytes: entries * QUEUE_ENTRY_OVERHEAD });
         const imp = new Impairment<number>(settings, seededRandom(seed));
-        const out = run(imp, 300, 700);
+        const out = run(imp, 300, 0.7);
         const c = imp.counts.up;
         expect(c.received).toBe(300);
         expect(c.forwarded + c.dropped + c.rateLimited + c.queueFull).toBe(300);
@@ -167,24 +169,24 @@ describe('Impairment queue bound', () => {
   it('drops what does not fit in maxQueueBytes, counts it, and takes datagrams again as the queue empties', () => {
     // Each 1 KiB datagram costs 1 KiB plus the overhead: 32 fit in 64 KiB.
     const imp = new Impairment<Buffer>(validateImpairment({ delayMs: 100, maxQueueBytes: 65_536 }), seededRandom(1));
-    const fates = Array.from({ length: 40 }, (_, i) => imp.arrive(kib(1, i), 'up', 'a', 0));
+    const fates = Array.from({ length: 40 }, (_, i) => imp.handleDatagram(kib(1, i), 'up', 'a', 0));
     expect(fates.filter((f) => f === 'forwarded')).toHaveLength(32);
     expect(fates.slice(32)).toEqual(Array(8).fill('queue-full'));
     expect(imp.counts.up).toMatchObject({ received: 40, forwarded: 32, queueFull: 8 });
     expect(imp.queuedBytes).toBe(32 * (1024 + QUEUE_ENTRY_OVERHEAD));
-    expect(imp.due(100_000).map((b) => b[0])).toEqual(Array.from({ length: 32 }, (_, i) => i));
+    expect(imp.pollTransmit(100).map((b) => b[0])).toEqual(Array.from({ length: 32 }, (_, i) => i));
     expect(imp.queuedBytes).toBe(0);
-    expect(imp.arrive(kib(1, 99), 'down', 'a', 100_000)).toBe('forwarded');
+    expect(imp.handleDatagram(kib(1, 99), 'down', 'a', 100)).toBe('forwarded');
   });
 
   it('charges a duplicate once, passes-through and held-back datagrams too, and keeps only what it queues', () => {
     const kept: number[] = [];
     const items = { sizeOf: (b: Buffer) => b.length, keep: (b: Buffer) => (kept.push(b[0] as number), Buffer.from(b)) };
     const imp = new Impairment<Buffer>(validateImpairment({ duplicate: 1, reorder: 1, loss: 0, only: 'up', delayMs: 10, maxQueueBytes: 65_536 }), seededRandom(1), items);
-    expect(imp.arrive(kib(40, 1), 'up', 'a', 0)).toBe('forwarded');
-    expect(imp.arrive(kib(40, 2), 'up', 'a', 0)).toBe('queue-full');
-    expect(imp.arrive(kib(24, 3), 'down', 'a', 0)).toBe('queue-full');
-    expect(imp.arrive(kib(1, 4), 'down', 'a', 0)).toBe('forwarded');
+    expect(imp.handleDatagram(kib(40, 1), 'up', 'a', 0)).toBe('forwarded');
+    expect(imp.handleDatagram(kib(40, 2), 'up', 'a', 0)).toBe('queue-full');
+    expect(imp.handleDatagram(kib(24, 3), 'down', 'a', 0)).toBe('queue-full');
+    expect(imp.handleDatagram(kib(1, 4), 'down', 'a', 0)).toBe('forwarded');
     expect(kept).toEqual([1, 4]);
     expect(imp.queuedBytes).toBe(41 * 1024 + 2 * QUEUE_ENTRY_OVERHEAD);
     expect(imp.drain().map((b) => b[0])).toEqual([4, 1, 1]);

@@ -29,19 +29,19 @@ class Sim {
 
   #log(datagrams: IpmsgDatagram[]): IpmsgDatagram[] {
     for (const d of datagrams) this.out.push({ ...d, at: this.now, command: ipmsgCommandOf(decodeIpmsgPacket(d.data)!.command) });
-    for (const e of this.session.drainEvents()) this.events.push({ ...e, at: this.now });
+    for (const e of this.session.pollEvents()) this.events.push({ ...e, at: this.now });
     return datagrams;
   }
 
   receive(data: Buffer | string, from: IpmsgEndpoint): IpmsgDatagram[] {
-    return this.#log(this.session.receive(Buffer.from(data), from, this.now));
+    return this.#log(this.session.handleDatagram(Buffer.from(data), from, this.now));
   }
 
   /** Polls at every deadline up to `until`, then sets the clock to it. */
   runUntil(until: number): void {
     for (let d = this.session.nextDeadline(); d !== undefined && d <= until; d = this.session.nextDeadline()) {
       this.now = Math.max(this.now, d);
-      this.#log(this.session.poll(this.now));
+      this.#log(this.session.handleTimeout(this.now));
     }
     this.now = until;
   }

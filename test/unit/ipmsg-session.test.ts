@@ -54,11 +54,11 @@ class Lan {
         const sent = { from: src, to: n.ep, command, data: d.data };
         this.log.push(sent);
         if (this.drop(sent)) continue;
-        queue.push(...n.session.receive(d.data, src, this.now).map((a) => ({ from: n.ep, d: a })));
+        queue.push(...n.session.handleDatagram(d.data, src, this.now).map((a) => ({ from: n.ep, d: a })));
       }
       if (targets.length === 0) this.log.push({ from: src, to: d, command, data: d.data });
     }
-    for (const n of this.nodes.values()) n.events.push(...n.session.drainEvents());
+    for (const n of this.nodes.values()) n.events.push(...n.session.pollEvents());
   }
 
   start(host: number): void {
@@ -75,7 +75,7 @@ class Lan {
       }
       if (next === undefined || next > until) break;
       this.now = Math.max(this.now, next);
-      for (const n of this.nodes.values()) this.deliver(n.ep, n.session.poll(this.now));
+      for (const n of this.nodes.values()) this.deliver(n.ep, n.session.handleTimeout(this.now));
     }
     this.now = until;
   }
@@ -227,29 +227,29 @@ describe('IpmsgSession', () => {
     expect(out.map((d) => `${d.address}:${d.port}`)).toEqual([`${BROADCAST}:${PORT}`, '192.168.9.9:2425']);
     expect(new Set(out.map((d) => decodeIpmsgPacket(d.data)!.command))).toEqual(new Set([IpmsgCommand.BR_EXIT | IpmsgOption.UTF8OPT]));
     expect(s.quit(0)).toEqual([]);
-    expect(s.receive(Buffer.from('1:1:b:h:1:B\0'), at(2), 0)).toEqual([]);
+    expect(s.handleDatagram(Buffer.from('1:1:b:h:1:B\0'), at(2), 0)).toEqual([]);
   });
 
   it('adds an unknown sender, named by its user name, and introduces itself to it', () => {
     const s = new IpmsgSession({ nickname: 'Alice', user: 'alice', host: 'pc1', firstPacketNo: 1, broadcast: [] });
     const msg = encodeIpmsgPacket({ packetNo: 5, user: 'dave', host: 'pc9', command: IpmsgCommand.SENDMSG | IpmsgOption.SENDCHECKOPT, extra: 'hi\0' });
-    const out = s.receive(msg, at(9), 0);
+    const out = s.handleDatagram(msg, at(9), 0);
     expect(out.map((d) => ipmsgCommandOf(decodeIpmsgPacket(d.data)!.command))).toEqual([IpmsgCommand.BR_ENTRY, IpmsgCommand.RECVMSG]);
     expect(decodeIpmsgPacket(out[1]!.data)!.extra).toBe('5');
-    expect(s.drainEvents().map((e) => e.type)).toEqual(['join', 'message']);
+    expect(s.pollEvents().map((e) => e.type)).toEqual(['join', 'message']);
     // Its ANSENTRY then gives its nickname.
-    s.receive(encodeIpmsgPacket({ packetNo: 6, user: 'dave', host: 'pc9', command: IpmsgCommand.ANSENTRY, extra: 'Dave: the Great\0' }), at(9), 1);
+    s.handleDatagram(encodeIpmsgPacket({ packetNo: 6, user: 'dave', host: 'pc9', command: IpmsgCommand.ANSENTRY, extra: 'Dave: the Great\0' }), at(9), 1);
     expect(s.peers()[0]).toMatchObject({ name: 'Dave: the Great', user: 'dave', lastSeen: 1 });
-    expect(s.drainEvents()).toEqual([]);
+    expect(s.pollEvents()).toEqual([]);
   });
 
   it('reads a legacy GBK message from an old client', () => {
     const s = new IpmsgSession({ nickname: 'Alice', user: 'alice', host: 'pc1', firstPacketNo: 1, broadcast: [] });
     const entry = Buffer.concat([Buffer.from('1:1:zhang:pc8:1:'), iconv.encode('张三', 'gbk'), Buffer.from('\0')]);
     const msg = Buffer.concat([Buffer.from('1:2:zhang:pc8:32:'), iconv.encode('你好', 'gbk'), Buffer.from('\0')]);
-    s.receive(entry, at(8), 0);
-    s.receive(msg, at(8), 0);
-    expect(s.drainEvents()).toEqual([
+    s.handleDatagram(entry, at(8), 0);
+    s.handleDatagram(msg, at(8), 0);
+    expect(s.pollEvents()).toEqual([
       { type: 'join', peer: expect.objectContaining({ name: '张三' }) },
       { type: 'message', from: expect.objectContaining({ name: '张三' }), text: '你好', direct: true, packetNo: 2 },
     ]);
@@ -257,25 +257,25 @@ describe('IpmsgSession', () => {
 
   it('confirms only with a RECVMSG from the peer the message went to', () => {
     const s = new IpmsgSession({ nickname: 'Alice', user: 'alice', host: 'pc1', firstPacketNo: 100, broadcast: [] });
-    s.receive(Buffer.from('1:1:bob:pc2:1:Bob\0'), at(2), 0);
-    s.drainEvents();
+    s.handleDatagram(Buffer.from('1:1:bob:pc2:1:Bob\0'), at(2), 0);
+    s.pollEvents();
     const [d] = s.send('x', s.peers(), 0);
     const n = decodeIpmsgPacket(d!.data)!.packetNo;
-    s.receive(Buffer.from(`1:9:eve:pc6:33:${n}`), at(6), 0);
-    expect(s.drainEvents().map((e) => e.type)).toEqual(['join']);
-    s.receive(Buffer.from(`1:2:bob:pc2:33:${n}\0`), at(2), 0);
-    expect(s.drainEvents()).toEqual([{ type: 'delivered', to: expect.objectContaining({ name: 'Bob' }), packetNo: n }]);
+    s.handleDatagram(Buffer.from(`1:9:eve:pc6:33:${n}`), at(6), 0);
+    expect(s.pollEvents().map((e) => e.type)).toEqual(['join']);
+    s.handleDatagram(Buffer.from(`1:2:bob:pc2:33:${n}\0`), at(2), 0);
+    expect(s.pollEvents()).toEqual([{ type: 'delivered', to: expect.objectContaining({ name: 'Bob' }), packetNo: n }]);
     expect(s.pending).toBe(0);
   });
 
   it('counts and ignores malformed datagrams, and never throws on any bytes', () => {
     const s = new IpmsgSession({ nickname: 'Alice', user: 'alice', host: 'pc1', firstPacketNo: 1, broadcast: [], maxPeers: 4 });
-    expect(s.receive(Buffer.from('not ipmsg'), at(2), 0)).toEqual([]);
+    expect(s.handleDatagram(Buffer.from('not ipmsg'), at(2), 0)).toEqual([]);
     expect(s.stats.malformed).toBe(1);
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat({ max: 255 }), (bytes, host) => {
-        s.receive(bytes, at(host), 1);
-        s.receive(Buffer.concat([Buffer.from('1:1:u:h:'), bytes]), at(host), 1);
+        s.handleDatagram(bytes, at(host), 1);
+        s.handleDatagram(Buffer.concat([Buffer.from('1:1:u:h:'), bytes]), at(host), 1);
       }),
     );
     expect(s.peers().length).toBeLessThanOrEqual(4);
@@ -284,7 +284,7 @@ describe('IpmsgSession', () => {
   it('ignores new peers beyond maxPeers when every peer has answered', () => {
     const s = new IpmsgSession({ nickname: 'A', user: 'a', host: 'h', firstPacketNo: 1, broadcast: [at(2), at(3)], maxPeers: 2 });
     // ANSENTRYs from the endpoints it announced to: answers, so both are verified.
-    for (const host of [2, 3, 4]) s.receive(Buffer.from(`1:1:u${host}:h:3:n\0`), at(host), 0);
+    for (const host of [2, 3, 4]) s.handleDatagram(Buffer.from(`1:1:u${host}:h:3:n\0`), at(host), 0);
     expect(s.peers().map((p) => [p.address, p.verified])).toEqual([['10.0.0.2', true], ['10.0.0.3', true]]);
     expect(s.stats.ignored).toBe(1);
     expect(s.stats.evicted).toBe(0);

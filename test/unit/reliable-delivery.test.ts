@@ -83,12 +83,12 @@ describe('reliable delivery over a lossy, duplicating, reordering link', () => {
       for (let now = 0; sender.state !== 'done'; now++) {
         while (pushed < messages.length && sender.canPush()) sender.push(messages[pushed++] as Buffer);
         if (pushed === messages.length) sender.finish();
-        for (const d of sender.poll(now)) {
-          const r = receiver.receive(d, { address: 'p', port: 1 }, now);
+        for (const d of sender.pollTransmit(now)) {
+          const r = receiver.handleDatagram(d, { address: 'p', port: 1 }, now);
           delivered.push(...(r?.deliver ?? []));
-          if (r?.ack) sender.receive(r.ack, now);
+          if (r?.ack) sender.handleDatagram(r.ack, now);
         }
-        sender.drainEvents();
+        sender.pollEvents();
       }
       const elapsed = performance.now() - started;
       expect(delivered.length).toBe(messages.length);

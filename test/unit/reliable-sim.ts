@@ -77,26 +77,26 @@ export class Simulation {
         this.#arrivals.delete(t.id);
         arrive();
       }
-      if ((this.receiver.nextDeadline() ?? Infinity) <= this.now) this.receiver.expire(this.now);
+      if ((this.receiver.nextDeadline() ?? Infinity) <= this.now) this.receiver.handleTimeout(this.now);
     }
   }
 
   #feed(s: SimSender): void {
     while (s.pushed < s.messages.length && s.sender.canPush()) s.sender.push(s.messages[s.pushed++] as Buffer);
     if (s.pushed === s.messages.length) s.sender.finish();
-    for (const datagram of s.sender.poll(this.now)) {
+    for (const datagram of s.sender.pollTransmit(this.now)) {
       s.sent.push({ at: this.now, datagram });
       this.#transmit(s.toReceiver, () => this.#arrive(s, datagram));
     }
-    s.events.push(...s.sender.drainEvents());
+    s.events.push(...s.sender.pollEvents());
   }
 
   #arrive(s: SimSender, datagram: Buffer): void {
-    const receipt = this.receiver.receive(datagram, { address: s.peer, port: 5555 }, this.now);
+    const receipt = this.receiver.handleDatagram(datagram, { address: s.peer, port: 5555 }, this.now);
     if (receipt === undefined) throw new Error('the receiver did not take a DATA frame');
     s.delivered.push(...receipt.deliver.map((p) => Buffer.from(p)));
     const { ack } = receipt;
-    if (ack !== undefined) this.#transmit(s.toSender, () => s.sender.receive(ack, this.now));
+    if (ack !== undefined) this.#transmit(s.toSender, () => s.sender.handleDatagram(ack, this.now));
   }
 
   #transmit(link: Link, run: () => void): void {
