@@ -12,6 +12,7 @@ import { relaySpec } from './commands/relay.options.js';
 import { sendSpec } from './commands/send.options.js';
 import { uiSpec } from './commands/ui.options.js';
 
+/** By name, in the order `udpkit --help` lists them. */
 export const SPECS = {
   listen: listenSpec,
   send: sendSpec,

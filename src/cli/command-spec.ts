@@ -10,7 +10,6 @@ import type { CliIo } from './io.js';
 import { UsageError } from './io.js';
 
 /** Any typed command, whatever its arguments and options. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyCommand = Command<any[], any, any>;
 
 /** The options object a declared command's parse hands to its `run`. */

@@ -72,7 +72,7 @@ function build(io: CliIo, done: (code: number) => void, only?: CommandName): Com
     });
   for (const name of Object.keys(SPECS) as CommandName[]) {
     if (only !== undefined && only !== name) continue;
-    // One generic call per command keeps each spec paired with its loader's type.
+    // The Loaders type has checked each module's run against its own declaration; here they are alike.
     const cmd = wire(SPECS[name] as CommandSpec<AnyCommand>, LOADERS[name] as () => Promise<{ run: CommandRun<unknown> }>, io, done);
     // addCommand, unlike command(), does not hand down exitOverride, output and suggestions.
     program.addCommand((cmd as unknown as Command).copyInheritedSettings(program));

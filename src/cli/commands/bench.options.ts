@@ -6,6 +6,7 @@ const server = (o: { server?: true }): boolean => o.server === true;
 const notServer = (o: { server?: true }): boolean => o.server !== true;
 const loopback = (o: { loopback?: true }): boolean => o.loopback === true;
 
+/** `udpkit bench` as main.ts declares it and completion lists it. */
 export const benchSpec = defineCommand({
   name: 'bench',
   description: 'measure throughput, loss, jitter and round trips to a bench server (like iperf3 -u)',

@@ -1,6 +1,7 @@
 /** `udpkit broadcast`: its flags and examples (every flag applies to every use). */
 import { defineCommand, withKeyFlags, type OptsOf } from '../command-spec.js';
 
+/** `udpkit broadcast` as main.ts declares it and completion lists it. */
 export const broadcastSpec = defineCommand({
   name: 'broadcast',
   description: 'send a message to the broadcast address of every local IPv4 network',

@@ -1,6 +1,7 @@
 /** `udpkit chat`: its flags and examples. */
 import { defineCommand, collect, withKeyFlags, type OptsOf } from '../command-spec.js';
 
+/** `udpkit chat` as main.ts declares it and completion lists it. */
 export const chatSpec = defineCommand({
   name: 'chat',
   description: 'a LAN messenger that speaks IP Messenger (port 2425): who is here, messages, receipts',

@@ -5,6 +5,7 @@ import { defineCommand, type OptsOf } from '../command-spec.js';
 /** The shells `udpkit completion` writes a script for. */
 export const SHELLS = ['bash', 'zsh'] as const;
 
+/** `udpkit completion` as main.ts declares it and completion lists it. */
 export const completionSpec = defineCommand({
   name: 'completion',
   description: 'print a completion script for bash or zsh',

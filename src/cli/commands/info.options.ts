@@ -1,6 +1,7 @@
 /** `udpkit info`: its flags and examples. */
 import { defineCommand, type OptsOf } from '../command-spec.js';
 
+/** `udpkit info` as main.ts declares it and completion lists it. */
 export const infoSpec = defineCommand({
   name: 'info',
   description: "this machine's IP and MAC address, then every interface",

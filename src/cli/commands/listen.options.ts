@@ -5,6 +5,7 @@ import { collect, defineCommand, withFamilyFlags, withKeyFlags, type OptsOf } fr
 /** The flags that only a UDP listener reads. */
 const overTcp = (o: { tcp?: true }): boolean => o.tcp === true;
 
+/** `udpkit listen` as main.ts declares it and completion lists it. */
 export const listenSpec = defineCommand({
   name: 'listen',
   aliases: ['receive'],

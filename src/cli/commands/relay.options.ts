@@ -6,6 +6,7 @@ import { defineCommand, withKeyFlags, type OptsOf } from '../command-spec.js';
 const noImpairment = (o: { loss?: string; dup?: string; reorder?: string; delay?: string; jitter?: string; rate?: string }): boolean =>
   [o.loss, o.dup, o.reorder, o.delay, o.jitter, o.rate].every((v) => v === undefined);
 
+/** `udpkit relay` as main.ts declares it and completion lists it. */
 export const relaySpec = defineCommand({
   name: 'relay',
   description: 'forward datagrams to HOST:PORT and back, losing, duplicating, reordering and delaying some on purpose',

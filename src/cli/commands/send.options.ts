@@ -5,6 +5,7 @@ import { defineCommand, withFamilyFlags, withKeyFlags, type OptsOf } from '../co
 const withAck = (o: { ack?: true }): boolean => o.ack === true;
 const overTcp = (o: { tcp?: true }): boolean => o.tcp === true;
 
+/** `udpkit send` as main.ts declares it and completion lists it. */
 export const sendSpec = defineCommand({
   name: 'send',
   description: 'send a message (or stdin, one datagram per line) to HOST',

@@ -1,6 +1,7 @@
 /** `udpkit ui`: its flags and examples. */
 import { defineCommand, type OptsOf } from '../command-spec.js';
 
+/** `udpkit ui` as main.ts declares it and completion lists it. */
 export const uiSpec = defineCommand({
   name: 'ui',
   description: 'a local web page to listen, send and save messages (like Packet Sender)',
