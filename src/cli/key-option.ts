@@ -1,15 +1,20 @@
 /** The shared secret for sealed datagrams: `--key`, `--key-file` or the UDPKIT_KEY variable. */
 import { UdpkitError, describeErrno, errnoOf } from '../errors.js';
 import { UsageError } from './io.js';
-import type { Opts } from './main.js';
+
+/** The flags a sealing command declares (see `withKeyFlags`). */
+export interface KeyFlags {
+  readonly key?: string;
+  readonly keyFile?: string;
+}
 
 /**
  * The secret given, or `undefined` for plain datagrams. `--key` wins over `--key-file`, which
  * wins over `UDPKIT_KEY`; a key file's one trailing newline is not part of the secret.
  */
-export async function keyFrom(opts: Opts, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  const inline = opts['key'];
-  const file = opts['keyFile'];
+export async function keyFrom(opts: KeyFlags, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const inline = opts.key;
+  const file = opts.keyFile;
   if (typeof inline === 'string' && typeof file === 'string') throw new UsageError('give only one of --key, --key-file');
   if (typeof inline === 'string') {
     if (inline === '') throw new UsageError('--key is empty');

@@ -10,7 +10,6 @@ import type { Readable } from 'node:stream';
 import { UdpkitError, describeErrno, errnoOf } from '../errors.js';
 import { parseHex } from '../validate.js';
 import { UsageError } from './io.js';
-import type { Opts } from './main.js';
 
 // Where the lines come from; kept importable from here, with the other sources.
 export { readLineBatches, readLineSpans, type LineOptions } from './line-batches.js';
@@ -19,6 +18,13 @@ export { readLineBatches, readLineSpans, type LineOptions } from './line-batches
 export type MessageSource =
   | { readonly kind: 'fixed'; readonly data: Buffer }
   | { readonly kind: 'lines' };
+
+/** The flags that choose where a message comes from. */
+export interface SourceFlags {
+  readonly hex?: string;
+  readonly file?: string;
+  readonly raw?: boolean;
+}
 
 /** What is to be read, once the flags are checked: a fixed message needs no reading. */
 export type SourcePlan = MessageSource | { readonly kind: 'file'; readonly path: string } | { readonly kind: 'raw' };
@@ -40,15 +46,15 @@ export interface SourceInput {
  * Checks the message words and the `--hex`, `--file`, `--raw` flags (usage errors, before any
  * socket is opened) and says what to read.
  */
-export function planSource(words: readonly string[], opts: Opts): SourcePlan {
+export function planSource(words: readonly string[], opts: SourceFlags): SourcePlan {
   const fromStdin = words.length === 0 || (words.length === 1 && words[0] === '-');
-  const chosen = [!fromStdin && 'MESSAGE', opts['hex'] !== undefined && '--hex', opts['file'] !== undefined && '--file', opts['raw'] === true && '--raw'].filter(
+  const chosen = [!fromStdin && 'MESSAGE', opts.hex !== undefined && '--hex', opts.file !== undefined && '--file', opts.raw === true && '--raw'].filter(
     (x): x is string => typeof x === 'string',
   );
   if (chosen.length > 1) throw new UsageError(`give only one of ${chosen.join(', ')}`);
-  if (typeof opts['hex'] === 'string') return { kind: 'fixed', data: parseHex(opts['hex']) };
-  if (typeof opts['file'] === 'string') return { kind: 'file', path: opts['file'] };
-  if (opts['raw'] === true) return { kind: 'raw' };
+  if (opts.hex !== undefined) return { kind: 'fixed', data: parseHex(opts.hex) };
+  if (opts.file !== undefined) return { kind: 'file', path: opts.file };
+  if (opts.raw === true) return { kind: 'raw' };
   if (!fromStdin) return { kind: 'fixed', data: Buffer.from(words.join(' ')) };
   return { kind: 'lines' };
 }
@@ -65,7 +71,7 @@ export async function loadSource(plan: SourcePlan, from: SourceInput, limit?: Si
 }
 
 /** {@link planSource} then {@link loadSource}. `from.stdin` is read (and so created) only when the source is stdin. */
-export async function messageSource(words: readonly string[], opts: Opts, from: SourceInput, limit?: SizeLimit): Promise<MessageSource> {
+export async function messageSource(words: readonly string[], opts: SourceFlags, from: SourceInput, limit?: SizeLimit): Promise<MessageSource> {
   return loadSource(planSource(words, opts), from, limit);
 }
 

@@ -113,7 +113,7 @@ describe('udpkit bench (built binary)', () => {
     [[], /^udpkit: bench needs HOST\[:PORT\] to test against, --server, or --loopback$/],
     [['--server', '-l', '100'], /^udpkit: -l\/--length is for a client$/],
     [['127.0.0.1', '--once'], /^udpkit: --once is for --server$/],
-    [['--loopback', '-p', '5201'], /^udpkit: --loopback picks a free port itself; drop --port$/],
+    [['--loopback', '-p', '5201'], /^udpkit: -p\/--port does not apply to --loopback, which picks a free port itself$/],
     [['--server', 'example.com'], /^udpkit: --server takes no HOST$/],
     [['--server', '--loopback'], /^udpkit: option '--server' cannot be used with option '--loopback'$/],
   ])('usage error %j exits 2', async (args, line) => {

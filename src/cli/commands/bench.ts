@@ -10,82 +10,74 @@ import { BENCH_DATA_HEADER_LENGTH, BENCH_MAX_LENGTH } from '../../protocol/bench
 import { DEFAULT_BENCH_RATE, benchClient, type BenchProgress } from '../../transport/bench-client.js';
 import { benchLoopback, type BenchLoopbackOptions } from '../../transport/bench-loopback.js';
 import { DEFAULT_BENCH_PORT, benchServer, type BenchServer } from '../../transport/bench-server.js';
-import { ipFamily, parseHostPort, validateInteger, validatePort, validateSeconds } from '../../validate.js';
+import { parseHostPort, validateInteger, validatePort, validateSeconds } from '../../validate.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
-import type { Opts } from '../main.js';
+import { localAddress } from '../local-address.js';
+import type { BenchOptions } from './bench.options.js';
 
-const CLIENT_FLAGS = [['length', '-l/--length'], ['time', '-t/--time'], ['rate', '--rate'], ['rtt', '--rtt']] as const;
-const SERVER_FLAGS = [['once', '--once'], ['bind', '--bind']] as const;
 /** How long `--server --once` keeps answering after its session, for a repeated RESULT request. */
 const ONCE_LINGER_MS = 500;
 
-function familyOf(opts: Opts): 0 | 4 | 6 {
-  return opts['ipv4'] === true ? 4 : opts['ipv6'] === true ? 6 : 0;
+function familyOf(opts: BenchOptions): 0 | 4 | 6 {
+  return opts.ipv4 === true ? 4 : opts.ipv6 === true ? 6 : 0;
 }
 
 function describeBound(a: BoundAddress): string {
   return a.dualStack ? `*:${a.port}/udp (IPv4 and IPv6)` : `${formatHostPort(a.address, a.port)}/udp`;
 }
 
-/** Which of the three modes, refusing flags that belong to another. */
-function mode(args: readonly string[], opts: Opts): 'server' | 'loopback' | 'client' {
+/** Which of the three modes; flags that belong to another are refused by bench.options.ts's rules. */
+function mode(args: readonly string[], opts: BenchOptions): 'server' | 'loopback' | 'client' {
   if (args.length > 1) throw new UsageError(`bench takes one HOST, got ${args.length}`);
-  const picked = opts['server'] === true ? 'server' : opts['loopback'] === true ? 'loopback' : args.length === 1 ? 'client' : undefined;
+  const picked = opts.server === true ? 'server' : opts.loopback === true ? 'loopback' : args.length === 1 ? 'client' : undefined;
   if (picked === undefined) throw new UsageError('bench needs HOST[:PORT] to test against, --server, or --loopback');
   if (picked !== 'client' && args.length === 1) throw new UsageError(`--${picked} takes no HOST`);
-  const misplaced = (picked === 'server' ? CLIENT_FLAGS : SERVER_FLAGS).find(([key]) => opts[key] !== undefined);
-  if (misplaced) throw new UsageError(`${misplaced[1]} is for ${picked === 'server' ? 'a client' : '--server'}`);
-  if (picked === 'loopback' && opts['port'] !== undefined) throw new UsageError('--loopback picks a free port itself; drop --port');
   return picked;
 }
 
-function clientOptions(opts: Opts, io: CliIo): BenchLoopbackOptions {
+function clientOptions(opts: BenchOptions, io: CliIo): BenchLoopbackOptions {
   const onProgress = (io.stderr as { isTTY?: boolean }).isTTY === true
     ? (p: BenchProgress) => void io.stderr.write(formatBenchProgress(p) + '\n')
     : undefined;
   return {
-    length: validateInteger(opts['length'] ?? '64', { name: '-l/--length', min: BENCH_DATA_HEADER_LENGTH, max: BENCH_MAX_LENGTH }),
-    durationMs: validateSeconds(opts['time'] ?? '5', { name: '-t/--time', min: 0.001 }),
-    rate: validateInteger(opts['rate'] ?? String(DEFAULT_BENCH_RATE), { name: '--rate', min: 0, max: 2 ** 32 - 1 }),
-    rtt: opts['rtt'] === true,
+    length: validateInteger(opts.length ?? '64', { name: '-l/--length', min: BENCH_DATA_HEADER_LENGTH, max: BENCH_MAX_LENGTH }),
+    durationMs: validateSeconds(opts.time ?? '5', { name: '-t/--time', min: 0.001 }),
+    rate: validateInteger(opts.rate ?? String(DEFAULT_BENCH_RATE), { name: '--rate', min: 0, max: 2 ** 32 - 1 }),
+    rtt: opts.rtt === true,
     signal: io.signal,
     ...(onProgress ? { onProgress } : {}),
   };
 }
 
-async function runClient(args: readonly string[], opts: Opts, io: CliIo): Promise<number> {
-  const defaultPort = opts['port'] === undefined ? DEFAULT_BENCH_PORT : validatePort(opts['port'], { name: '--port' });
+async function runClient(args: readonly string[], opts: BenchOptions, io: CliIo): Promise<number> {
+  const defaultPort = opts.port === undefined ? DEFAULT_BENCH_PORT : validatePort(opts.port, { name: '--port' });
   const { host, port } = parseHostPort(args[0], defaultPort);
   const report = await benchClient({ host, port, family: familyOf(opts), ...clientOptions(opts, io) });
-  io.stdout.write(opts['json'] === true ? benchReportJson(report) + '\n' : formatBenchReport(report));
+  io.stdout.write(opts.json === true ? benchReportJson(report) + '\n' : formatBenchReport(report));
   return EXIT_OK;
 }
 
-async function runLoopback(opts: Opts, io: CliIo): Promise<number> {
-  if (opts['ipv4'] === true || opts['ipv6'] === true) throw new UsageError('--loopback runs over 127.0.0.1; drop -4/-6');
+async function runLoopback(opts: BenchOptions, io: CliIo): Promise<number> {
   const report = await benchLoopback(clientOptions(opts, io));
-  io.stdout.write(opts['json'] === true ? benchReportJson(report) + '\n' : formatBenchReport(report));
+  io.stdout.write(opts.json === true ? benchReportJson(report) + '\n' : formatBenchReport(report));
   return EXIT_OK;
 }
 
 /** Serves until aborted, or after one session with `--once`. */
-async function runServer(opts: Opts, io: CliIo): Promise<number> {
-  const bind = (opts['bind'] as string | undefined)?.replace(/^\[|\]$/g, '');
-  if (bind !== undefined && ipFamily(bind) === undefined) {
-    throw new UsageError(`--bind takes an IP address of this machine, got ${JSON.stringify(opts['bind'])}`);
-  }
-  const port = opts['port'] === undefined ? DEFAULT_BENCH_PORT : validatePort(opts['port'], { allowZero: true, name: '--port' });
+async function runServer(opts: BenchOptions, io: CliIo): Promise<number> {
+  const bind = localAddress(opts.bind, '--bind');
+  const port = opts.port === undefined ? DEFAULT_BENCH_PORT : validatePort(opts.port, { allowZero: true, name: '--port' });
   const server: BenchServer = await benchServer({
     port,
     family: familyOf(opts),
     ...(bind !== undefined ? { address: bind } : {}),
   });
-  io.stderr.write(`listening on ${describeBound(server.address())}; bench server${opts['once'] === true ? ', one session' : ''}\n`);
+  io.stderr.write(`listening on ${describeBound(server.address())}; bench server${opts.once === true ? ', one session' : ''}\n`);
   const code = await new Promise<number>((resolve) => {
     server.on('session', (s) => {
-      io.stdout.write((opts['json'] === true ? benchSessionJson(s) : formatBenchSession(s)) + '\n');
+      io.stdout.write((opts.json === true ? benchSessionJson(s) : formatBenchSession(s)) + '\n');
       // Linger a little: a client whose RESULT got lost asks again.
-      if (opts['once'] === true) setTimeout(() => resolve(EXIT_OK), ONCE_LINGER_MS);
+      if (opts.once === true) setTimeout(() => resolve(EXIT_OK), ONCE_LINGER_MS);
     });
     server.on('error', (err: Error) => {
       io.stderr.write(`udpkit: receiving on port ${server.address().port}/udp failed: ${err.message}\n`);
@@ -99,7 +91,7 @@ async function runServer(opts: Opts, io: CliIo): Promise<number> {
 }
 
 /** Runs `udpkit bench`. */
-export async function run(args: readonly string[], opts: Opts, io: CliIo): Promise<number> {
+export async function run(args: readonly string[], opts: BenchOptions, io: CliIo): Promise<number> {
   switch (mode(args, opts)) {
     case 'server':
       return runServer(opts, io);

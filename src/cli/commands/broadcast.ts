@@ -6,7 +6,7 @@ import { validatePort } from '../../validate.js';
 import { EXIT_OK, type CliIo } from '../io.js';
 import { LineWriter } from '../line-writer.js';
 import { keyFrom } from '../key-option.js';
-import type { Opts } from '../main.js';
+import type { BroadcastOptions } from './broadcast.options.js';
 import { messageSource, readLineBatches, type MessageSource, type SizeLimit } from '../message-source.js';
 
 /**
@@ -18,16 +18,15 @@ export function formatSent(s: BroadcastSent): string {
 }
 
 /** Runs `udpkit broadcast`. */
-export async function run(args: readonly string[], opts: Opts, io: CliIo): Promise<number> {
-  const port = validatePort(opts['port'], { name: '--port' });
-  const iface = typeof opts['iface'] === 'string' ? opts['iface'] : undefined;
+export async function run(args: readonly string[], opts: BroadcastOptions, io: CliIo): Promise<number> {
+  const port = validatePort(opts.port, { name: '--port' });
   const key = await keyFrom(opts, io.env);
   // Every broadcast goes over IPv4; with a key each datagram also carries the sealing.
   const sealed = key !== undefined;
   const limit: SizeLimit = { bytes: maxMessageSize(4, sealed), tooLarge: (size) => messageTooLarge(4, sealed, size) };
   let source: MessageSource;
   try {
-    source = await messageSource(args, opts, io, limit);
+    source = await messageSource(args, {}, io, limit);
   } catch (err) {
     // Ctrl-C or SIGTERM while reading stdin or a file: nothing to send.
     if (io.signal.aborted) return EXIT_OK;
@@ -36,13 +35,13 @@ export async function run(args: readonly string[], opts: Opts, io: CliIo): Promi
   const broadcaster = await openBroadcaster({
     port,
     ...(key !== undefined ? { key } : {}),
-    ...(iface !== undefined ? { iface } : {}),
-    limited: opts['address'] === true,
+    ...(opts.iface !== undefined ? { iface: opts.iface } : {}),
+    limited: opts.address === true,
     signal: io.signal,
   });
   const out = new LineWriter(io.stdout);
   const report = (sent: readonly BroadcastSent[]): void => {
-    if (opts['quiet'] !== true) for (const s of sent) out.line(formatSent(s));
+    if (opts.quiet !== true) for (const s of sent) out.line(formatSent(s));
   };
   try {
     if (source.kind === 'fixed') report(await broadcaster.send(source.data));

@@ -15,7 +15,7 @@ import { parseChatLine, type ChatCommand } from '../chat-input.js';
 import { jsonUi, terminalUi, type ChatUi } from '../chat-ui.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
-import type { Opts } from '../main.js';
+import type { ChatOptions } from './chat.options.js';
 
 const EVENTS = ['join', 'leave', 'message', 'delivered', 'undelivered'] as const;
 
@@ -27,19 +27,19 @@ function defaultName(): string {
   }
 }
 
-function parse(opts: Opts, io: CliIo) {
-  const name = typeof opts['name'] === 'string' ? opts['name'] : defaultName();
+function parse(opts: ChatOptions, io: CliIo) {
+  const name = opts.name ?? defaultName();
   if (name.trim() === '' || /[\x00-\x1f\x7f]/.test(name) || name.length > 100) {
     throw new UsageError(`--name takes 1 to 100 printable characters, got ${JSON.stringify(name)}`);
   }
-  const port = validatePort(opts['port'] ?? String(IPMSG_PORT), { allowZero: true, name: '--port' });
+  const port = validatePort(opts.port, { allowZero: true, name: '--port' });
   return {
     name,
     port,
-    legacyEncoding: validateLegacyEncoding(opts['legacyEncoding'] ?? 'gbk'),
-    json: opts['json'] === true || io.stdin.isTTY !== true,
-    broadcast: opts['broadcast'] !== false,
-    peers: ((opts['peer'] as string[] | undefined) ?? []).map((p) => parseHostPort(p, port || IPMSG_PORT)),
+    legacyEncoding: validateLegacyEncoding(opts.legacyEncoding),
+    json: opts.json === true || io.stdin.isTTY !== true,
+    broadcast: opts.broadcast,
+    peers: (opts.peer ?? []).map((p) => parseHostPort(p, port || IPMSG_PORT)),
   } as const;
 }
 
@@ -75,7 +75,7 @@ function perform(cmd: ChatCommand, c: Chat, ui: ChatUi, quit: () => void): void 
 }
 
 /** Runs `udpkit chat`. */
-export async function run(_args: readonly string[], opts: Opts, io: CliIo): Promise<number> {
+export async function run(_args: readonly string[], opts: ChatOptions, io: CliIo): Promise<number> {
   const o = parse(opts, io);
   const key = await keyFrom(opts, io.env);
   const announceTo: IpmsgEndpoint[] = [];

@@ -1,16 +1,17 @@
 /** `udpkit listen`: the textbook receiver, done right. */
 import { formatHostPort } from '../../errors.js';
-import { parseCidrList } from '../../net/address-filter.js';
 import { listen, type BoundAddress, type Listener } from '../../transport/listener.js';
 import type { ListenOptions } from '../../transport/listener.js';
 import { validateGroups, validateSource } from '../../socket/multicast.js';
 import type { DatagramBatch } from '../../socket/batch.js';
 import { echoRefusalNote, formatEcho, formatRefused } from '../../format/listen-counts.js';
-import { ipFamily, validateInteger, validatePort, validateSeconds } from '../../validate.js';
+import { validateInteger, validatePort, validateSeconds } from '../../validate.js';
 import { DatagramSink, logWriteFailure, openLog } from '../datagram-sink.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
-import type { Opts } from '../main.js';
+import { ListenRun } from '../listen-run.js';
+import { parseCommon } from '../listen-flags.js';
+import type { ListenOptions as ListenFlags } from './listen.options.js';
 import type { EchoRefusal } from '../../protocol/echo-guard.js';
 import type { Endpoint } from '../../types.js';
 import { stopWordMatcher } from '../stop-word.js';
@@ -22,38 +23,27 @@ function describeBound(a: BoundAddress): string {
   return `${formatHostPort(a.address, a.port)}/udp`;
 }
 
-function parse(opts: Opts) {
-  const bind = (opts['bind'] as string | undefined)?.replace(/^\[|\]$/g, '');
-  if (bind !== undefined && ipFamily(bind) === undefined) {
-    throw new UsageError(`--bind takes an IP address of this machine, got ${JSON.stringify(opts['bind'])}`);
-  }
+function parse(opts: ListenFlags) {
   return {
-    port: validatePort(opts['port'], { allowZero: true, name: '--port' }),
-    bind,
-    family: (opts['ipv4'] ? 4 : opts['ipv6'] ? 6 : 0) as 0 | 4 | 6,
-    stopWord: typeof opts['stopWord'] === 'string' ? opts['stopWord'] : undefined,
-    count: opts['count'] === undefined ? undefined : validateInteger(opts['count'], { name: '--count', min: 1 }),
-    timeoutMs: opts['timeout'] === undefined ? undefined : validateSeconds(opts['timeout'], { name: '--timeout', min: 0.001 }),
-    mode: opts['json'] === true ? 'json' : opts['hex'] === true ? 'hex' : 'text',
-    echo: opts['echo'] === true,
-    allow: opts['allow'] === undefined ? undefined : parseCidrList(opts['allow'] as string[]),
-    rcvbuf: opts['rcvbuf'] === undefined ? undefined : validateInteger(opts['rcvbuf'], { name: '--rcvbuf', min: 1024, max: 2 ** 31 - 1 }),
-    log: opts['log'] as string | undefined,
-    lingerMs: validateSeconds(opts['linger'] ?? '2', { name: '--linger' }),
+    ...parseCommon(opts),
+    family: (opts.ipv4 ? 4 : opts.ipv6 ? 6 : 0) as 0 | 4 | 6,
+    mode: opts.json === true ? 'json' : opts.hex === true ? 'hex' : 'text',
+    echo: opts.echo === true,
+    rcvbuf: opts.rcvbuf === undefined ? undefined : validateInteger(opts.rcvbuf, { name: '--rcvbuf', min: 1024, max: 2 ** 31 - 1 }),
+    lingerMs: validateSeconds(opts.linger ?? '2', { name: '--linger' }),
   } as const;
 }
 
-/** `--join`, `--iface`, `--source`, `--reuse`, checked here so mistakes are usage errors (exit 2). */
-function multicastOptions(opts: Opts): Pick<ListenOptions, 'join' | 'iface' | 'source' | 'reuseAddress'> {
-  const join = opts['join'] as string[] | undefined;
-  const iface = opts['iface'] as string | undefined;
-  const source = opts['source'] as string | undefined;
-  if (join === undefined) {
-    if (iface !== undefined || source !== undefined) throw new UsageError(`${iface !== undefined ? '--iface' : '--source'} applies to multicast: give --join GROUP too`);
-  } else {
+/**
+ * `--join`, `--iface`, `--source`, `--reuse`, checked here so mistakes are usage errors (exit 2);
+ * `--iface` and `--source` without `--join` are refused by listen.options.ts's rules.
+ */
+function multicastOptions(opts: ListenFlags): Pick<ListenOptions, 'join' | 'iface' | 'source' | 'reuseAddress'> {
+  const { join, iface, source } = opts;
+  if (join !== undefined) {
     const { family } = validateGroups(join, '--join');
     if (source !== undefined) validateSource(source, family, '--source');
-    if ((opts['ipv4'] === true && family === 6) || (opts['ipv6'] === true && family === 4)) {
+    if ((opts.ipv4 === true && family === 6) || (opts.ipv6 === true && family === 4)) {
       throw new UsageError(`--join: IPv${family} groups do not go with ${family === 6 ? '-4' : '-6'}`);
     }
   }
@@ -61,7 +51,7 @@ function multicastOptions(opts: Opts): Pick<ListenOptions, 'join' | 'iface' | 's
     ...(join !== undefined ? { join } : {}),
     ...(iface !== undefined ? { iface } : {}),
     ...(source !== undefined ? { source } : {}),
-    ...(opts['reuse'] === true ? { reuseAddress: true } : {}),
+    ...(opts.reuse === true ? { reuseAddress: true } : {}),
   };
 }
 
@@ -85,10 +75,9 @@ async function summary(
   return line;
 }
 
-/** Runs `udpkit listen`. */
-export async function run(_args: readonly string[], opts: Opts, io: CliIo): Promise<number> {
-  // The TCP-only limits go there too, to be refused without --tcp rather than ignored.
-  if (opts['tcp'] === true || opts['maxConnections'] !== undefined || opts['maxBuffered'] !== undefined || opts['idleTimeout'] !== undefined) return (await import('./listen-tcp.js')).run(_args, opts, io);
+/** Runs `udpkit listen`; with `--tcp`, listen-tcp.ts does. */
+export async function run(args: readonly string[], opts: ListenFlags, io: CliIo): Promise<number> {
+  if (opts.tcp === true) return (await import('./listen-tcp.js')).run(args, opts, io);
   const o = parse(opts);
   const key = await keyFrom(opts, io.env);
   const log = o.log === undefined ? undefined : openLog(o.log);
@@ -104,51 +93,36 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
     log?.stream.destroy();
     throw err;
   });
-  let logFailure: string | undefined;
-  const sink = new DatagramSink(io.stdout, o.mode, listener, log, (err) => {
-    logFailure ??= logWriteFailure(log!.path, err);
-    finish(EXIT_FAILURE);
-  });
+  const sink = new DatagramSink(io.stdout, o.mode, listener, log, (err) => r.failLog(logWriteFailure(log!.path, err)));
   const isStop = o.stopWord === undefined ? undefined : stopWordMatcher(o.stopWord);
   const stopHint = o.stopWord === undefined ? '' : `; stops on "${o.stopWord}"`;
   const keyHint = key === undefined ? '' : '; sealed datagrams only (--key)';
   io.stderr.write(`listening on ${describeBound(listener.address())}${stopHint}${keyHint}\n`);
-
-  let received = 0;
-  let lastAt = Date.now();
-  let failure: string | undefined;
-  let receivedBytes = 0;
-  let ended = false;
-  let resolveFinished!: (code: number) => void;
-  const finished = new Promise<number>((resolve) => (resolveFinished = resolve));
-  const finish = (code: number): void => {
-    ended = true;
-    resolveFinished(code);
-  };
+  const r = new ListenRun(io, { count: o.count, timeoutMs: o.timeoutMs, noun: 'datagram' });
 
   // Returns how many datagrams of the batch it took; the listener counts the rest (after stop).
   const onBatch = (b: DatagramBatch): number => {
-    if (ended) return 0;
+    if (r.ended) return 0;
     // Show the datagrams up to the one that ends the run (stop word or --count), no further.
     let end = b.count;
     let stopping = false;
     if (isStop || o.count !== undefined) {
       for (let i = 0; i < b.count; i++) {
         const start = b.starts[i] as number;
-        if ((isStop && isStop(b.data, start, start + (b.lengths[i] as number))) || (o.count !== undefined && received + i + 1 >= o.count)) {
+        if ((isStop && isStop(b.data, start, start + (b.lengths[i] as number))) || r.reachesCount(i + 1)) {
           end = i + 1;
           stopping = true;
           break;
         }
       }
     }
-    received += end;
-    for (let i = 0; i < end; i++) receivedBytes += b.lengths[i] as number;
-    lastAt = b.receivedAt;
+    r.shown += end;
+    for (let i = 0; i < end; i++) r.shownBytes += b.lengths[i] as number;
+    r.activity(b.receivedAt);
     sink.writeBatch(b, 0, end);
     // Only what was shown is echoed; the library's guard keeps echoes from looping.
     if (o.echo) listener.echo(b, 0, end);
-    if (stopping) finish(EXIT_OK);
+    if (stopping) r.finish(EXIT_OK);
     return end;
   };
   listener.onBatch(onBatch);
@@ -160,46 +134,17 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
       io.stderr.write(`note: ${echoRefusalNote(reason, from)}\n`);
     });
   }
-  listener.on('error', (err: Error) => {
-    failure = `receiving on port ${listener.address().port}/udp failed: ${err.message}`;
-    finish(EXIT_FAILURE);
-  });
+  listener.on('error', (err: Error) => r.fail(`receiving on port ${listener.address().port}/udp failed: ${err.message}`));
 
-  let idle: NodeJS.Timeout | undefined;
-  if (o.timeoutMs !== undefined) {
-    const limit = o.timeoutMs;
-    // One timer, re-armed for the remaining time, instead of a reset per datagram.
-    const check = (): void => {
-      const quiet = Date.now() - lastAt;
-      if (quiet < limit) {
-        idle = setTimeout(check, limit - quiet);
-        return;
-      }
-      if (o.count !== undefined && received < o.count) {
-        failure = `no datagram for ${limit / 1000} s; received ${received} of ${o.count}`;
-        finish(EXIT_FAILURE);
-      } else finish(EXIT_OK);
-    };
-    idle = setTimeout(check, limit);
-  }
-  const onAbort = (): void => finish(EXIT_OK);
-  io.signal.addEventListener('abort', onAbort, { once: true });
-
-  const code = await finished;
+  const code = await r.wait();
   listener.onBatch(undefined);
   // Senders using --ack whose last acknowledgement was lost resend it; answer them a while.
   // Whatever arrives from now on is counted, not shown.
   if (listener.stopAccepting() && o.lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, o.lingerMs));
-  clearTimeout(idle);
-  io.signal.removeEventListener('abort', onAbort);
   await listener.drainQueued();
   await listener.echoSettled();
-  const line = await summary({ received, receivedBytes }, listener, sink, { refused: o.allow !== undefined || key !== undefined, echo: o.echo });
+  const line = await summary({ received: r.shown, receivedBytes: r.shownBytes }, listener, sink, { refused: o.allow !== undefined || key !== undefined, echo: o.echo });
   await listener.close();
   await sink.end();
-  io.stderr.write(line + '\n');
-  if (failure !== undefined) io.stderr.write(`udpkit: ${failure}\n`);
-  // The log may fail only while its last lines are flushed, after the run ended well.
-  if (logFailure !== undefined) io.stderr.write(`udpkit: ${logFailure}\n`);
-  return logFailure !== undefined ? EXIT_FAILURE : code;
+  return r.report(code, line);
 }

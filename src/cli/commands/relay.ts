@@ -6,48 +6,46 @@ import { formatHostPort } from '../../errors.js';
 import { describeImpairment, formatRelayStats, relayStatsJson } from '../../format/relay.js';
 import { validateMilliseconds, validateProbability, type ImpairmentOptions } from '../../protocol/impairment-options.js';
 import { relay, type RelayOptions } from '../../transport/relay.js';
-import { ipFamily, parseHostPort, validateByteSize, validateInteger, validatePort, validateSeconds } from '../../validate.js';
+import { parseHostPort, validateByteSize, validateInteger, validatePort, validateSeconds } from '../../validate.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
-import type { Opts } from '../main.js';
+import { localAddress } from '../local-address.js';
+import type { RelayCliOptions } from './relay.options.js';
 
-function impairments(opts: Opts): ImpairmentOptions {
-  const flag = <T>(name: string, check: (value: unknown, o: { name: string }) => T): T | undefined =>
-    opts[name] === undefined ? undefined : check(opts[name], { name: `--${name}` });
+/** `--burst` without `--rate` is refused by the declaration's rules, before this runs. */
+function impairments(opts: RelayCliOptions): ImpairmentOptions {
+  const flag = <T>(value: string | undefined, name: string, check: (value: unknown, o: { name: string }) => T): T | undefined =>
+    value === undefined ? undefined : check(value, { name });
   const count = (min: number) => (value: unknown, o: { name: string }) => validateInteger(value, { ...o, min, max: 1e9 });
-  if (opts['burst'] !== undefined && opts['rate'] === undefined) throw new UsageError('--burst goes with --rate');
   return {
-    loss: flag('loss', validateProbability),
-    duplicate: flag('dup', validateProbability),
-    reorder: flag('reorder', validateProbability),
-    delayMs: flag('delay', validateMilliseconds),
-    jitterMs: flag('jitter', validateMilliseconds),
-    rate: flag('rate', count(0)),
-    burst: flag('burst', count(1)),
-    only: opts['upOnly'] === true ? 'up' : opts['downOnly'] === true ? 'down' : undefined,
+    loss: flag(opts.loss, '--loss', validateProbability),
+    duplicate: flag(opts.dup, '--dup', validateProbability),
+    reorder: flag(opts.reorder, '--reorder', validateProbability),
+    delayMs: flag(opts.delay, '--delay', validateMilliseconds),
+    jitterMs: flag(opts.jitter, '--jitter', validateMilliseconds),
+    rate: flag(opts.rate, '--rate', count(0)),
+    burst: flag(opts.burst, '--burst', count(1)),
+    only: opts.upOnly === true ? 'up' : opts.downOnly === true ? 'down' : undefined,
   };
 }
 
-function parse(opts: Opts): RelayOptions {
-  const bind = (opts['bind'] as string | undefined)?.replace(/^\[|\]$/g, '');
-  if (bind !== undefined && ipFamily(bind) === undefined) {
-    throw new UsageError(`--bind takes an IP address of this machine, got ${JSON.stringify(opts['bind'])}`);
-  }
-  const upstream = parseHostPort(opts['to'], 0);
-  if (upstream.port === 0) throw new UsageError(`--to needs HOST:PORT (or [IPv6]:PORT), got ${JSON.stringify(opts['to'])}`);
+function parse(opts: RelayCliOptions): RelayOptions {
+  const bind = localAddress(opts.bind, '--bind');
+  const upstream = parseHostPort(opts.to, 0);
+  if (upstream.port === 0) throw new UsageError(`--to needs HOST:PORT (or [IPv6]:PORT), got ${JSON.stringify(opts.to)}`);
   return {
     upstream,
-    port: validatePort(opts['port'], { allowZero: true, name: '--port' }),
+    port: validatePort(opts.port, { allowZero: true, name: '--port' }),
     ...(bind !== undefined ? { address: bind } : {}),
-    ...(opts['seed'] !== undefined ? { seed: validateInteger(opts['seed'], { name: '--seed', max: 2 ** 32 - 1 }) } : {}),
-    ...(opts['idle'] !== undefined ? { idleTimeoutMs: validateSeconds(opts['idle'], { name: '--idle', min: 1 }) } : {}),
-    ...(opts['maxQueue'] !== undefined ? { maxQueueBytes: validateByteSize(opts['maxQueue'], { name: '--max-queue', min: 65_536 }) } : {}),
+    ...(opts.seed !== undefined ? { seed: validateInteger(opts.seed, { name: '--seed', max: 2 ** 32 - 1 }) } : {}),
+    ...(opts.idle !== undefined ? { idleTimeoutMs: validateSeconds(opts.idle, { name: '--idle', min: 1 }) } : {}),
+    ...(opts.maxQueue !== undefined ? { maxQueueBytes: validateByteSize(opts.maxQueue, { name: '--max-queue', min: 65_536 }) } : {}),
     ...impairments(opts),
   };
 }
 
 /** Runs `udpkit relay`. */
-export async function run(_args: readonly string[], opts: Opts, io: CliIo): Promise<number> {
+export async function run(_args: readonly string[], opts: RelayCliOptions, io: CliIo): Promise<number> {
   const options = parse(opts);
   const key = await keyFrom(opts, io.env);
   const r = await relay({ ...options, ...(key !== undefined ? { key } : {}) });
@@ -72,7 +70,7 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
     else io.signal.addEventListener('abort', () => resolve(EXIT_OK), { once: true });
   });
   await r.close();
-  if (opts['json'] === true) io.stdout.write(relayStatsJson(r.stats, r.seed) + '\n');
+  if (opts.json === true) io.stdout.write(relayStatsJson(r.stats, r.seed) + '\n');
   else io.stderr.write(formatRelayStats(r.stats) + '\n');
   if (failure !== undefined) io.stderr.write(`udpkit: ${failure}\n`);
   return code;

@@ -9,7 +9,7 @@ import { connectTcp } from '../../transport/tcp-sender.js';
 import { parseHostPort, validateInteger, validatePort } from '../../validate.js';
 import { EXIT_OK, UsageError, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
-import type { Opts } from '../main.js';
+import type { SendOptions } from './send.options.js';
 import { messageSource, readLineBatches, type MessageSource, type SizeLimit } from '../message-source.js';
 
 /**
@@ -30,15 +30,12 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-/** Runs `udpkit send --tcp`. */
-export async function run(args: readonly string[], opts: Opts, io: CliIo): Promise<number> {
+/** Runs `udpkit send --tcp`; send.options.ts's rules have refused the flags that TCP cannot honour. */
+export async function run(args: readonly string[], opts: SendOptions, io: CliIo): Promise<number> {
   const [target, ...words] = args;
-  const defaultPort = validatePort(opts['port'], { name: '--port' });
+  const defaultPort = validatePort(opts.port, { name: '--port' });
   const { host, port } = parseHostPort(target, defaultPort);
-  const count = validateInteger(opts['count'], { name: '--count', min: 1 });
-  for (const flag of ['ack', 'waitReply', 'broadcast', 'source'] as const) {
-    if (opts[flag] !== undefined && opts[flag] !== false) throw new UsageError(`--${flag.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} does not apply to --tcp`);
-  }
+  const count = validateInteger(opts.count, { name: '--count', min: 1 });
   const key = await keyFrom(opts, io.env);
   let source: MessageSource;
   try {
@@ -70,7 +67,7 @@ export async function run(args: readonly string[], opts: Opts, io: CliIo): Promi
     throw err;
   }
   const { messages, bytes } = sender.stats;
-  if (opts['quiet'] !== true) {
+  if (opts.quiet !== true) {
     io.stderr.write(`sent ${plural(messages, 'message')} (${plural(bytes, 'byte')}) to ${formatHostPort(sender.remoteAddress, port)}/tcp\n`);
   }
   return EXIT_OK;

@@ -8,14 +8,9 @@ import { isMulticastAddress, validateTtl } from '../../socket/multicast.js';
 import { ipFamily, parseHostPort, validateInteger, validatePort, validateSeconds } from '../../validate.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_UNCONFIRMED, UsageError, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
-import type { Opts } from '../main.js';
+import { localAddress } from '../local-address.js';
+import type { SendOptions } from './send.options.js';
 import { loadSource, planSource, readLineBatches, readLineSpans, type MessageSource, type SizeLimit } from '../message-source.js';
-
-function validateSource(value: string): string {
-  const address = value.replace(/^\[|\]$/g, '');
-  if (ipFamily(address) === undefined) throw new UsageError(`--source takes an IP address of this machine, got ${JSON.stringify(value)}`);
-  return address;
-}
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -49,9 +44,9 @@ function sizeLimit(sender: Sender): SizeLimit {
 }
 
 /** `send --ack`: every message acknowledged, or exit 3 saying how many were not. */
-async function sendWithAck(sender: Sender, source: MessageSource, count: number, where: string, opts: Opts, io: CliIo): Promise<number> {
-  const window = validateInteger(opts['window'] ?? '64', { name: '--window', min: 1, max: 65_536 });
-  const ackTimeoutMs = validateSeconds(opts['ackTimeout'] ?? '10', { name: '--ack-timeout', min: 0.001 });
+async function sendWithAck(sender: Sender, source: MessageSource, count: number, where: string, opts: SendOptions, io: CliIo): Promise<number> {
+  const window = validateInteger(opts.window ?? '64', { name: '--window', min: 1, max: 65_536 });
+  const ackTimeoutMs = validateSeconds(opts.ackTimeout ?? '10', { name: '--ack-timeout', min: 0.001 });
   const { sendReliably } = await import('../../transport/reliable-send.js');
   const batches = source.kind === 'lines' ? readLineBatches(io.stdin, { limit: sizeLimit(sender), signal: io.signal }) : [Array.from({ length: count }, () => source.data)];
   let result;
@@ -62,7 +57,7 @@ async function sendWithAck(sender: Sender, source: MessageSource, count: number,
   }
   const { sent, confirmed, unconfirmed, failure, retransmissions } = result;
   if (unconfirmed === 0) {
-    if (opts['quiet'] !== true) {
+    if (opts.quiet !== true) {
       io.stderr.write(`sent ${plural(sent, 'message')} to ${where}/udp, all confirmed (${plural(retransmissions, 'retransmission')})\n`);
     }
     return EXIT_OK;
@@ -78,18 +73,19 @@ async function sendWithAck(sender: Sender, source: MessageSource, count: number,
 }
 
 /** Runs `udpkit send`. */
-export async function run(args: readonly string[], opts: Opts, io: CliIo): Promise<number> {
-  if (opts['tcp'] === true) return (await import('./send-tcp.js')).run(args, opts, io);
+export async function run(args: readonly string[], opts: SendOptions, io: CliIo): Promise<number> {
+  if (opts.tcp === true) return (await import('./send-tcp.js')).run(args, opts, io);
   const [target, ...words] = args;
-  const defaultPort = validatePort(opts['port'], { name: '--port' });
+  const defaultPort = validatePort(opts.port, { name: '--port' });
   const { host, port } = parseHostPort(target, defaultPort);
-  const multicastFlag = ['ttl', 'iface', 'loop'].find((k) => opts[k] !== undefined);
+  // Known only once HOST is parsed, so checked here rather than in send.options.ts's rules.
+  const multicastFlag = opts.ttl !== undefined ? '--ttl' : opts.iface !== undefined ? '--iface' : opts.loop !== undefined ? (opts.loop ? '--loop' : '--no-loop') : undefined;
   if (multicastFlag !== undefined && ipFamily(host) !== undefined && !isMulticastAddress(host)) {
-    throw new UsageError(`--${multicastFlag === 'loop' && opts['loop'] === false ? 'no-loop' : multicastFlag} applies to a multicast destination, and ${host} is not one`);
+    throw new UsageError(`${multicastFlag} applies to a multicast destination, and ${host} is not one`);
   }
-  const count = validateInteger(opts['count'], { name: '--count', min: 1 });
-  const intervalMs = validateInteger(opts['interval'], { name: '--interval', min: 0, max: 86_400_000 });
-  const waitOpt = opts['waitReply'];
+  const count = validateInteger(opts.count, { name: '--count', min: 1 });
+  const intervalMs = validateInteger(opts.interval, { name: '--interval', min: 0, max: 86_400_000 });
+  const waitOpt = opts.waitReply;
   const waitMs = waitOpt === undefined ? undefined : waitOpt === true ? 5000 : validateSeconds(waitOpt, { name: '--wait-reply', min: 0.001 });
   const key = await keyFrom(opts, io.env);
   const plan = planSource(words, opts);
@@ -99,12 +95,12 @@ export async function run(args: readonly string[], opts: Opts, io: CliIo): Promi
     host,
     port,
     ...(key !== undefined ? { key } : {}),
-    family: opts['ipv4'] ? 4 : opts['ipv6'] ? 6 : 0,
-    ...(opts['broadcast'] === true ? { broadcast: true } : {}),
-    ...(typeof opts['source'] === 'string' ? { localAddress: validateSource(opts['source']) } : {}),
-    ...(opts['ttl'] !== undefined ? { ttl: validateTtl(opts['ttl'], '--ttl') } : {}),
-    ...(typeof opts['iface'] === 'string' ? { multicastInterface: opts['iface'] } : {}),
-    ...(typeof opts['loop'] === 'boolean' ? { multicastLoopback: opts['loop'] } : {}),
+    family: opts.ipv4 ? 4 : opts.ipv6 ? 6 : 0,
+    ...(opts.broadcast === true ? { broadcast: true } : {}),
+    ...(opts.source !== undefined ? { localAddress: localAddress(opts.source, '-s/--source') } : {}),
+    ...(opts.ttl !== undefined ? { ttl: validateTtl(opts.ttl, '--ttl') } : {}),
+    ...(opts.iface !== undefined ? { multicastInterface: opts.iface } : {}),
+    ...(opts.loop !== undefined ? { multicastLoopback: opts.loop } : {}),
     signal: io.signal,
   });
   const where = formatHostPort(sender.destination.address, port);
@@ -116,10 +112,10 @@ export async function run(args: readonly string[], opts: Opts, io: CliIo): Promi
     await sender.close();
     if (!io.signal.aborted) throw err;
     // Ctrl-C or SIGTERM while reading: nothing was sent, and the summary says so.
-    if (opts['quiet'] !== true) io.stderr.write(`sent 0 datagrams (0 bytes) to ${where}/udp\n`);
+    if (opts.quiet !== true) io.stderr.write(`sent 0 datagrams (0 bytes) to ${where}/udp\n`);
     return EXIT_OK;
   }
-  if (opts['ack'] === true) return sendWithAck(sender, source, count, where, opts, io);
+  if (opts.ack === true) return sendWithAck(sender, source, count, where, opts, io);
   // Listen for the reply before sending: an echo on loopback can beat the send's callback.
   const reply = waitMs === undefined ? undefined : sender.receive(waitMs);
   try {
@@ -136,7 +132,7 @@ export async function run(args: readonly string[], opts: Opts, io: CliIo): Promi
     throw err;
   }
   const { datagrams, bytes } = sender.stats;
-  const quiet = opts['quiet'] === true;
+  const quiet = opts.quiet === true;
   if (!quiet) io.stderr.write(`sent ${plural(datagrams, 'datagram')} (${plural(bytes, 'byte')}) to ${where}/udp\n`);
   let code = EXIT_OK;
   let refusalReported = false;

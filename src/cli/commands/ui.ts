@@ -2,7 +2,7 @@
 import { startUiServer } from '../../ui/server.js';
 import { validatePort } from '../../validate.js';
 import { EXIT_OK, UsageError, type CliIo } from '../io.js';
-import type { Opts } from '../main.js';
+import type { UiOptions } from './ui.options.js';
 
 /** Opens `url` in the desktop's browser, if there is one; failures are ignored. */
 async function openBrowser(url: string, io: CliIo): Promise<void> {
@@ -13,9 +13,9 @@ async function openBrowser(url: string, io: CliIo): Promise<void> {
 }
 
 /** Runs `udpkit ui` until Ctrl-C. */
-export async function run(_args: readonly string[], opts: Opts, io: CliIo): Promise<number> {
-  const port = validatePort(opts['port'] ?? '8080', { allowZero: true, name: '--port' });
-  const host = String(opts['host'] ?? '127.0.0.1');
+export async function run(_args: readonly string[], opts: UiOptions, io: CliIo): Promise<number> {
+  const port = validatePort(opts.port, { allowZero: true, name: '--port' });
+  const host = opts.host;
   if (host === '') throw new UsageError('--host takes an address');
   const ui = await startUiServer({ port, host, env: io.env });
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
@@ -23,7 +23,7 @@ export async function run(_args: readonly string[], opts: Opts, io: CliIo): Prom
   }
   io.stdout.write(ui.url + '\n');
   io.stderr.write(`listening on http://${new URL(ui.url).host}/ (Ctrl-C to stop)\n`);
-  if (opts['open'] === true) await openBrowser(ui.url, io).catch(() => undefined);
+  if (opts.open === true) await openBrowser(ui.url, io).catch(() => undefined);
   await new Promise<void>((resolve) => {
     if (io.signal.aborted) resolve();
     else io.signal.addEventListener('abort', () => resolve(), { once: true });

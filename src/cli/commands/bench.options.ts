@@ -1,0 +1,43 @@
+/** `udpkit bench`: its flags, examples and which flags belong to which of its three modes. */
+import { Option } from '@commander-js/extra-typings';
+import { defineCommand, withFamilyFlags, type OptsOf } from '../command-spec.js';
+
+const server = (o: { server?: true }): boolean => o.server === true;
+const notServer = (o: { server?: true }): boolean => o.server !== true;
+const loopback = (o: { loopback?: true }): boolean => o.loopback === true;
+
+/** `udpkit bench` as main.ts declares it and completion lists it. */
+export const benchSpec = defineCommand({
+  name: 'bench',
+  description: 'measure throughput, loss, jitter and round trips to a bench server (like iperf3 -u)',
+  examples: ['udpkit bench --server -p 5201', 'udpkit bench 10.0.0.7 -t 10 --rate 20000 -l 1200', 'udpkit bench --loopback --rtt --json'],
+  flags: (cmd) =>
+    withFamilyFlags(
+      cmd
+        .argument('[host]', 'the bench server, optionally HOST:PORT or [IPv6]:PORT')
+        .addOption(new Option('--server', 'serve bench clients until Ctrl-C').conflicts('loopback'))
+        .option('--loopback', 'run a server in this process on 127.0.0.1 and test against it')
+        .option('-p, --port <port>', 'server port (default 5201; with --server, 0: any free port)')
+        .option('--bind <address>', 'with --server: listen on this address only')
+        .option('--once', 'with --server: exit after one session')
+        .option('-l, --length <bytes>', 'bytes per datagram, 28 (the bench header) or more (default 64)')
+        .option('-t, --time <seconds>', 'how long to send (default 5)')
+        .option('--rate <pps>', 'datagrams per second, 0: as fast as possible (default 10000)')
+        .option('--rtt', 'then measure round trips with 1000 sequential echoes')
+        .option('--json', 'one JSON object per report'),
+    ),
+  rules: [
+    { flag: 'once', inapplicable: notServer, why: 'is for --server' },
+    { flag: 'bind', inapplicable: notServer, why: 'is for --server' },
+    { flag: 'length', inapplicable: server, why: 'is for a client' },
+    { flag: 'time', inapplicable: server, why: 'is for a client' },
+    { flag: 'rate', inapplicable: server, why: 'is for a client' },
+    { flag: 'rtt', inapplicable: server, why: 'is for a client' },
+    { flag: 'port', inapplicable: loopback, why: 'does not apply to --loopback, which picks a free port itself' },
+    { flag: 'ipv4', inapplicable: loopback, why: 'does not apply to --loopback (it runs over 127.0.0.1)' },
+    { flag: 'ipv6', inapplicable: loopback, why: 'does not apply to --loopback (it runs over 127.0.0.1)' },
+  ],
+});
+
+/** What `udpkit bench` parses. */
+export type BenchOptions = OptsOf<ReturnType<typeof benchSpec.flags>>;

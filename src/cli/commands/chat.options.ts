@@ -1,0 +1,22 @@
+/** `udpkit chat`: its flags and examples. */
+import { defineCommand, collect, withKeyFlags, type OptsOf } from '../command-spec.js';
+
+/** `udpkit chat` as main.ts declares it and completion lists it. */
+export const chatSpec = defineCommand({
+  name: 'chat',
+  description: 'a LAN messenger that speaks IP Messenger (port 2425): who is here, messages, receipts',
+  examples: ['udpkit chat -n alice', 'udpkit chat -n bob --peer 10.1.2.3 --legacy-encoding cp932', 'echo "hello all" | udpkit chat --json -n bot'],
+  flags: (cmd) =>
+    withKeyFlags(
+      cmd
+        .option('-n, --name <name>', 'the name others see (default: your login name)')
+        .option('-p, --port <port>', 'UDP port; IP Messenger uses 2425 (0: any free port)', '2425')
+        .option('--json', 'commands from stdin, one JSON event per line on stdout (the default when stdin is not a terminal)')
+        .option('--legacy-encoding <name>', 'read packets of clients that do not send UTF-8 in this encoding: gbk, cp932, big5, latin1...', 'gbk')
+        .option('--peer <host[:port]>', 'also announce to this host, e.g. one on another network (repeatable)', collect)
+        .option('--no-broadcast', "announce only to --peer hosts, not to the local networks' broadcast addresses"),
+    ),
+});
+
+/** What `udpkit chat` parses. */
+export type ChatOptions = OptsOf<ReturnType<typeof chatSpec.flags>>;
