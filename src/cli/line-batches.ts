@@ -13,7 +13,13 @@ import { fstatSync, read } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { UdpkitError, describeErrno, errnoOf } from '../errors.js';
 import type { DatagramSpans } from '../socket/datagram-spans.js';
-import type { SizeLimit } from './message-source.js';
+
+/** How large one message may be, and the error for one that is larger. */
+export interface SizeLimit {
+  readonly bytes: number;
+  /** The error to throw; `size` is undefined when reading stopped at the limit. */
+  tooLarge(size: number | undefined): Error;
+}
 
 /** Options of {@link readLineBatches} and {@link readLineSpans}. */
 export interface LineOptions {

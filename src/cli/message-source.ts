@@ -10,9 +10,10 @@ import type { Readable } from 'node:stream';
 import { UdpkitError, describeErrno, errnoOf } from '../errors.js';
 import { parseHex } from '../validate.js';
 import { UsageError } from './io.js';
+import type { SizeLimit } from './line-batches.js';
 
 // Where the lines come from; kept importable from here, with the other sources.
-export { readLineBatches, readLineSpans, type LineOptions } from './line-batches.js';
+export { readLineBatches, readLineSpans, type LineOptions, type SizeLimit } from './line-batches.js';
 
 /** Either a fixed list of datagrams or a stream of lines. */
 export type MessageSource =
@@ -28,13 +29,6 @@ export interface SourceFlags {
 
 /** What is to be read, once the flags are checked: a fixed message needs no reading. */
 export type SourcePlan = MessageSource | { readonly kind: 'file'; readonly path: string } | { readonly kind: 'raw' };
-
-/** How large one message may be, and the error for one that is larger. */
-export interface SizeLimit {
-  readonly bytes: number;
-  /** The error to throw; `size` is undefined when reading stopped at the limit. */
-  tooLarge(size: number | undefined): Error;
-}
 
 /** Where a source is read from; `signal` ends a read that waits. */
 export interface SourceInput {
