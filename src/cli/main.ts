@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isUdpkitError, isUsageError } from '../errors.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from './io.js';
+import { cliMessage } from './option-flags.js';
 import { guardOutput } from './output-guard.js';
 import { VERSION } from './version.js';
 
@@ -201,9 +202,9 @@ function build(io: CliIo, done: (code: number) => void, only?: string): Command 
 /** The one line a user sees for an error, and its exit code. */
 export function describeFailure(err: unknown): { line: string; code: number } {
   if (isUsageError(err)) {
-    return { line: (err as Error).message, code: EXIT_USAGE };
+    return { line: cliMessage(err as Error), code: EXIT_USAGE };
   }
-  if (isUdpkitError(err)) return { line: err.message, code: EXIT_FAILURE };
+  if (isUdpkitError(err)) return { line: cliMessage(err), code: EXIT_FAILURE };
   const e = err as { message?: unknown; code?: unknown };
   const detail = typeof e?.message === 'string' ? e.message : String(err);
   return { line: `unexpected failure: ${detail}`, code: EXIT_FAILURE };

@@ -97,18 +97,21 @@ export async function openDgramSendIo(req: ConnectRequest): Promise<SendIo> {
   // Loaded only on this path: the native sender never needs node:dgram at start-up.
   const { createSocket } = await import('node:dgram');
   const socket = createSocket(req.family === 6 ? 'udp6' : 'udp4');
-  const step = (name: 'bind' | 'connect', start: (done: () => void) => void): Promise<void> =>
+  // connect() reports its failure to the callback (not as 'error'), bind() as 'error'.
+  const step = (name: 'bind' | 'connect', start: (done: (err?: Error | null) => void) => void): Promise<void> =>
     new Promise((resolve, reject) => {
-      socket.once('error', (err) => {
+      const fail = (err: Error): void => {
         socket.close();
         reject(connectFailure(name, err));
-      });
-      start(() => {
-        socket.removeAllListeners('error');
-        resolve();
+      };
+      socket.once('error', fail);
+      start((err) => {
+        socket.removeListener('error', fail);
+        if (err) fail(err);
+        else resolve();
       });
     });
-  await step('bind', (done) => socket.bind({ port: req.localPort ?? 0, ...(req.localAddress ? { address: req.localAddress } : {}) }, done));
+  await step('bind', (done) => socket.bind({ port: req.localPort ?? 0, ...(req.localAddress ? { address: req.localAddress } : {}) }, () => done()));
   // SO_BROADCAST must be set before connect(): Linux refuses to connect to a broadcast address without it.
   if (req.broadcast) socket.setBroadcast(true);
   if (req.multicast) {

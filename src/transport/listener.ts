@@ -8,7 +8,8 @@
  * {@link Listener.stopAccepting} everything is refused (`after-stop`).
  */
 import { EventEmitter } from 'node:events';
-import { UdpkitError, UdpkitRangeError, describeErrno, errnoOf, formatHostPort } from '../errors.js';
+import { UdpkitError, UdpkitRangeError, describeErrno, errnoOf } from '../errors.js';
+import { sendFailure } from '../socket/send-failure.js';
 import { createAddressFilter, parseCidrList } from '../net/address-filter.js';
 import type { Sealer } from '../protocol/seal.js';
 import type { AddressFamily, Datagram, Endpoint, SocketState } from '../types.js';
@@ -352,13 +353,7 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
       this.#backend.send(payload, port, address, (err) => {
         if (!err) return resolve();
         reject(
-          new UdpkitError('UDPKIT_SEND_FAILED', `cannot send to ${formatHostPort(address, port)}/udp: ${describeErrno(errnoOf(err))}`, {
-            syscall: 'sendto',
-            address,
-            port,
-            errno: errnoOf(err),
-            cause: err,
-          }),
+          sendFailure(err, address, port, { syscall: 'sendto' }),
         );
       });
     });

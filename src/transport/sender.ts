@@ -4,14 +4,15 @@
  * is reported instead of lost. UDP stays best effort: a refusal is counted, never thrown.
  */
 import { EventEmitter } from 'node:events';
-import { UdpkitError, describeErrno, errnoOf, formatHostPort } from '../errors.js';
+import { UdpkitError, describeErrno, errnoOf, formatHostPort, optionPhrase } from '../errors.js';
 import { isBroadcastAddress } from '../net/broadcast-address.js';
 import type { Datagram, Lookup, SocketState } from '../types.js';
 import { UdpkitRangeError } from '../errors.js';
 import type { Opener } from '../protocol/opener.js';
-import type { Sealer } from '../protocol/seal.js';
+import { SEAL_OVERHEAD, type Sealer } from '../protocol/seal.js';
 import { DEFAULT_PORT, MAX_UDP_PAYLOAD_IPV4, MAX_UDP_PAYLOAD_IPV6, checkPayloadSize, validateHost, validatePort } from '../validate.js';
 import { bindFailure } from '../socket/bind.js';
+import { sendFailure } from '../socket/send-failure.js';
 import { largestSpan, type DatagramSpans } from '../socket/datagram-spans.js';
 import { Reply } from '../socket/reply.js';
 import { loadNative } from '../native/binding.js';
@@ -23,15 +24,13 @@ import { isMulticastAddress, multicastSendOptions } from '../socket/multicast.js
 
 export type { DatagramSpans } from '../socket/datagram-spans.js';
 
-/** Bytes a sealed frame adds (docs/protocol.md); kept here so plain sends need not load the seal code. */
-export const SEALED_OVERHEAD = 56;
 
 /**
  * The largest message one datagram to a destination of `family` carries, sealed or not.
  * @example maxMessageSize(4, false) // 65507
  */
 export function maxMessageSize(family: 4 | 6, sealed: boolean): number {
-  return (family === 4 ? MAX_UDP_PAYLOAD_IPV4 : MAX_UDP_PAYLOAD_IPV6) - (sealed ? SEALED_OVERHEAD : 0);
+  return (family === 4 ? MAX_UDP_PAYLOAD_IPV4 : MAX_UDP_PAYLOAD_IPV6) - (sealed ? SEAL_OVERHEAD : 0);
 }
 
 /**
@@ -239,13 +238,7 @@ export class Sender extends EventEmitter {
 
   #sendFailure(err: unknown): UdpkitError {
     const { address, port } = this.destination;
-    return new UdpkitError('UDPKIT_SEND_FAILED', `cannot send to ${formatHostPort(address, port)}/udp: ${describeErrno(errnoOf(err))}`, {
-      syscall: 'send',
-      address,
-      port,
-      errno: errnoOf(err),
-      cause: err,
-    });
+    return sendFailure(err, address, port, { syscall: 'send' });
   }
 
   /**
@@ -473,14 +466,10 @@ export async function openSender(options: SenderOptions): Promise<Sender> {
   } catch (err) {
     const { step, cause } = err as ConnectFailure;
     if (step === 'bind') throw bindFailure(cause, options.localAddress ?? (target.family === 6 ? '::' : '0.0.0.0'), options.localPort ?? 0);
-    let why = describeErrno(errnoOf(cause));
-    if (errnoOf(cause) === 'EACCES' && !broadcast) why += ' (a broadcast address needs --broadcast)';
-    throw new UdpkitError('UDPKIT_SEND_FAILED', `cannot send to ${formatHostPort(target.address, port)}/udp: ${why}`, {
+    const needsBroadcast = errnoOf(cause) === 'EACCES' && !broadcast;
+    throw sendFailure(cause, target.address, port, {
       syscall: 'connect',
-      address: target.address,
-      port,
-      errno: errnoOf(cause),
-      cause,
+      ...(needsBroadcast ? { why: `${describeErrno('EACCES')} (a broadcast address needs ${optionPhrase('broadcast')})`, option: 'broadcast' } : {}),
     });
   }
   const sender = new Sender(

@@ -4,13 +4,13 @@
  * followed by a note on stderr. Connections, unfinished lines and idle time are bounded; what
  * the bounds refuse, cut or close is counted in the summary. See docs/protocol.md ("TCP mode").
  */
-import { formatHostPort } from '../../errors.js';
+import { formatHostPort, UsageError } from '../../errors.js';
 import { formatSize, formatTcpSummary, tcpJsonLine, writeTcpTextLine } from '../../format/tcp.js';
 import { parseCidrList } from '../../net/address-filter.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_BUFFERED, DEFAULT_MAX_CONNECTIONS, listenTcp, type TcpMessage, type TcpRefusal } from '../../transport/tcp-listener.js';
 import { ipFamily, validateByteSize, validateInteger, validatePort, validateSeconds } from '../../validate.js';
 import { logWriteFailure, openLog } from '../datagram-sink.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
+import { EXIT_FAILURE, EXIT_OK, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
 import { LineWriter } from '../line-writer.js';
 import type { Opts } from '../main.js';

@@ -1,5 +1,5 @@
 /** `udpkit listen`: the textbook receiver, done right. */
-import { formatHostPort } from '../../errors.js';
+import { formatHostPort, UsageError } from '../../errors.js';
 import { parseCidrList } from '../../net/address-filter.js';
 import { listen, type BoundAddress, type Listener } from '../../transport/listener.js';
 import type { ListenOptions } from '../../transport/listener.js';
@@ -8,7 +8,7 @@ import type { DatagramBatch } from '../../socket/batch.js';
 import { echoRefusalNote, formatEcho, formatRefused } from '../../format/listen-counts.js';
 import { ipFamily, validateInteger, validatePort, validateSeconds } from '../../validate.js';
 import { DatagramSink, logWriteFailure, openLog } from '../datagram-sink.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
+import { EXIT_FAILURE, EXIT_OK, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
 import type { Opts } from '../main.js';
 import type { EchoRefusal } from '../../protocol/echo-guard.js';

@@ -2,12 +2,12 @@
  * `udpkit send --tcp HOST [MESSAGE...]`: connect, send the message (or each stdin line), close.
  * Unlike UDP, nobody listening is an error the user sees: exit 1, "connection refused".
  */
-import { UdpkitRangeError, formatHostPort } from '../../errors.js';
+import { UdpkitRangeError, formatHostPort, UsageError } from '../../errors.js';
 import { SEAL_OVERHEAD } from '../../protocol/seal.js';
 import { DEFAULT_MAX_LINE_BYTES, MAX_SEALED_FRAME } from '../../transport/tcp-listener.js';
 import { connectTcp } from '../../transport/tcp-sender.js';
 import { parseHostPort, validateInteger, validatePort } from '../../validate.js';
-import { EXIT_OK, UsageError, type CliIo } from '../io.js';
+import { EXIT_OK, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
 import type { Opts } from '../main.js';
 import { messageSource, readLineBatches, type MessageSource, type SizeLimit } from '../message-source.js';

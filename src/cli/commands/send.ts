@@ -1,12 +1,12 @@
 /** `udpkit send HOST [MESSAGE...]`: the textbook sender, plus stdin, hex, files and replies. */
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatHostPort } from '../../errors.js';
+import { formatHostPort, UsageError } from '../../errors.js';
 import { formatTextLine } from '../../format/datagram.js';
 import { openSender, type Sender } from '../../transport/sender.js';
 import { isMulticastAddress, validateTtl } from '../../socket/multicast.js';
 import { ipFamily, parseHostPort, validateInteger, validatePort, validateSeconds } from '../../validate.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_UNCONFIRMED, UsageError, type CliIo } from '../io.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_UNCONFIRMED, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
 import type { Opts } from '../main.js';
 import { loadSource, planSource, readLineBatches, readLineSpans, type MessageSource, type SizeLimit } from '../message-source.js';
