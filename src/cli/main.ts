@@ -8,7 +8,7 @@ import { isUdpkitError, isUsageError } from '../errors.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from './io.js';
 import { cliMessage } from './option-flags.js';
 import { guardOutput } from './output-guard.js';
-import { VERSION } from './version.js';
+import { versionText } from './version.js';
 
 /** Options as commander hands them over. */
 export type Opts = Record<string, unknown>;
@@ -50,7 +50,7 @@ function build(io: CliIo, done: (code: number) => void, only?: string): Command 
   const declares = (name: string): boolean => only === undefined || only === name;
   const program = new Command('udpkit')
     .description('UDP messaging: listen, send, broadcast, and this machine\'s addresses')
-    .version(VERSION, '-V, --version')
+    .option('-V, --version', 'print the version, and whether the native addon is in use (and why not)')
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
@@ -58,6 +58,12 @@ function build(io: CliIo, done: (code: number) => void, only?: string): Command 
       writeErr: (s) => void io.stderr.write(s),
       outputError: (s, write) => write(`udpkit: ${s.trim().replace(/^error: /, '')}\n`),
     });
+  // Not commander's .version(): the text says which path runs, worked out only when asked.
+  program.on('option:version', () => {
+    const text = versionText();
+    io.stdout.write(text);
+    throw new CommanderError(0, 'commander.version', text);
+  });
 
   const action = (load: Loader) =>
     async function (this: Command, ...params: unknown[]): Promise<void> {

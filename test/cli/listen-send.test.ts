@@ -282,7 +282,7 @@ describe('usage and runtime errors: one line, the right exit code, no stack trac
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('Usage: udpkit');
     const v = await runCli(['--version']);
-    expect(v).toMatchObject({ code: 0, stdout: '0.1.0\n' });
+    expect(v).toMatchObject({ code: 0, stdout: expect.stringMatching(/^0\.1\.0\nnative: (yes|no \(.+\))\n$/) });
     const h = await runCli(['send', '--help']);
     expect(h.code).toBe(0);
     expect(h.stdout).toContain('Usage: udpkit send [options] <host> [message...]');
