@@ -170,7 +170,7 @@ describe('listen + send', () => {
     s.close();
     const r = await short.done;
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/\nreceived 1 datagrams, 3 bytes; kernel dropped 0\nudpkit: no datagram for 1\.5 s; received 1 of 2\n$/);
+    expect(r.stderr).toMatch(/\nreceived 1 datagram, 3 bytes; kernel dropped 0\nudpkit: no datagram for 1\.5 s; received 1 of 2\n$/);
   });
 
   it('ends cleanly on SIGTERM and SIGINT with exit 0', async () => {

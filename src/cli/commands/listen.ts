@@ -14,6 +14,7 @@ import type { Opts } from '../main.js';
 import type { EchoRefusal } from '../../protocol/echo-guard.js';
 import type { Endpoint } from '../../types.js';
 import { stopWordMatcher } from '../stop-word.js';
+import { quantity } from '../../format/quantity.js';
 
 function describeBound(a: BoundAddress): string {
   if (a.dualStack) return `*:${a.port}/udp (IPv4 and IPv6)`;
@@ -77,9 +78,9 @@ async function summary(
 ): Promise<string> {
   const drops = await listener.kernelDrops();
   const { refused, refusedBy, sessionsEvicted, echo } = listener.stats;
-  let line = `received ${counts.received} datagrams, ${counts.receivedBytes} bytes; kernel dropped ${drops ?? 'n/a'}`;
+  let line = `received ${quantity(counts.received, 'datagram')}, ${quantity(counts.receivedBytes, 'byte')}; kernel dropped ${drops ?? 'n/a'}`;
   if (show.refused || refused > 0) line += `; ${formatRefused(refused, refusedBy)}`;
-  if (sessionsEvicted > 0) line += `; ${sessionsEvicted} --ack session${sessionsEvicted === 1 ? '' : 's'} evicted`;
+  if (sessionsEvicted > 0) line += `; ${quantity(sessionsEvicted, '--ack session')} evicted`;
   if (show.echo) line += `; ${formatEcho(echo)}`;
   if (sink.dropped > 0) line += `; dropped ${sink.dropped} while output was blocked`;
   return line;

@@ -11,6 +11,7 @@ import { EXIT_OK, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
 import type { Opts } from '../main.js';
 import { messageSource, readLineBatches, type MessageSource, type SizeLimit } from '../message-source.js';
+import { quantity } from '../../format/quantity.js';
 
 /**
  * What one message over TCP may hold: what a udpkit TCP listener takes as one line (longer
@@ -24,10 +25,6 @@ function tcpLimit(sealed: boolean): SizeLimit {
     bytes,
     tooLarge: (size) => new UdpkitRangeError('UDPKIT_MESSAGE_TOO_LARGE', `message is ${size === undefined ? `more than ${bytes}` : size} bytes; ${what} carries at most ${bytes}`),
   };
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /** Runs `udpkit send --tcp`. */
@@ -71,7 +68,7 @@ export async function run(args: readonly string[], opts: Opts, io: CliIo): Promi
   }
   const { messages, bytes } = sender.stats;
   if (opts['quiet'] !== true) {
-    io.stderr.write(`sent ${plural(messages, 'message')} (${plural(bytes, 'byte')}) to ${formatHostPort(sender.remoteAddress, port)}/tcp\n`);
+    io.stderr.write(`sent ${quantity(messages, 'message')} (${quantity(bytes, 'byte')}) to ${formatHostPort(sender.remoteAddress, port)}/tcp\n`);
   }
   return EXIT_OK;
 }

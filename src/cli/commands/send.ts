@@ -10,15 +10,12 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_UNCONFIRMED, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
 import type { Opts } from '../main.js';
 import { loadSource, planSource, readLineBatches, readLineSpans, type MessageSource, type SizeLimit } from '../message-source.js';
+import { quantity } from '../../format/quantity.js';
 
 function validateSource(value: string): string {
   const address = value.replace(/^\[|\]$/g, '');
   if (ipFamily(address) === undefined) throw new UsageError(`--source takes an IP address of this machine, got ${JSON.stringify(value)}`);
   return address;
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /**
@@ -63,7 +60,7 @@ async function sendWithAck(sender: Sender, source: MessageSource, count: number,
   const { sent, confirmed, unconfirmed, failure, retransmissions } = result;
   if (unconfirmed === 0) {
     if (opts['quiet'] !== true) {
-      io.stderr.write(`sent ${plural(sent, 'message')} to ${where}/udp, all confirmed (${plural(retransmissions, 'retransmission')})\n`);
+      io.stderr.write(`sent ${quantity(sent, 'message')} to ${where}/udp, all confirmed (${quantity(retransmissions, 'retransmission')})\n`);
     }
     return EXIT_OK;
   }
@@ -73,7 +70,7 @@ async function sendWithAck(sender: Sender, source: MessageSource, count: number,
       : failure === 'aborted'
         ? `stopped before ${where}/udp acknowledged everything`
         : `no acknowledgement from ${where}/udp for ${ackTimeoutMs / 1000} s`;
-  io.stderr.write(`udpkit: ${why}; ${unconfirmed} of ${plural(sent, 'message')} unconfirmed (${confirmed} confirmed)\n`);
+  io.stderr.write(`udpkit: ${why}; ${unconfirmed} of ${quantity(sent, 'message')} unconfirmed (${confirmed} confirmed)\n`);
   return EXIT_UNCONFIRMED;
 }
 
@@ -137,7 +134,7 @@ export async function run(args: readonly string[], opts: Opts, io: CliIo): Promi
   }
   const { datagrams, bytes } = sender.stats;
   const quiet = opts['quiet'] === true;
-  if (!quiet) io.stderr.write(`sent ${plural(datagrams, 'datagram')} (${plural(bytes, 'byte')}) to ${where}/udp\n`);
+  if (!quiet) io.stderr.write(`sent ${quantity(datagrams, 'datagram')} (${quantity(bytes, 'byte')}) to ${where}/udp\n`);
   let code = EXIT_OK;
   let refusalReported = false;
   if (reply) {
