@@ -30,6 +30,16 @@ describe('udpkit --version', () => {
     expect(VERSION).toBe((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
   });
 
+  it('needs the Node.js that the README names, and runs on it', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
+    const min = /^>=(\d+\.\d+)$/.exec(pkg.engines.node)?.[1];
+    expect(min).toBeDefined();
+    expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toContain(`Node.js ${min} or later (\`engines\` in package.json)`);
+    const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+    const [needMajor = 0, needMinor = 0] = (min ?? '').split('.').map(Number);
+    expect(major > needMajor || (major === needMajor && minor >= needMinor)).toBe(true);
+  });
+
   it('with UDPKIT_NATIVE=0: native: no, and why', () => {
     expect(version(BIN, '0')).toEqual({ code: 0, stdout: `${VERSION}\nnative: no (disabled by UDPKIT_NATIVE=0)\n`, stderr: '' });
   });
