@@ -1,15 +1,16 @@
 /**
- * What a user gets from `npm pack` then `npm install ./udpkit-0.1.0.tgz`: the tarball unpacked
- * as node_modules/udpkit in a fresh project, where `import 'udpkit'` and `'udpkit/protocol'`
- * must resolve (values and types) and deep imports must not. No network: npm's cache here holds
- * no copies of udpkit's dependencies, so `npm install --offline` cannot run; the test unpacks the
- * tarball as npm would and links the dependencies from this checkout's node_modules. Needs a
+ * What a user gets from `npm pack` then `npm install ./udpkit-0.1.0.tgz`: in a fresh project,
+ * `import 'udpkit'` and `'udpkit/protocol'` must resolve (values and types), deep imports must
+ * not, and the `udpkit` bin must run. No network: npm's cache here holds no copies of udpkit's
+ * dependencies, so npm installs the tarball with `--offline` and is given those dependencies as
+ * local directories from this checkout's node_modules (it links them). `--ignore-scripts`, as
+ * when npm skips the install script: the bin must then say `native: no (not built...)`. Needs a
  * built dist/ (npm test builds first).
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROTOCOL, TOP_LEVEL } from '../helpers/public-names.js';
@@ -38,27 +39,34 @@ export const used = [listen, UdpkitError, Sealer, options, reason] as const;
 export type Used = SealerOptions;
 `;
 
+/** `names` and everything they depend on, as installed in this checkout. */
+function closure(names: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const visit = (name: string): void => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+    for (const dep of Object.keys(manifest.dependencies ?? {})) visit(dep);
+  };
+  for (const name of names) visit(name);
+  return [...seen];
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'udpkit-pack-'));
   // --ignore-scripts: `prepare` would rebuild dist/ under the other tests' feet.
   const packed = await run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], { cwd: ROOT, timeout: 60_000 });
   tarball = join(dir, packed.stdout.trim().split('\n').pop() ?? '');
-  const modules = join(dir, 'node_modules');
-  mkdirSync(modules);
-  await run('tar', ['-xzf', tarball, '-C', modules], { timeout: 30_000 });
-  renameSync(join(modules, 'package'), join(modules, 'udpkit'));
-  for (const name of [...Object.keys(pkg.dependencies), '@types/node']) {
-    mkdirSync(dirname(join(modules, name)), { recursive: true });
-    symlinkSync(join(ROOT, 'node_modules', name), join(modules, name), 'dir');
-  }
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', type: 'module', private: true }));
+  const deps = closure([...Object.keys(pkg.dependencies), '@types/node']).map((name) => join(ROOT, 'node_modules', name));
+  await run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', ...deps, tarball], { cwd: dir, timeout: 120_000 });
   writeFileSync(join(dir, 'check.mjs'), CHECK);
   writeFileSync(join(dir, 'consumer.ts'), CONSUMER_TS);
   writeFileSync(
     join(dir, 'tsconfig.json'),
     JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: false, types: ['node'] }, files: ['consumer.ts'] }),
   );
-}, 120_000);
+}, 180_000);
 
 afterAll(() => {
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
@@ -88,4 +96,13 @@ describe('the packed tarball, installed in another project', () => {
     );
     expect(result).toEqual({ code: 0, out: '' });
   }, 120_000);
+
+  it("installs the bin, which runs and says that npm skipped the native addon's build", async () => {
+    const bin = join(dir, 'node_modules', '.bin', 'udpkit');
+    expect(existsSync(bin)).toBe(true);
+    const env = { ...process.env };
+    delete env['UDPKIT_NATIVE'];
+    const { stdout, stderr } = await run(bin, ['--version'], { cwd: dir, timeout: 30_000, env });
+    expect({ stdout, stderr }).toEqual({ stdout: `${pkg.version}\nnative: no (not built: npm skipped or failed its install script)\n`, stderr: '' });
+  });
 });
