@@ -3,7 +3,7 @@
  * Unlike UDP, nobody listening is an error the user sees: exit 1, "connection refused".
  */
 import { UdpkitRangeError, formatHostPort, UsageError } from '../../errors.js';
-import { SEAL_OVERHEAD } from '../../protocol/seal.js';
+import { SEAL_OVERHEAD } from '../../protocol/seal-layout.js';
 import { DEFAULT_MAX_LINE_BYTES, MAX_SEALED_FRAME } from '../../transport/tcp-listener.js';
 import { connectTcp } from '../../transport/tcp-sender.js';
 import { parseHostPort, validateInteger, validatePort } from '../../validate.js';
