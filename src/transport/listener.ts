@@ -352,9 +352,7 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
     return new Promise((resolve, reject) => {
       this.#backend.send(payload, port, address, (err) => {
         if (!err) return resolve();
-        reject(
-          sendFailure(err, address, port, { syscall: 'sendto' }),
-        );
+        reject(sendFailure(err, address, port, { syscall: 'sendto' }));
       });
     });
   }

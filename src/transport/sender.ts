@@ -25,7 +25,6 @@ import { isMulticastAddress, multicastSendOptions } from '../socket/multicast.js
 
 export type { DatagramSpans } from '../socket/datagram-spans.js';
 
-
 /**
  * The largest message one datagram to a destination of `family` carries, sealed or not.
  * @example maxMessageSize(4, false) // 65507
