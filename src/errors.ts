@@ -39,6 +39,11 @@ export interface ErrorPlace {
   readonly port?: number;
   /** The OS error code, e.g. `EADDRINUSE`. */
   readonly errno?: string;
+  /**
+   * The option the message names (`'broadcast'`), written in the message as
+   * {@link optionPhrase} gives it, so that a CLI can show its own flag there instead.
+   */
+  readonly option?: string;
   readonly cause?: unknown;
 }
 
@@ -50,6 +55,7 @@ export class UdpkitError extends Error {
   declare readonly address?: string;
   declare readonly port?: number;
   declare readonly errno?: string;
+  declare readonly option?: string;
 
   constructor(code: RuntimeErrorCode, message: string, place: ErrorPlace = {}) {
     super(message, place.cause === undefined ? undefined : { cause: place.cause });
@@ -59,6 +65,32 @@ export class UdpkitError extends Error {
     if (place.address !== undefined) this.address = place.address;
     if (place.port !== undefined) this.port = place.port;
     if (place.errno !== undefined) this.errno = place.errno;
+    if (place.option !== undefined) this.option = place.option;
+  }
+}
+
+/**
+ * How a library message names one of its options: `the broadcast option`. One fixed phrase, so
+ * that the CLI can find it and put its flag there (`--broadcast`) while library callers read
+ * the option they pass.
+ * @example optionPhrase('broadcast') // 'the broadcast option'
+ */
+export function optionPhrase(option: string): string {
+  return `the ${option} option`;
+}
+
+/**
+ * A combination of options or arguments that makes no sense (exit 2 in the CLI). `option`
+ * names the option at fault when there is one, as in {@link ErrorPlace}.
+ * @example throw new UsageError('give only one of --key, --key-file')
+ */
+export class UsageError extends Error {
+  readonly code = 'UDPKIT_USAGE';
+  declare readonly option?: string;
+  constructor(message: string, option?: string) {
+    super(message);
+    this.name = 'UsageError';
+    if (option !== undefined) this.option = option;
   }
 }
 

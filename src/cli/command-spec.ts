@@ -7,7 +7,7 @@
  */
 import { Command, Option, type OptionValues } from '@commander-js/extra-typings';
 import type { CliIo } from './io.js';
-import { UsageError } from './io.js';
+import { UsageError } from '../errors.js';
 
 /** Any typed command, whatever its arguments and options. */
 export type AnyCommand = Command<any[], any, any>;

@@ -16,12 +16,3 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_UNCONFIRMED = 3;
-
-/** A usage error raised by a command after parsing (exit 2). */
-export class UsageError extends Error {
-  readonly code = 'UDPKIT_USAGE';
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}

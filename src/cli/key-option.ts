@@ -1,6 +1,5 @@
 /** The shared secret for sealed datagrams: `--key`, `--key-file` or the UDPKIT_KEY variable. */
-import { UdpkitError, describeErrno, errnoOf } from '../errors.js';
-import { UsageError } from './io.js';
+import { UdpkitError, UsageError, describeErrno, errnoOf } from '../errors.js';
 
 /** The flags a sealing command declares (see `withKeyFlags`). */
 export interface KeyFlags {

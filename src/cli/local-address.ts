@@ -1,6 +1,6 @@
 /** The check every `--bind` (and `send --source`) makes: an IP address literal, brackets allowed. */
 import { ipFamily } from '../validate.js';
-import { UsageError } from './io.js';
+import { UsageError } from '../errors.js';
 
 /**
  * The address without IPv6 brackets, or `undefined` when the flag was not given. A name is refused

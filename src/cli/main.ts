@@ -8,8 +8,9 @@ import { isUdpkitError, isUsageError } from '../errors.js';
 import { declareCommand, enforceRules, type AnyCommand, type CommandRun, type CommandSpec, type OptsOf } from './command-spec.js';
 import { SPECS, type CommandName } from './command-list.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from './io.js';
+import { cliMessage } from './option-flags.js';
 import { guardOutput } from './output-guard.js';
-import { VERSION } from './version.js';
+import { versionText } from './version.js';
 
 /** Each command's module, loaded only when it runs; typed so its `run` takes what its declaration parses. */
 type Loaders = { readonly [K in CommandName]: () => Promise<{ run: CommandRun<OptsOf<ReturnType<(typeof SPECS)[K]['flags']>>> }> };
@@ -61,7 +62,7 @@ function wire<C extends AnyCommand>(
 function build(io: CliIo, done: (code: number) => void, only?: CommandName): Command {
   const program = new Command('udpkit')
     .description(PROGRAM_DESCRIPTION)
-    .version(VERSION, '-V, --version')
+    .option('-V, --version', 'print the version, and whether the native addon is in use (and why not)')
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
@@ -70,6 +71,12 @@ function build(io: CliIo, done: (code: number) => void, only?: CommandName): Com
       // Commander puts its suggestion on a line of its own: keep the error one line.
       outputError: (s, write) => write(`udpkit: ${s.trim().replace(/^error: /, '').replace(/\s*\n\s*\(Did you mean/, ' (did you mean')}\n`),
     });
+  // Not commander's .version(): the text says which path runs, worked out only when asked.
+  program.on('option:version', () => {
+    const text = versionText();
+    io.stdout.write(text);
+    throw new CommanderError(0, 'commander.version', text);
+  });
   for (const name of Object.keys(SPECS) as CommandName[]) {
     if (only !== undefined && only !== name) continue;
     // The Loaders type has checked each module's run against its own declaration; here they are alike.
@@ -83,9 +90,9 @@ function build(io: CliIo, done: (code: number) => void, only?: CommandName): Com
 /** The one line a user sees for an error, and its exit code. */
 export function describeFailure(err: unknown): { line: string; code: number } {
   if (isUsageError(err)) {
-    return { line: (err as Error).message, code: EXIT_USAGE };
+    return { line: cliMessage(err as Error), code: EXIT_USAGE };
   }
-  if (isUdpkitError(err)) return { line: err.message, code: EXIT_FAILURE };
+  if (isUdpkitError(err)) return { line: cliMessage(err), code: EXIT_FAILURE };
   const e = err as { message?: unknown; code?: unknown };
   const detail = typeof e?.message === 'string' ? e.message : String(err);
   return { line: `unexpected failure: ${detail}`, code: EXIT_FAILURE };

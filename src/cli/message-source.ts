@@ -7,9 +7,8 @@
  * memory and is refused at once, and an abort (SIGTERM) ends a read that waits.
  */
 import type { Readable } from 'node:stream';
-import { UdpkitError, describeErrno, errnoOf } from '../errors.js';
+import { UdpkitError, describeErrno, errnoOf, UsageError } from '../errors.js';
 import { parseHex } from '../validate.js';
-import { UsageError } from './io.js';
 import type { SizeLimit } from './line-batches.js';
 
 // Where the lines come from; kept importable from here, with the other sources.

@@ -3,6 +3,7 @@ import { formatHostPort } from '../errors.js';
 import type { BenchReport } from '../protocol/bench-report.js';
 import type { BenchSessionSummary } from '../protocol/bench-sessions.js';
 import type { BenchProgress } from '../transport/bench-client.js';
+import { quantity } from './quantity.js';
 
 const int = (n: number): string => String(Math.round(n));
 const fixed = (n: number, digits: number): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
@@ -30,8 +31,8 @@ export function formatBenchReport(r: BenchReport): string {
   const rate = r.rate === 0 ? 'as fast as possible' : `${r.rate} datagrams/s`;
   const lines = [
     `bench to ${formatHostPort(r.server.address, r.server.port)}/udp, session ${r.session}: ${r.length}-byte datagrams for ${fixed(r.seconds, 2)} s, ${rate}${r.stopped ? ' (stopped early)' : ''}`,
-    `sent        ${r.sent} datagrams, ${int(r.sentPerSecond)}/s, ${fixed(r.sentMbps, 2)} Mbit/s`,
-    `received    ${r.received} datagrams, ${int(r.receivedPerSecond)}/s, ${fixed(r.receivedMbps, 2)} Mbit/s`,
+    `sent        ${quantity(r.sent, 'datagram')}, ${int(r.sentPerSecond)}/s, ${fixed(r.sentMbps, 2)} Mbit/s`,
+    `received    ${quantity(r.received, 'datagram')}, ${int(r.receivedPerSecond)}/s, ${fixed(r.receivedMbps, 2)} Mbit/s`,
     lossLine(r),
     `duplicates  ${r.duplicates}; out of order ${r.outOfOrder}`,
     `jitter      ${fixed(r.jitterMs, 3)} ms`,
@@ -39,7 +40,7 @@ export function formatBenchReport(r: BenchReport): string {
   const rtt = r.rtt;
   if (rtt) {
     lines.push(
-      `rtt         p50 ${int(rtt.p50Us)} µs, p90 ${int(rtt.p90Us)} µs, p99 ${int(rtt.p99Us)} µs, max ${int(rtt.maxUs)} µs (${rtt.echoes} echoes, ${rtt.lost} lost)`,
+      `rtt         p50 ${int(rtt.p50Us)} µs, p90 ${int(rtt.p90Us)} µs, p99 ${int(rtt.p99Us)} µs, max ${int(rtt.maxUs)} µs (${quantity(rtt.echoes, 'echo', 'echoes')}, ${rtt.lost} lost)`,
     );
   }
   return lines.join('\n') + '\n';
@@ -64,7 +65,7 @@ export function formatBenchSession(s: BenchSessionSummary): string {
     : `sent ${s.sent}, received ${s.received}, lost ${s.lost} (${pct(s.sent === 0 ? 0 : ((s.lost ?? 0) / s.sent) * 100)})`;
   return (
     `session ${s.id} from ${from} ${s.ended}: ${s.length}-byte datagrams over ${fixed(s.spanUs / 1e6, 2)} s, ${counted}, ` +
-    `${s.duplicates} duplicates, ${s.outOfOrder} out of order, jitter ${fixed(s.jitterUs / 1000, 3)} ms, ` +
+    `${quantity(s.duplicates, 'duplicate')}, ${s.outOfOrder} out of order, jitter ${fixed(s.jitterUs / 1000, 3)} ms, ` +
     `kernel drops ${s.kernelDrops ?? 'n/a'}`
   );
 }

@@ -5,6 +5,7 @@
  */
 import type { IpmsgEvent, IpmsgPeer, IpmsgStats } from '../protocol/ipmsg-session.js';
 import { sanitizeText } from './sanitize.js';
+import { quantity } from './quantity.js';
 
 /** A peer as `--json` shows it. */
 export interface ChatPeerJson {
@@ -108,7 +109,7 @@ export interface ChatSummaryCounts extends IpmsgStats {
  */
 export function formatChatSummary(s: ChatSummaryCounts, kernelDrops: number | undefined, keyed: boolean): string {
   const total = s.packets + s.malformed + s.own + (keyed ? s.refused : 0);
-  let line = `received ${total} datagrams: ${s.packets} IPMsg packets, ${s.malformed} not IPMsg, ${s.own} our own`;
+  let line = `received ${quantity(total, 'datagram')}: ${quantity(s.packets, 'IPMsg packet')}, ${s.malformed} not IPMsg, ${s.own} our own`;
   if (keyed) line += `, ${s.refused} refused (not sealed with the key)`;
   line += `; kernel dropped ${kernelDrops ?? 'n/a'}; peers evicted ${s.evicted}, ignored ${s.ignored}; rate-limited sends ${s.rateLimited}`;
   if (s.sendFailed > 0) line += `; sends failed ${s.sendFailed}`;

@@ -3,6 +3,7 @@ import type { TcpListenerStats, TcpMessage, TcpRefusal } from '../transport/tcp-
 import { ByteBuilder } from './byte-builder.js';
 import { isoTime } from './datagram.js';
 import { SenderParts, writeJsonLine, writeTextLine } from './line-bytes.js';
+import { quantity } from './quantity.js';
 
 /**
  * A size the way a user would type it in a flag, for notes that name a limit.
@@ -12,7 +13,7 @@ export function formatSize(bytes: number): string {
   for (const [unit, n] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
     if (bytes % n === 0) return `${bytes / n} ${unit}`;
   }
-  return `${bytes} bytes`;
+  return quantity(bytes, 'byte');
 }
 
 const lines = new ByteBuilder();
@@ -58,14 +59,14 @@ function reasons(counts: ReadonlyArray<readonly [string, number]>): string {
  * // 'received 2 messages, 19 bytes; connections 1'
  */
 export function formatTcpSummary(received: number, bytes: number, stats: TcpListenerStats, afterStop: { messages: number; bytes: number }, showRefused: boolean): string {
-  let line = `received ${received} messages, ${bytes} bytes; connections ${stats.connections}`;
+  let line = `received ${quantity(received, 'message')}, ${quantity(bytes, 'byte')}; connections ${stats.connections}`;
   if (showRefused || stats.refused > 0) {
     line += `; refused ${stats.refused}`;
     if (stats.refused > 0) line += ` (${reasons(Object.entries(stats.refusedBy).map(([r, n]) => [REFUSAL_WORDS[r as TcpRefusal], n]))})`;
   }
   if (stats.idleClosed > 0) line += `; closed idle ${stats.idleClosed}`;
   const cut = stats.cut['line-limit'] + stats.cut['buffer-limit'];
-  if (cut > 0) line += `; cut ${cut} lines (${reasons([['line limit', stats.cut['line-limit']], ['buffer limit', stats.cut['buffer-limit']]])}), ${stats.discardedBytes} bytes not shown`;
-  if (afterStop.messages > 0) line += `; after stop ${afterStop.messages} messages, ${afterStop.bytes} bytes not shown`;
+  if (cut > 0) line += `; cut ${quantity(cut, 'line')} (${reasons([['line limit', stats.cut['line-limit']], ['buffer limit', stats.cut['buffer-limit']]])}), ${quantity(stats.discardedBytes, 'byte')} not shown`;
+  if (afterStop.messages > 0) line += `; after stop ${quantity(afterStop.messages, 'message')}, ${quantity(afterStop.bytes, 'byte')} not shown`;
   return line;
 }

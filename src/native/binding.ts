@@ -204,3 +204,32 @@ export function nativeLoadError(): unknown {
   if (process.env.UDPKIT_NATIVE === '0') return new Error('disabled by UDPKIT_NATIVE=0');
   return (loaded ??= load()).error;
 }
+
+/**
+ * Why the native path is off, in a few words a user can act on, from the error {@link load}
+ * kept: `not built: ...`, `built for another Node.js ...`, `stale native build: ...`, or
+ * `disabled by UDPKIT_NATIVE=0`. Pure over the error, so each case is testable without a
+ * broken build.
+ * @example nativeFailureReason(Object.assign(new Error('x'), { code: 'MODULE_NOT_FOUND' })) // 'not built: npm skipped or failed its install script'
+ */
+export function nativeFailureReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'MODULE_NOT_FOUND' || /cannot find module/i.test(message)) return 'not built: npm skipped or failed its install script';
+  if (/NODE_MODULE_VERSION/.test(message)) {
+    const versions = /NODE_MODULE_VERSION (\d+)[\s\S]*NODE_MODULE_VERSION (\d+)/.exec(message);
+    return `built for another Node.js${versions ? ` (NODE_MODULE_VERSION ${versions[1]}, this one needs ${versions[2]})` : ''}: run npm rebuild udpkit`;
+  }
+  return (message.split('\n')[0] ?? message).trim() || 'failed to load';
+}
+
+/**
+ * Which receive and send path this process uses, as `udpkit --version` shows it: `yes`, or
+ * `no (why)` so that a user whose install skipped the addon learns it and why.
+ * @example nativeStatus() // 'no (disabled by UDPKIT_NATIVE=0)'
+ */
+export function nativeStatus(): string {
+  if (loadNative() !== undefined) return 'yes';
+  return `no (${nativeFailureReason(nativeLoadError())})`;
+}
+

@@ -23,15 +23,9 @@ import { UdpkitRangeError } from '../errors.js';
 import { MAX_UDP_PAYLOAD_IPV4, MAX_UDP_PAYLOAD_IPV6 } from '../validate.js';
 import { FrameType, writeFrameHeader } from './frame-header.js';
 import { checkKey, exactBytes } from './seal-key.js';
+import { SEAL_HEADER_LENGTH, SEAL_OVERHEAD, SEAL_TAG_LENGTH, SEAL_VERSION } from './seal-layout.js';
 
-/** The sealed-frame layout version this code writes and reads (1 is refused: see above). */
-export const SEAL_VERSION = 2;
-/** Bytes of the sealed header (also the additional authenticated data). */
-export const SEAL_HEADER_LENGTH = 40;
-/** Bytes of the Poly1305 tag at the end. */
-export const SEAL_TAG_LENGTH = 16;
-/** Bytes a sealed datagram adds to its plaintext: header (40) + tag (16). */
-export const SEAL_OVERHEAD = SEAL_HEADER_LENGTH + SEAL_TAG_LENGTH;
+export { SEAL_VERSION, SEAL_HEADER_LENGTH, SEAL_TAG_LENGTH, SEAL_OVERHEAD } from './seal-layout.js';
 
 /** Where each header field starts, and its length in bytes (see the layout above). */
 export const SealField = {

@@ -5,7 +5,7 @@
  */
 import type dgram from 'node:dgram';
 import ipaddr from 'ipaddr.js';
-import { UdpkitError, UdpkitRangeError, describeErrno, errnoOf } from '../errors.js';
+import { UdpkitError, UdpkitRangeError, describeErrno, errnoOf, optionPhrase } from '../errors.js';
 import { listInterfaces, type NetworkInterface } from '../net/interfaces.js';
 import type { NetOsOptions } from '../net/os-readers.js';
 import { ipFamily } from '../validate.js';
@@ -129,12 +129,13 @@ export function joinGroups(socket: MembershipSocket, m: Membership): void {
       // default route, no 224.0.0.0/4 route) it says ENODEV, which helps nobody by itself.
       const why =
         errnoOf(err) === 'ENODEV' && m.iface === undefined
-          ? 'no route says which interface to join it on; name one with --iface NAME'
+          ? `no route says which interface to join it on; name one with ${optionPhrase('iface')}`
           : describeErrno(errnoOf(err));
       throw new UdpkitError('UDPKIT_IO_FAILED', `cannot join multicast group ${what}${where}: ${why}`, {
         syscall: 'setsockopt',
         address: group,
         errno: errnoOf(err),
+        ...(errnoOf(err) === 'ENODEV' && m.iface === undefined ? { option: 'iface' } : {}),
         cause: err,
       });
     }

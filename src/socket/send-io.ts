@@ -97,6 +97,8 @@ export async function openDgramSendIo(req: ConnectRequest): Promise<SendIo> {
   // Loaded only on this path: the native sender never needs node:dgram at start-up.
   const { createSocket } = await import('node:dgram');
   const socket = createSocket(req.family === 6 ? 'udp6' : 'udp4');
+  // connect() reports its failure to the callback (not as 'error'), bind() as 'error': a failed
+  // connect (EACCES for a broadcast address, ENETUNREACH) taken as success left the sender waiting.
   const step = (name: 'bind' | 'connect', start: (done: (err?: Error | null) => void) => void): Promise<void> =>
     new Promise((resolve, reject) => {
       const fail = (err: Error): void => {
@@ -104,15 +106,13 @@ export async function openDgramSendIo(req: ConnectRequest): Promise<SendIo> {
         reject(connectFailure(name, err));
       };
       socket.once('error', fail);
-      // A failed connect() (EACCES for a broadcast address, ENETUNREACH) comes to the callback,
-      // not to 'error': taken as success, it left the sender waiting for ever.
       start((err) => {
-        socket.removeAllListeners('error');
+        socket.removeListener('error', fail);
         if (err) fail(err);
         else resolve();
       });
     });
-  await step('bind', (done) => socket.bind({ port: req.localPort ?? 0, ...(req.localAddress ? { address: req.localAddress } : {}) }, done));
+  await step('bind', (done) => socket.bind({ port: req.localPort ?? 0, ...(req.localAddress ? { address: req.localAddress } : {}) }, () => done()));
   // SO_BROADCAST must be set before connect(): Linux refuses to connect to a broadcast address without it.
   if (req.broadcast) socket.setBroadcast(true);
   if (req.multicast) {

@@ -257,7 +257,7 @@ export async function benchClient(options: BenchClientOptions): Promise<BenchRep
   const t: Test = { sender, replies, session: randomBytes(8).readBigUInt64BE(), ...v, options, live: { sending: true } };
   const schedule = retrySchedule(v.answerMs);
   const noAnswer = (what: string): BenchError => {
-    const hint = sender.stats.refused > 0 ? ' (port unreachable: is `udpkit bench --server` running there?)' : '';
+    const hint = sender.stats.refused > 0 ? ' (port unreachable: is a bench server running there?)' : '';
     return new BenchError('UDPKIT_NO_ANSWER', `no answer from bench server at ${where}${what}${hint}`, server);
   };
   try {

@@ -15,6 +15,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { UdpkitError, describeErrno, errnoOf, formatHostPort } from '../errors.js';
+import { sendFailure } from '../socket/send-failure.js';
 import type { Sealer } from '../protocol/seal.js';
 import type { AddressFamily, Datagram, Endpoint, SocketState } from '../types.js';
 import type { Admission, RefusalReason } from './admission.js';
@@ -302,15 +303,7 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
     return new Promise((resolve, reject) => {
       this.#backend.send(payload, port, address, (err) => {
         if (!err) return resolve();
-        reject(
-          new UdpkitError('UDPKIT_SEND_FAILED', `cannot send to ${formatHostPort(address, port)}/udp: ${describeErrno(errnoOf(err))}`, {
-            syscall: 'sendto',
-            address,
-            port,
-            errno: errnoOf(err),
-            cause: err,
-          }),
-        );
+        reject(sendFailure(err, address, port, { syscall: 'sendto' }));
       });
     });
   }

@@ -4,17 +4,15 @@
  * before a socket exists.
  */
 import { UdpkitRangeError } from '../errors.js';
+import { SEAL_OVERHEAD } from '../protocol/seal-layout.js';
 import { MAX_UDP_PAYLOAD_IPV4, MAX_UDP_PAYLOAD_IPV6 } from '../validate.js';
-
-/** Bytes a sealed frame adds (docs/protocol.md); kept here so plain sends need not load the seal code. */
-export const SEALED_OVERHEAD = 56;
 
 /**
  * The largest message one datagram to a destination of `family` carries, sealed or not.
  * @example maxMessageSize(4, false) // 65507
  */
 export function maxMessageSize(family: 4 | 6, sealed: boolean): number {
-  return (family === 4 ? MAX_UDP_PAYLOAD_IPV4 : MAX_UDP_PAYLOAD_IPV6) - (sealed ? SEALED_OVERHEAD : 0);
+  return (family === 4 ? MAX_UDP_PAYLOAD_IPV4 : MAX_UDP_PAYLOAD_IPV6) - (sealed ? SEAL_OVERHEAD : 0);
 }
 
 /**

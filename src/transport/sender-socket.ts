@@ -12,6 +12,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { UdpkitError, describeErrno, errnoOf, formatHostPort, type UdpkitRangeError } from '../errors.js';
+import { sendFailure } from '../socket/send-failure.js';
 import type { Datagram, SocketState } from '../types.js';
 import type { Opener } from '../protocol/opener.js';
 import type { Sealer } from '../protocol/seal.js';
@@ -184,13 +185,7 @@ export class Sender extends EventEmitter {
 
   #sendFailure(err: unknown): UdpkitError {
     const { address, port } = this.destination;
-    return new UdpkitError('UDPKIT_SEND_FAILED', `cannot send to ${formatHostPort(address, port)}/udp: ${describeErrno(errnoOf(err))}`, {
-      syscall: 'send',
-      address,
-      port,
-      errno: errnoOf(err),
-      cause: err,
-    });
+    return sendFailure(err, address, port, { syscall: 'send' });
   }
 
   /**

@@ -3,11 +3,12 @@
  * connected to it (the {@link Sender} class lives in sender-socket.ts), and {@link send} sends one
  * message, reliably with `ack`. UDP stays best effort: a refusal is counted, never thrown.
  */
-import { UdpkitError, describeErrno, errnoOf, formatHostPort } from '../errors.js';
+import { UdpkitError, describeErrno, errnoOf, formatHostPort, optionPhrase } from '../errors.js';
 import { isBroadcastAddress } from '../net/broadcast-address.js';
 import type { Lookup } from '../types.js';
 import { DEFAULT_PORT, checkPayloadSize, validateHost, validatePort } from '../validate.js';
 import { bindFailure } from '../socket/bind.js';
+import { sendFailure } from '../socket/send-failure.js';
 import { loadNative } from '../native/binding.js';
 import { openNativeSendIo } from '../socket/native-send-io.js';
 import { loadSealing } from '../socket/sealing.js';
@@ -18,7 +19,7 @@ import { Sender, type SenderStats } from './sender-socket.js';
 
 export type { DatagramSpans } from '../socket/datagram-spans.js';
 export { Sender, type SenderStats } from './sender-socket.js';
-export { SEALED_OVERHEAD, maxMessageSize, messageTooLarge } from './message-size.js';
+export { maxMessageSize, messageTooLarge } from './message-size.js';
 
 /** Options of {@link openSender} and {@link send}. */
 export interface SenderOptions {
@@ -87,14 +88,10 @@ export async function openSender(options: SenderOptions): Promise<Sender> {
   } catch (err) {
     const { step, cause } = err as ConnectFailure;
     if (step === 'bind') throw bindFailure(cause, options.localAddress ?? (target.family === 6 ? '::' : '0.0.0.0'), options.localPort ?? 0);
-    let why = describeErrno(errnoOf(cause));
-    if (errnoOf(cause) === 'EACCES' && !broadcast) why += ' (a broadcast address needs --broadcast)';
-    throw new UdpkitError('UDPKIT_SEND_FAILED', `cannot send to ${formatHostPort(target.address, port)}/udp: ${why}`, {
+    const needsBroadcast = errnoOf(cause) === 'EACCES' && !broadcast;
+    throw sendFailure(cause, target.address, port, {
       syscall: 'connect',
-      address: target.address,
-      port,
-      errno: errnoOf(cause),
-      cause,
+      ...(needsBroadcast ? { why: `${describeErrno('EACCES')} (a broadcast address needs ${optionPhrase('broadcast')})`, option: 'broadcast' } : {}),
     });
   }
   const sender = new Sender(

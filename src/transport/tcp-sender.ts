@@ -4,7 +4,8 @@
  */
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { UdpkitError, describeErrno, errnoOf, formatHostPort } from '../errors.js';
+import { errnoOf, type UdpkitError } from '../errors.js';
+import { sendFailure } from '../socket/send-failure.js';
 import { encodeLengthPrefixed } from '../protocol/length-prefix.js';
 import type { Sealer } from '../protocol/seal.js';
 import { loadSealing } from '../socket/sealing.js';
@@ -37,9 +38,9 @@ function failure(err: unknown, host: string, port: number, doing: string): Udpki
     errno === 'ECONNREFUSED'
       ? 'connection refused (nobody is listening)'
       : errno === 'EPIPE' || errno === 'ECONNRESET'
-        ? 'the listener closed the connection (not in its --allow list, or a --key mismatch?)'
-        : describeErrno(errno);
-  return new UdpkitError('UDPKIT_SEND_FAILED', `${doing} ${formatHostPort(host, port)}/tcp: ${why}`, { syscall: 'connect', address: host, port, cause: err, ...(errno !== undefined ? { errno } : {}) });
+        ? "the listener closed the connection (is this address in its allow list, and is the key the same on both sides?)"
+        : undefined;
+  return sendFailure(err, host, port, { syscall: 'connect', transport: 'tcp', doing, ...(why !== undefined ? { why } : {}) });
 }
 
 /**

@@ -151,7 +151,7 @@ function untilCount(r: Running, count: () => number, n: number, ms = 15_000): Pr
   });
 }
 
-const SUMMARY = /received (\d+) datagrams: (\d+) IPMsg packets, (\d+) not IPMsg, (\d+) our own; kernel dropped (\d+); peers evicted (\d+), ignored (\d+); rate-limited sends (\d+)\n/;
+const SUMMARY = /received (\d+) datagrams?: (\d+) IPMsg packets?, (\d+) not IPMsg, (\d+) our own; kernel dropped (\d+); peers evicted (\d+), ignored (\d+); rate-limited sends (\d+)\n/;
 
 /** Two floods of 1,100 entries, 55 at a time: from 20 forged addresses, and from the newcomer's own address. */
 const FLOODS = [

@@ -13,6 +13,8 @@ import { BIN } from '../helpers/cli.js';
 const APP = dirname(BIN);
 const VERSION = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version as string;
 const dirs: string[] = [];
+/** What `--version` adds under UDPKIT_NATIVE=0, as every run here has. */
+const NATIVE_OFF = 'native: no (disabled by UDPKIT_NATIVE=0)\n';
 
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
@@ -47,11 +49,11 @@ describe('code cache', () => {
 
   it('a first run writes the cache, whole; the next run uses it and does not write it again', () => {
     const dir = copyApp(false);
-    expect(udpkit(dir, '--version')).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: '' });
+    expect(udpkit(dir, '--version')).toEqual({ code: 0, stdout: `${VERSION}\n${NATIVE_OFF}`, stderr: '' });
     const cache = join(dir, 'main.cjs.v8cache');
     const first = inode(cache);
     expect(readdirSync(dir).filter((f) => f.includes('.v8cache.'))).toEqual([]);
-    expect(udpkit(dir, '--version')).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: '' });
+    expect(udpkit(dir, '--version')).toEqual({ code: 0, stdout: `${VERSION}\n${NATIVE_OFF}`, stderr: '' });
     // A rejected cache would have been replaced (a new file renamed over it).
     expect(inode(cache)).toBe(first);
   });
@@ -65,7 +67,7 @@ describe('code cache', () => {
     expect(changed).not.toBe(source);
     expect(changed.length).toBe(source.length);
     writeFileSync(main, changed, 'latin1');
-    expect(udpkit(dir, '--version')).toEqual({ code: 0, stdout: `${VERSION.replace(/\d/g, '9')}\n`, stderr: '' });
+    expect(udpkit(dir, '--version')).toEqual({ code: 0, stdout: `${VERSION.replace(/\d/g, '9')}\n${NATIVE_OFF}`, stderr: '' });
     const cache = readFileSync(join(dir, 'main.cjs.v8cache'));
     expect(cache.subarray(4, 4 + source.length).toString('latin1')).toBe(changed);
   });
@@ -91,7 +93,7 @@ describe('code cache', () => {
     // A directory where the cache would go: it can be neither read nor renamed over (even by root).
     mkdirSync(join(dir, 'main.cjs.v8cache'));
     mkdirSync(join(dir, 'main.cjs.v8cache', 'x'));
-    expect(udpkit(dir, '--version')).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: '' });
+    expect(udpkit(dir, '--version')).toEqual({ code: 0, stdout: `${VERSION}\n${NATIVE_OFF}`, stderr: '' });
     expect(readdirSync(dir).filter((f) => f.includes('.v8cache.'))).toEqual([]);
     expect(statSync(join(dir, 'main.cjs.v8cache')).isDirectory()).toBe(true);
   });

@@ -87,8 +87,8 @@ describe('listen --echo with forged sources', () => {
     const [da, db] = [await stop(a), await stop(b)];
     expect(linesOf(db)).toEqual([`received message: sealed ping from PORT ${a.port} on ${LOCAL}`]);
     expect(linesOf(da)).toEqual([`received message: sealed ping from PORT ${b.port} on ${LOCAL}`]);
-    expect(summaryOf(db)).toBe('received 1 datagrams, 11 bytes; kernel dropped 0; refused 0; echoed 1');
-    expect(summaryOf(da)).toBe('received 1 datagrams, 11 bytes; kernel dropped 0; refused 0; echoed 0; not echoed 1 (sealed answer 1)');
+    expect(summaryOf(db)).toBe('received 1 datagram, 11 bytes; kernel dropped 0; refused 0; echoed 1');
+    expect(summaryOf(da)).toBe('received 1 datagram, 11 bytes; kernel dropped 0; refused 0; echoed 0; not echoed 1 (sealed answer 1)');
   });
 
   it('still answers a client sending 300 distinct messages back to back, every one', async () => {

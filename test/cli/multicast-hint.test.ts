@@ -40,7 +40,7 @@ describe.skipIf(!support.ok)('--join without a multicast route (network namespac
       const r = await l.done;
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/^received message: found-you from PORT \d+ on 10\.77\.0\.1\n$/);
-      expect(r.stderr.split('\n').at(-2)).toBe('received 1 datagrams, 9 bytes; kernel dropped 0');
+      expect(r.stderr.split('\n').at(-2)).toBe('received 1 datagram, 9 bytes; kernel dropped 0');
     } finally {
       if (l.child.exitCode === null) l.child.kill('SIGKILL');
     }

@@ -40,7 +40,7 @@ describe('listen with stdout on /dev/full', () => {
     const r = await l.done;
     expect(r.code).toBe(1);
     // Sent 1 = received 1 (counted, though it could not be shown) + kernel dropped 0.
-    expect(r.stderr).toBe(`listening on *:${port}/udp (IPv4 and IPv6); stops on "bye"\nreceived 1 datagrams, 2 bytes; kernel dropped 0\n${FULL}`);
+    expect(r.stderr).toBe(`listening on *:${port}/udp (IPv4 and IPv6); stops on "bye"\nreceived 1 datagram, 2 bytes; kernel dropped 0\n${FULL}`);
   });
 
   it('TCP: the same', async () => {
@@ -49,7 +49,7 @@ describe('listen with stdout on /dev/full', () => {
     await sendTcp(port, 'hi\n');
     const r = await l.done;
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`listening on *:${port}/tcp (IPv4 and IPv6); stops on "bye"\nreceived 1 messages, 2 bytes; connections 1\n${FULL}`);
+    expect(r.stderr).toBe(`listening on *:${port}/tcp (IPv4 and IPv6); stops on "bye"\nreceived 1 message, 2 bytes; connections 1\n${FULL}`);
   });
 });
 
@@ -61,7 +61,7 @@ describe('listen --log on a full disk', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^received message: hi from PORT \d+ on 127\.0\.0\.1\n$/);
     expect(r.stderr).toBe(
-      `listening on *:${l.port}/udp (IPv4 and IPv6); stops on "bye"\nreceived 1 datagrams, 2 bytes; kernel dropped 0\n` +
+      `listening on *:${l.port}/udp (IPv4 and IPv6); stops on "bye"\nreceived 1 datagram, 2 bytes; kernel dropped 0\n` +
         'udpkit: cannot write to --log /dev/full: no space left on device\n',
     );
   });
@@ -74,7 +74,7 @@ describe('listen --log on a full disk', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^received message: hi from PORT \d+ on 127\.0\.0\.1\n$/);
     expect(r.stderr).toBe(
-      `listening on *:${port}/tcp (IPv4 and IPv6); stops on "bye"\nreceived 1 messages, 2 bytes; connections 1\n` +
+      `listening on *:${port}/tcp (IPv4 and IPv6); stops on "bye"\nreceived 1 message, 2 bytes; connections 1\n` +
         'udpkit: cannot write to --log /dev/full: no space left on device\n',
     );
   });

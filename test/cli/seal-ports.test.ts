@@ -44,7 +44,7 @@ describe('sealed datagrams open only on the port they were sealed for', () => {
     const doneA = await a.done;
     expect(doneA.code).toBe(0);
     expect(doneA.stdout).toMatch(/^received message: bye from PORT \d+ on 127\.0\.0\.1\n$/);
-    expect(summaryOf(doneA.stderr)).toBe('received 1 datagrams, 3 bytes; kernel dropped 0; refused 0');
+    expect(summaryOf(doneA.stderr)).toBe('received 1 datagram, 3 bytes; kernel dropped 0; refused 0');
     // B refused it and is still there: a sealed hello shows, then its own bye stops it.
     expect((await runCli(['send', `127.0.0.1:${b.port}`, 'hello', '--key', SECRET])).code).toBe(0);
     await waitForLines(b, 1);
@@ -91,6 +91,6 @@ describe('sealed datagrams open only on the port they were sealed for', () => {
     l.child.kill('SIGTERM');
     const done = await l.done;
     expect(done.stdout).toMatch(/^received message: through from PORT \d+ on 127\.0\.0\.1\n$/);
-    expect(summaryOf(done.stderr)).toBe('received 1 datagrams, 7 bytes; kernel dropped 0; refused 0; echoed 1');
+    expect(summaryOf(done.stderr)).toBe('received 1 datagram, 7 bytes; kernel dropped 0; refused 0; echoed 1');
   });
 });

@@ -141,7 +141,7 @@ describe('udpkit listen --tcp limits', () => {
     const done = await l.done;
     expect(done.code).toBe(0);
     expect(done.stdout.split('\n').filter(Boolean).map(text)).toEqual(['first']);
-    expect(done.stderr).toMatch(/\nreceived 1 messages, 5 bytes; connections 1; after stop 3 messages, 15 bytes not shown\n$/);
+    expect(done.stderr).toMatch(/\nreceived 1 message, 5 bytes; connections 1; after stop 3 messages, 15 bytes not shown\n$/);
   });
 
   it('refuses the TCP limits without --tcp, and sizes out of range', async () => {

@@ -104,7 +104,7 @@ describe('udpkit listen --tcp / send --tcp', () => {
     expect(lines[0]).not.toContain('x'.repeat(1024 * 1024 + 1));
     expect(lines[1]).toMatch(/^received message: after from/);
     expect(done.stderr).toMatch(/note: a line from 127\.0\.0\.1:\d+ was longer than 1 MiB; shown cut/);
-    expect(done.stderr).toContain(`received 2 messages, ${1024 * 1024 + 5} bytes; connections 1; cut 1 lines (line limit 1), ${1_500_000 - 1024 * 1024} bytes not shown\n`);
+    expect(done.stderr).toContain(`received 2 messages, ${1024 * 1024 + 5} bytes; connections 1; cut 1 line (line limit 1), ${1_500_000 - 1024 * 1024} bytes not shown\n`);
   });
 
   it('prints --json lines', async () => {

@@ -21,7 +21,7 @@ export interface ListenSummary {
 }
 
 const SUMMARY =
-  /^received (\d+) datagrams, (\d+) bytes; kernel dropped (\d+)(?:; refused (\d+)(?: \(([^)]*)\))?)?(?:; (\d+) --ack sessions? evicted)?(?:; echoed (\d+)(?:; echo limited (\d+) \([^)]*\))?(?:; not echoed (\d+) \([^)]*\))?)?$/m;
+  /^received (\d+) datagrams?, (\d+) bytes?; kernel dropped (\d+)(?:; refused (\d+)(?: \(([^)]*)\))?)?(?:; (\d+) --ack sessions? evicted)?(?:; echoed (\d+)(?:; echo limited (\d+) \([^)]*\))?(?:; not echoed (\d+) \([^)]*\))?)?$/m;
 
 /** Parses the summary line out of a listener's stderr; throws when there is none. */
 export function parseSummary(stderr: string): ListenSummary {

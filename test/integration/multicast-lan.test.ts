@@ -58,7 +58,7 @@ describe.skipIf(!support.ok)('multicast on a 3-host LAN in network namespaces', 
     expect((await fromH1(['send', '239.77.0.2:5008', 'for-you'])).code).toBe(0);
     const r3 = await l3.done;
     expect(r3).toMatchObject({ code: 0, stdout: expect.stringMatching(received('for-you')) });
-    expect(r3.stderr).toMatch(/received 1 datagrams/);
+    expect(r3.stderr).toMatch(/received 1 datagram/);
   });
 
   it('`--reuse` lets two listeners on host 2 share the port, and both get the datagram', async () => {

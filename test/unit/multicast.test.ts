@@ -121,7 +121,8 @@ describe('joinGroups without an interface and without a route', () => {
     expect(err).toMatchObject({
       code: 'UDPKIT_IO_FAILED',
       errno: 'ENODEV',
-      message: 'cannot join multicast group 239.1.1.1: no route says which interface to join it on; name one with --iface NAME',
+      message: 'cannot join multicast group 239.1.1.1: no route says which interface to join it on; name one with the iface option',
+      option: 'iface',
     });
     // With an interface given, the hint would be wrong: the plain reason.
     const named = thrown(() => joinGroups({ addMembership: noRoute, addSourceSpecificMembership: noRoute }, { groups: ['239.1.1.1'], iface: '10.0.0.2' }));

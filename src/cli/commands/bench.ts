@@ -3,7 +3,7 @@
  * `--server` serves any number of clients; `HOST[:PORT]` runs a test against one;
  * `--loopback` runs both in this process over 127.0.0.1.
  */
-import { formatHostPort } from '../../errors.js';
+import { formatHostPort, UsageError } from '../../errors.js';
 import { benchReportJson, benchSessionJson, formatBenchProgress, formatBenchReport, formatBenchSession } from '../../format/bench.js';
 import type { BoundAddress } from '../../transport/listener.js';
 import { BENCH_DATA_HEADER_LENGTH, BENCH_MAX_LENGTH } from '../../protocol/bench-frames.js';
@@ -11,7 +11,7 @@ import { DEFAULT_BENCH_RATE, benchClient, type BenchProgress } from '../../trans
 import { benchLoopback, type BenchLoopbackOptions } from '../../transport/bench-loopback.js';
 import { DEFAULT_BENCH_PORT, benchServer, type BenchServer } from '../../transport/bench-server.js';
 import { parseHostPort, validateInteger, validatePort, validateSeconds } from '../../validate.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
+import { EXIT_FAILURE, EXIT_OK, type CliIo } from '../io.js';
 import { localAddress } from '../local-address.js';
 import type { BenchOptions } from './bench.options.js';
 

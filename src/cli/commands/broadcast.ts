@@ -8,13 +8,14 @@ import { LineWriter } from '../line-writer.js';
 import { keyFrom } from '../key-option.js';
 import type { BroadcastOptions } from './broadcast.options.js';
 import { messageSource, readLineBatches, type MessageSource, type SizeLimit } from '../message-source.js';
+import { quantity } from '../../format/quantity.js';
 
 /**
  * The line printed for one datagram sent.
  * @example formatSent({ iface: 'eth0', address: '10.0.0.255', port: 5000, bytes: 5 }) // 'sent 5 bytes to 10.0.0.255:5000 (eth0)'
  */
 export function formatSent(s: BroadcastSent): string {
-  return `sent ${s.bytes} byte${s.bytes === 1 ? '' : 's'} to ${formatHostPort(s.address, s.port)} (${s.iface})`;
+  return `sent ${quantity(s.bytes, 'byte')} to ${formatHostPort(s.address, s.port)} (${s.iface})`;
 }
 
 /** Runs `udpkit broadcast`. */

@@ -3,7 +3,7 @@
  * a prompt. Otherwise (or with --json): commands from stdin, one JSON event per line on stdout.
  */
 import os from 'node:os';
-import { describeErrno, errnoOf, isUdpkitError } from '../../errors.js';
+import { describeErrno, errnoOf, isUdpkitError, UsageError } from '../../errors.js';
 import { formatChatSummary } from '../../format/chat.js';
 import { sanitizeText } from '../../format/sanitize.js';
 import { IPMSG_PORT, validateLegacyEncoding } from '../../protocol/ipmsg-packet.js';
@@ -13,7 +13,7 @@ import { chat, type Chat } from '../../transport/chat.js';
 import { parseHostPort, validatePort } from '../../validate.js';
 import { parseChatLine, type ChatCommand } from '../chat-input.js';
 import { jsonUi, terminalUi, type ChatUi } from '../chat-ui.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
+import { EXIT_FAILURE, EXIT_OK, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
 import type { ChatOptions } from './chat.options.js';
 

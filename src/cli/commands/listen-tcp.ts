@@ -4,7 +4,7 @@
  * followed by a note on stderr. Connections, unfinished lines and idle time are bounded; what
  * the bounds refuse, cut or close is counted in the summary. See docs/protocol.md ("TCP mode").
  */
-import { formatHostPort } from '../../errors.js';
+import { formatHostPort, UsageError } from '../../errors.js';
 import { formatSize, formatTcpSummary, tcpJsonLine, writeTcpTextLine } from '../../format/tcp.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_BUFFERED, DEFAULT_MAX_CONNECTIONS, listenTcp, type TcpMessage, type TcpRefusal } from '../../transport/tcp-listener.js';
 import { validateByteSize, validateInteger, validateSeconds } from '../../validate.js';

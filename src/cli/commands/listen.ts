@@ -1,5 +1,5 @@
 /** `udpkit listen`: the textbook receiver, done right. */
-import { formatHostPort } from '../../errors.js';
+import { formatHostPort, UsageError } from '../../errors.js';
 import { listen, type BoundAddress, type Listener } from '../../transport/listener.js';
 import type { ListenOptions } from '../../transport/listener.js';
 import { validateGroups, validateSource } from '../../socket/multicast.js';
@@ -7,7 +7,7 @@ import type { DatagramBatch } from '../../socket/batch.js';
 import { echoRefusalNote, formatEcho, formatRefused } from '../../format/listen-counts.js';
 import { validateInteger, validatePort, validateSeconds } from '../../validate.js';
 import { DatagramSink, logWriteFailure, openLog } from '../datagram-sink.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
+import { EXIT_FAILURE, EXIT_OK, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
 import { ListenRun } from '../listen-run.js';
 import { parseCommon } from '../listen-flags.js';
@@ -15,6 +15,7 @@ import type { ListenOptions as ListenFlags } from './listen.options.js';
 import type { EchoRefusal } from '../../protocol/echo-guard.js';
 import type { Endpoint } from '../../types.js';
 import { stopWordMatcher } from '../stop-word.js';
+import { quantity } from '../../format/quantity.js';
 
 function describeBound(a: BoundAddress): string {
   if (a.dualStack) return `*:${a.port}/udp (IPv4 and IPv6)`;
@@ -67,9 +68,9 @@ async function summary(
 ): Promise<string> {
   const drops = await listener.kernelDrops();
   const { refused, refusedBy, sessionsEvicted, echo } = listener.stats;
-  let line = `received ${counts.received} datagrams, ${counts.receivedBytes} bytes; kernel dropped ${drops ?? 'n/a'}`;
+  let line = `received ${quantity(counts.received, 'datagram')}, ${quantity(counts.receivedBytes, 'byte')}; kernel dropped ${drops ?? 'n/a'}`;
   if (show.refused || refused > 0) line += `; ${formatRefused(refused, refusedBy)}`;
-  if (sessionsEvicted > 0) line += `; ${sessionsEvicted} --ack session${sessionsEvicted === 1 ? '' : 's'} evicted`;
+  if (sessionsEvicted > 0) line += `; ${quantity(sessionsEvicted, '--ack session')} evicted`;
   if (show.echo) line += `; ${formatEcho(echo)}`;
   if (sink.dropped > 0) line += `; dropped ${sink.dropped} while output was blocked`;
   return line;

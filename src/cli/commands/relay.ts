@@ -2,12 +2,12 @@
  * `udpkit relay`: a UDP proxy that misbehaves on purpose (loss, duplicates, reordering, delay,
  * jitter, a rate limit) between clients and one upstream server, both ways, until Ctrl-C.
  */
-import { formatHostPort } from '../../errors.js';
+import { formatHostPort, UsageError } from '../../errors.js';
 import { describeImpairment, formatRelayStats, relayStatsJson } from '../../format/relay.js';
 import { validateMilliseconds, validateProbability, type ImpairmentOptions } from '../../protocol/impairment-options.js';
 import { relay, type RelayOptions } from '../../transport/relay.js';
 import { parseHostPort, validateByteSize, validateInteger, validatePort, validateSeconds } from '../../validate.js';
-import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo } from '../io.js';
+import { EXIT_FAILURE, EXIT_OK, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
 import { localAddress } from '../local-address.js';
 import type { RelayCliOptions } from './relay.options.js';

@@ -2,15 +2,16 @@
  * `udpkit send --tcp HOST [MESSAGE...]`: connect, send the message (or each stdin line), close.
  * Unlike UDP, nobody listening is an error the user sees: exit 1, "connection refused".
  */
-import { UdpkitRangeError, formatHostPort } from '../../errors.js';
-import { SEAL_OVERHEAD } from '../../protocol/seal.js';
+import { UdpkitRangeError, formatHostPort, UsageError } from '../../errors.js';
+import { SEAL_OVERHEAD } from '../../protocol/seal-layout.js';
 import { DEFAULT_MAX_LINE_BYTES, MAX_SEALED_FRAME } from '../../transport/tcp-listener.js';
 import { connectTcp } from '../../transport/tcp-sender.js';
 import { parseHostPort, validateInteger, validatePort } from '../../validate.js';
-import { EXIT_OK, UsageError, type CliIo } from '../io.js';
+import { EXIT_OK, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
 import type { SendOptions } from './send.options.js';
 import { messageSource, readLineBatches, type MessageSource, type SizeLimit } from '../message-source.js';
+import { quantity } from '../../format/quantity.js';
 
 /**
  * What one message over TCP may hold: what a udpkit TCP listener takes as one line (longer
@@ -24,10 +25,6 @@ function tcpLimit(sealed: boolean): SizeLimit {
     bytes,
     tooLarge: (size) => new UdpkitRangeError('UDPKIT_MESSAGE_TOO_LARGE', `message is ${size === undefined ? `more than ${bytes}` : size} bytes; ${what} carries at most ${bytes}`),
   };
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /** Runs `udpkit send --tcp`; send.options.ts's rules have refused the flags that TCP cannot honour. */
@@ -68,7 +65,7 @@ export async function run(args: readonly string[], opts: SendOptions, io: CliIo)
   }
   const { messages, bytes } = sender.stats;
   if (opts.quiet !== true) {
-    io.stderr.write(`sent ${plural(messages, 'message')} (${plural(bytes, 'byte')}) to ${formatHostPort(sender.remoteAddress, port)}/tcp\n`);
+    io.stderr.write(`sent ${quantity(messages, 'message')} (${quantity(bytes, 'byte')}) to ${formatHostPort(sender.remoteAddress, port)}/tcp\n`);
   }
   return EXIT_OK;
 }

@@ -1,20 +1,17 @@
 /** `udpkit send HOST [MESSAGE...]`: the textbook sender, plus stdin, hex, files and replies. */
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatHostPort } from '../../errors.js';
+import { formatHostPort, UsageError } from '../../errors.js';
 import { formatTextLine } from '../../format/datagram.js';
 import { openSender, type Sender } from '../../transport/sender.js';
 import { isMulticastAddress, validateTtl } from '../../socket/multicast.js';
 import { ipFamily, parseHostPort, validateInteger, validatePort, validateSeconds } from '../../validate.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_UNCONFIRMED, UsageError, type CliIo } from '../io.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_UNCONFIRMED, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
 import { localAddress } from '../local-address.js';
 import type { SendOptions } from './send.options.js';
 import { loadSource, planSource, readLineBatches, readLineSpans, type MessageSource, type SizeLimit } from '../message-source.js';
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
+import { quantity } from '../../format/quantity.js';
 
 /**
  * Sends every stdin line as one datagram. A batch of lines goes to the kernel straight from the
@@ -58,7 +55,7 @@ async function sendWithAck(sender: Sender, source: MessageSource, count: number,
   const { sent, confirmed, unconfirmed, failure, retransmissions } = result;
   if (unconfirmed === 0) {
     if (opts.quiet !== true) {
-      io.stderr.write(`sent ${plural(sent, 'message')} to ${where}/udp, all confirmed (${plural(retransmissions, 'retransmission')})\n`);
+      io.stderr.write(`sent ${quantity(sent, 'message')} to ${where}/udp, all confirmed (${quantity(retransmissions, 'retransmission')})\n`);
     }
     return EXIT_OK;
   }
@@ -68,7 +65,7 @@ async function sendWithAck(sender: Sender, source: MessageSource, count: number,
       : failure === 'aborted'
         ? `stopped before ${where}/udp acknowledged everything`
         : `no acknowledgement from ${where}/udp for ${ackTimeoutMs / 1000} s`;
-  io.stderr.write(`udpkit: ${why}; ${unconfirmed} of ${plural(sent, 'message')} unconfirmed (${confirmed} confirmed)\n`);
+  io.stderr.write(`udpkit: ${why}; ${unconfirmed} of ${quantity(sent, 'message')} unconfirmed (${confirmed} confirmed)\n`);
   return EXIT_UNCONFIRMED;
 }
 
@@ -133,7 +130,7 @@ export async function run(args: readonly string[], opts: SendOptions, io: CliIo)
   }
   const { datagrams, bytes } = sender.stats;
   const quiet = opts.quiet === true;
-  if (!quiet) io.stderr.write(`sent ${plural(datagrams, 'datagram')} (${plural(bytes, 'byte')}) to ${where}/udp\n`);
+  if (!quiet) io.stderr.write(`sent ${quantity(datagrams, 'datagram')} (${quantity(bytes, 'byte')}) to ${where}/udp\n`);
   let code = EXIT_OK;
   let refusalReported = false;
   if (reply) {

@@ -1,7 +1,8 @@
 /** `udpkit ui`: a local web page to listen, send and see this machine's addresses. */
 import { startUiServer } from '../../ui/server.js';
 import { validatePort } from '../../validate.js';
-import { EXIT_OK, UsageError, type CliIo } from '../io.js';
+import { EXIT_OK, type CliIo } from '../io.js';
+import { UsageError } from '../../errors.js';
 import type { UiOptions } from './ui.options.js';
 
 /** Opens `url` in the desktop's browser, if there is one; failures are ignored. */
