@@ -61,9 +61,10 @@ export class CaptureReader implements AsyncIterable<CapturePacket> {
       }
     } catch (err) {
       if ((err as { code?: unknown }).code === 'UDPKIT_CAPTURE_INVALID') throw err;
-      throw new UdpkitError('UDPKIT_IO_FAILED', `cannot read ${path === undefined ? 'the capture stream' : JSON.stringify(path)}: ${describeErrno(errnoOf(err))}`, {
+      const errno = errnoOf(err);
+      throw new UdpkitError('UDPKIT_IO_FAILED', `cannot read ${path === undefined ? 'the capture stream' : JSON.stringify(path)}: ${describeErrno(errno)}`, {
         syscall: 'read',
-        ...(errnoOf(err) !== undefined ? { errno: errnoOf(err) } : {}),
+        ...(errno !== undefined ? { errno } : {}),
         offset: d.offset,
         cause: err,
       });

@@ -113,7 +113,7 @@ export function nullLink(ip: Uint8Array, family: number, le: boolean): Buffer {
 }
 
 /** One packet of a capture: when (seconds and the fraction in the file's units), the frame. */
-export interface Record {
+export interface CaptureRecord {
   readonly seconds: number;
   readonly fraction: number;
   readonly frame: Uint8Array;
@@ -122,7 +122,7 @@ export interface Record {
 }
 
 /** A classic pcap file. */
-export function pcap(link: number, records: readonly Record[], { le = true, nano = false } = {}): Buffer {
+export function pcap(link: number, records: readonly CaptureRecord[], { le = true, nano = false } = {}): Buffer {
   const header = Buffer.concat([
     uint(nano ? 0xa1b23c4d : 0xa1b2c3d4, 4, le),
     uint(2, 2, le),

@@ -94,7 +94,7 @@ async function* packets(plan: Plan, tally: Tally): AsyncGenerator<CapturePacket[
       tally.fault = err;
       return;
     } finally {
-      for (const [reason, n] of Object.entries(capture.stats.skipped)) tally.skipped[reason as ReplaySkip] = (tally.skipped[reason as ReplaySkip] ?? 0) + n;
+      for (const [reason, n] of Object.entries(capture.stats.skipped)) tally.skipped[reason as ReplaySkip] = (tally.skipped[reason as ReplaySkip] ?? 0) + (n ?? 0);
     }
   }
 }
