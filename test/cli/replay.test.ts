@@ -40,10 +40,10 @@ describe('send --replay of tcpdump captures', () => {
     file = join(dir, 'lo.pcap');
     const original = await pyReceiver({ count: payloads.length });
     originalPort = original.port;
-    const dump = await startTcpdump('lo', file, ['udp', 'port', String(original.port)]);
+    const dump = await startTcpdump('lo', file, payloads.length, ['udp', 'port', String(original.port)]);
     senderPort = await pySend(original.port, payloads);
     expect((await original.waitFor(payloads.length)).map((d) => d.text)).toEqual(payloads);
-    expect(await dump.stop()).toBe(payloads.length);
+    expect(await dump.done()).toBe(payloads.length);
   }, 30_000);
 
   it('readCapture reads the file and a stream of it alike: the payloads, addresses and ports', async () => {

@@ -7,17 +7,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 /** A running tcpdump writing a capture file. */
 export interface Tcpdump {
   readonly child: ChildProcess;
-  /** Stops it (SIGINT: it writes out what it holds) and resolves with its packet count. */
-  stop(): Promise<number>;
+  /** Resolves with its packet count once it has exited after `count` packets (killed after 10 s). */
+  done(): Promise<number>;
 }
 
 /**
- * Starts `tcpdump -i IFACE -U -w FILE FILTER...` (inside `prefix`, e.g. `ip netns exec NS`) and
- * resolves once it says it is listening. `-Z root` keeps it from dropping to a user that could
- * not write into the test's 0700 directory.
+ * Starts `tcpdump -i IFACE -c COUNT -U --immediate-mode -w FILE FILTER...` (inside `prefix`, e.g.
+ * `ip netns exec NS`) and resolves once it says it is listening. It exits by itself after
+ * `count` packets: stopping it with a signal could lose packets still in its ring buffer.
+ * `-Z root` keeps it from dropping to a user that could not write into a 0700 directory.
  */
-export async function startTcpdump(iface: string, file: string, filter: readonly string[], prefix: readonly string[] = []): Promise<Tcpdump> {
-  const argv = [...prefix, 'tcpdump', '-i', iface, '-U', '-Z', 'root', '-w', file, ...filter];
+export async function startTcpdump(iface: string, file: string, count: number, filter: readonly string[], prefix: readonly string[] = []): Promise<Tcpdump> {
+  const argv = [...prefix, 'tcpdump', '-i', iface, '-c', String(count), '-U', '--immediate-mode', '-Z', 'root', '-w', file, ...filter];
   const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
@@ -41,8 +42,7 @@ export async function startTcpdump(iface: string, file: string, filter: readonly
   });
   return {
     child,
-    async stop() {
-      child.kill('SIGINT');
+    async done() {
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await closed;
       clearTimeout(timer);

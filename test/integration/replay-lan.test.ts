@@ -28,10 +28,10 @@ describe.skipIf(!support.ok)('send --replay of a tcpdump capture from a namespac
     const [h1, h2] = lan.hosts as [Lan['hosts'][0], Lan['hosts'][0]];
     const rx = await pyReceiver({ address: h2.address, count: payloads.length, prefix: h2.exec });
     receiverPort = rx.port;
-    const dump = await startTcpdump('eth0', file, ['udp', 'port', String(rx.port)], h2.exec);
+    const dump = await startTcpdump('eth0', file, payloads.length, ['udp', 'port', String(rx.port)], h2.exec);
     await pySend(rx.port, payloads, { host: h2.address, prefix: h1.exec });
     expect((await rx.waitFor(payloads.length)).map((d) => d.text)).toEqual(payloads);
-    expect(await dump.stop()).toBe(payloads.length);
+    expect(await dump.done()).toBe(payloads.length);
   }, 60_000);
 
   afterAll(async () => {
