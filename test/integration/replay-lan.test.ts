@@ -29,7 +29,9 @@ describe.skipIf(!support.ok)('send --replay of a tcpdump capture from a namespac
     const rx = await pyReceiver({ address: h2.address, count: payloads.length, prefix: h2.exec });
     receiverPort = rx.port;
     const dump = await startTcpdump('eth0', file, payloads.length, ['udp', 'port', String(rx.port)], h2.exec);
-    await pySend(rx.port, payloads, { host: h2.address, prefix: h1.exec });
+    // `broadcast: true` only makes the sender bind 0.0.0.0 (not 127.0.0.1) and set SO_BROADCAST;
+    // the destination is h2's unicast address.
+    await pySend(rx.port, payloads, { host: h2.address, prefix: h1.exec, broadcast: true });
     expect((await rx.waitFor(payloads.length)).map((d) => d.text)).toEqual(payloads);
     expect(await dump.done()).toBe(payloads.length);
   }, 60_000);
