@@ -16,7 +16,6 @@ export const sendSpec = defineCommand({
     'seq 1000 | udpkit send 10.0.0.7:9000 --ack',
     'udpkit send 239.1.2.3:5000 --ttl 2 --iface eth0 hello group',
     'udpkit send localhost:7 --hex "de ad be ef" -w 2',
-    'udpkit send --replay trace.pcapng 127.0.0.1:9000 --filter-port 5353 --speed 2',
   ],
   flags: (cmd) =>
     withKeyFlags(
