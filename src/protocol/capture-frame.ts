@@ -32,12 +32,25 @@ export type CaptureSkipReason =
   /** Headers that contradict themselves (IHL under 20, UDP length under 8...). */
   | 'malformed';
 
-/** The UDP datagram in a frame: its endpoints, and where its payload lies in the frame. */
+/**
+ * Where the UDP datagram of a frame lies in the buffer, filled in by {@link udpOfFrame} (one
+ * object reused for every frame: no allocation per packet on the replay's fast path).
+ */
 export interface FrameUdp {
-  readonly from: Endpoint;
-  readonly to: Endpoint;
-  readonly start: number;
-  readonly end: number;
+  v6: boolean;
+  /** Offsets of the source and destination addresses (4 or 16 bytes). */
+  source: number;
+  destination: number;
+  sourcePort: number;
+  destinationPort: number;
+  /** The payload is `bytes[start, end)`. */
+  start: number;
+  end: number;
+}
+
+/** A {@link FrameUdp} to reuse. */
+export function frameUdp(): FrameUdp {
+  return { v6: false, source: 0, destination: 0, sourcePort: 0, destinationPort: 0, start: 0, end: 0 };
 }
 
 const ETHERTYPE_IPV4 = 0x0800;
@@ -47,44 +60,44 @@ const IPPROTO_UDP = 17;
 /** Bounds the walk through IPv6 extension headers: a real packet has a few. */
 const MAX_EXTENSION_HEADERS = 16;
 
-/** Where the IP header starts in a frame of link type `link`, or why there is none. */
-function ipStart(link: number, b: Buffer): number | CaptureSkipReason {
+/** Where the IP header starts in the frame `b[s, e)` of link type `link`, or why there is none. */
+function ipStart(link: number, b: Buffer, s: number, e: number): number | CaptureSkipReason {
   switch (link) {
     case 1: {
-      if (b.length < 14) return 'truncated';
-      let type = b.readUInt16BE(12);
-      let at = 14;
+      if (e - s < 14) return 'truncated';
+      let type = b.readUInt16BE(s + 12);
+      let at = s + 14;
       while (VLAN_TAGS.has(type)) {
-        if (b.length < at + 4) return 'truncated';
+        if (e < at + 4) return 'truncated';
         type = b.readUInt16BE(at + 2);
         at += 4;
       }
       return type === ETHERTYPE_IPV4 || type === ETHERTYPE_IPV6 ? at : 'not-ip';
     }
     case 113: {
-      if (b.length < 16) return 'truncated';
-      const type = b.readUInt16BE(14);
-      return type === ETHERTYPE_IPV4 || type === ETHERTYPE_IPV6 ? 16 : 'not-ip';
+      if (e - s < 16) return 'truncated';
+      const type = b.readUInt16BE(s + 14);
+      return type === ETHERTYPE_IPV4 || type === ETHERTYPE_IPV6 ? s + 16 : 'not-ip';
     }
     case 276: {
-      if (b.length < 20) return 'truncated';
-      const type = b.readUInt16BE(0);
-      return type === ETHERTYPE_IPV4 || type === ETHERTYPE_IPV6 ? 20 : 'not-ip';
+      if (e - s < 20) return 'truncated';
+      const type = b.readUInt16BE(s);
+      return type === ETHERTYPE_IPV4 || type === ETHERTYPE_IPV6 ? s + 20 : 'not-ip';
     }
     case 12:
     case 14:
     case 101:
     case 228:
     case 229:
-      return 0;
+      return s;
     case 0:
     case 108: {
-      if (b.length < 4) return 'truncated';
+      if (e - s < 4) return 'truncated';
       // Written in the capturing machine's byte order (null) or network order (loop): a
       // family is small, so the order that reads it small is the right one.
-      const le = b.readUInt32LE(0);
-      const family = le <= 0xffff ? le : b.readUInt32BE(0);
-      return family === 2 || family === 24 || family === 28 || family === 30 ? 4 : 'not-ip';
+      const le = b.readUInt32LE(s);
+      const family = le <= 0xffff ? le : b.readUInt32BE(s);
+      return family === 2 || family === 24 || family === 28 || family === 30 ? s + 4 : 'not-ip';
     }
     default:
       return 'link-type';
@@ -92,20 +105,21 @@ function ipStart(link: number, b: Buffer): number | CaptureSkipReason {
 }
 
 /**
- * The UDP datagram carried by one frame of link type `link`, or why there is none. Reads only
- * inside `b`: any length field pointing past it is a skip, never a throw.
- * @example udpOfFrame(101, frame) // { from, to, start: 28, end: 33 } or 'not-udp'
+ * Finds the UDP datagram in the frame `b[s, e)` of link type `link` and fills `out` with where it
+ * lies; returns why there is none instead. Reads only inside the frame: a length field pointing
+ * past it is a skip, never a throw.
+ * @example const out = frameUdp(); udpOfFrame(101, b, 0, b.length, out) // undefined, out.start === 28
  */
-export function udpOfFrame(link: number, b: Buffer): FrameUdp | CaptureSkipReason {
-  const at = ipStart(link, b);
+export function udpOfFrame(link: number, b: Buffer, s: number, e: number, out: FrameUdp): CaptureSkipReason | undefined {
+  const at = ipStart(link, b, s, e);
   if (typeof at === 'string') return at;
-  if (b.length < at + 1) return 'truncated';
+  if (e < at + 1) return 'truncated';
   const version = (b[at] as number) >> 4;
   let udp: number;
   let ipEnd: number;
   let v6: boolean;
   if (version === 4) {
-    if (b.length < at + 20) return 'truncated';
+    if (e < at + 20) return 'truncated';
     const ihl = ((b[at] as number) & 0x0f) * 4;
     const total = b.readUInt16BE(at + 2);
     if (ihl < 20 || (total !== 0 && total < ihl)) return 'malformed';
@@ -113,37 +127,41 @@ export function udpOfFrame(link: number, b: Buffer): FrameUdp | CaptureSkipReaso
     if (b[at + 9] !== IPPROTO_UDP) return 'not-udp';
     udp = at + ihl;
     // A total of 0 is what TCP segmentation offload leaves in some captures: trust the frame.
-    ipEnd = total === 0 ? b.length : at + total;
+    ipEnd = total === 0 ? e : at + total;
     v6 = false;
   } else if (version === 6) {
-    if (b.length < at + 40) return 'truncated';
+    if (e < at + 40) return 'truncated';
     const payload = b.readUInt16BE(at + 4);
-    ipEnd = payload === 0 ? b.length : at + 40 + payload;
-    const walked = skipExtensions(b, at + 40, b[at + 6] as number);
+    ipEnd = payload === 0 ? e : at + 40 + payload;
+    const walked = skipExtensions(b, e, at + 40, b[at + 6] as number);
     if (typeof walked === 'string') return walked;
     udp = walked;
     v6 = true;
   } else return 'malformed';
-  if (b.length < udp + 8) return 'truncated';
+  if (e < udp + 8) return 'truncated';
   const length = b.readUInt16BE(udp + 4);
   if (length < 8 || udp + length > ipEnd) return 'malformed';
-  if (udp + length > b.length) return 'truncated';
-  const src = v6 ? at + 8 : at + 12;
-  const dst = v6 ? at + 24 : at + 16;
-  const family = v6 ? 'IPv6' : 'IPv4';
-  return {
-    from: { address: v6 ? ipv6Text(b, src) : ipv4Text(b, src), port: b.readUInt16BE(udp), family },
-    to: { address: v6 ? ipv6Text(b, dst) : ipv4Text(b, dst), port: b.readUInt16BE(udp + 2), family },
-    start: udp + 8,
-    end: udp + length,
-  };
+  if (udp + length > e) return 'truncated';
+  out.v6 = v6;
+  out.source = v6 ? at + 8 : at + 12;
+  out.destination = v6 ? at + 24 : at + 16;
+  out.sourcePort = b.readUInt16BE(udp);
+  out.destinationPort = b.readUInt16BE(udp + 2);
+  out.start = udp + 8;
+  out.end = udp + length;
+  return undefined;
 }
 
-/** Walks IPv6 extension headers from `at` (next header `next`) to the UDP header. */
-function skipExtensions(b: Buffer, at: number, next: number): number | CaptureSkipReason {
+/** The endpoint at address offset `at` (IPv6 when `v6`) and `port`. */
+export function endpointAt(b: Buffer, at: number, v6: boolean, port: number): Endpoint {
+  return v6 ? { address: ipv6Text(b, at), port, family: 'IPv6' } : { address: ipv4Text(b, at), port, family: 'IPv4' };
+}
+
+/** Walks IPv6 extension headers from `at` (next header `next`) to the UDP header, within `e`. */
+function skipExtensions(b: Buffer, e: number, at: number, next: number): number | CaptureSkipReason {
   for (let i = 0; i <= MAX_EXTENSION_HEADERS; i++) {
     if (next === IPPROTO_UDP) return at;
-    if (b.length < at + 8) return next === 0 || next === 43 || next === 44 || next === 51 || next === 60 ? 'truncated' : 'not-udp';
+    if (e < at + 8) return next === 0 || next === 43 || next === 44 || next === 51 || next === 60 ? 'truncated' : 'not-udp';
     const following = b[at] as number;
     if (next === 0 || next === 43 || next === 60) at += ((b[at + 1] as number) + 1) * 8;
     else if (next === 51) at += ((b[at + 1] as number) + 2) * 4;

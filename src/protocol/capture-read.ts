@@ -19,7 +19,7 @@
  */
 import { UdpkitError } from '../errors.js';
 import type { Endpoint } from '../types.js';
-import { udpOfFrame, type CaptureSkipReason } from './capture-frame.js';
+import { endpointAt, frameUdp, udpOfFrame, type CaptureSkipReason, type FrameUdp } from './capture-frame.js';
 
 export type { CaptureSkipReason } from './capture-frame.js';
 
@@ -31,6 +31,16 @@ export interface CapturePacket {
   readonly to: Endpoint;
   /** The UDP payload (a view into the decoder's buffer: copy it to keep it long). */
   readonly data: Buffer;
+}
+
+/**
+ * The datagram {@link CaptureDecoder.nextRaw} found, as places in `bytes` (one object, reused:
+ * read it before the next call). For senders that want no object per datagram.
+ */
+export interface RawCaptureDatagram extends Readonly<FrameUdp> {
+  /** The buffer the payload is in: `bytes[start, end)`. Valid until the next `push`. */
+  readonly bytes: Buffer;
+  readonly time: number;
 }
 
 /** The largest record the decoder holds whole: 4x libpcap's largest snap length (262144). */
@@ -71,6 +81,7 @@ export class CaptureDecoder {
   #lastTime = 0;
   /** Bytes of an unneeded block still to drop as they arrive. */
   #discard = 0;
+  readonly #raw: FrameUdp & { bytes: Buffer; time: number } = { ...frameUdp(), bytes: Buffer.alloc(0), time: 0 };
   /** Frames read, whether or not they held UDP. */
   frames = 0;
   /** Frames that gave no datagram, by reason. */
@@ -101,6 +112,18 @@ export class CaptureDecoder {
 
   /** The next UDP datagram, or undefined when more bytes are needed (or all is read). */
   next(): CapturePacket | undefined {
+    const r = this.nextRaw();
+    if (r === undefined) return undefined;
+    return {
+      time: r.time,
+      from: endpointAt(r.bytes, r.source, r.v6, r.sourcePort),
+      to: endpointAt(r.bytes, r.destination, r.v6, r.destinationPort),
+      data: r.bytes.subarray(r.start, r.end),
+    };
+  }
+
+  /** As {@link next}, but where the datagram lies rather than a new object: see {@link RawCaptureDatagram}. */
+  nextRaw(): RawCaptureDatagram | undefined {
     for (;;) {
       if (this.#error) throw this.#error;
       if (this.#discard > 0) {
@@ -114,11 +137,8 @@ export class CaptureDecoder {
         continue;
       }
       const got = this.#state === 'pcap' ? this.#pcapRecord() : this.#pcapngBlock();
-      if (typeof got === 'number') {
-        if (got === 0) continue;
-        return this.#more(got);
-      }
-      return got;
+      if (got === true) return this.#raw;
+      if (got !== 0) return this.#more(got);
     }
   }
 
@@ -167,8 +187,8 @@ export class CaptureDecoder {
     return true;
   }
 
-  /** One pcap record: a packet, 0 (skipped: go on), or the bytes still needed. */
-  #pcapRecord(): CapturePacket | number {
+  /** One pcap record: true (a datagram is in #raw), 0 (none: go on), or the bytes still needed. */
+  #pcapRecord(): true | number {
     const at = this.#pos;
     if (this.#buf.length - at < 16) return 16;
     const captured = this.#u32(at + 8);
@@ -180,8 +200,8 @@ export class CaptureDecoder {
     return this.#frame(this.#pcapLink, at + 16, at + 16 + captured, time);
   }
 
-  /** One pcapng block: a packet, 0 (done with it: go on), or the bytes still needed. */
-  #pcapngBlock(): CapturePacket | number {
+  /** One pcapng block: true (a datagram is in #raw), 0 (none: go on), or the bytes still needed. */
+  #pcapngBlock(): true | number {
     const b = this.#buf;
     const at = this.#pos;
     if (b.length - at < 12) return 12;
@@ -265,17 +285,18 @@ export class CaptureDecoder {
     return { link, perSecond, perSecondBig, offsetMs };
   }
 
-  /** Turns the frame at [start, end) into a packet, or counts why it is none (and returns 0). */
-  #frame(link: number, start: number, end: number, time: number): CapturePacket | 0 {
+  /** Finds the datagram in the frame at [start, end) (true: it is in #raw), or counts why there is none (0). */
+  #frame(link: number, start: number, end: number, time: number): true | 0 {
     this.frames++;
     this.#lastTime = time;
-    const frame = this.#buf.subarray(start, end);
-    const udp = udpOfFrame(link, frame);
-    if (typeof udp === 'string') {
-      this.skipped[udp] = (this.skipped[udp] ?? 0) + 1;
+    const why = udpOfFrame(link, this.#buf, start, end, this.#raw);
+    if (why !== undefined) {
+      this.skipped[why] = (this.skipped[why] ?? 0) + 1;
       return 0;
     }
-    return { time, from: udp.from, to: udp.to, data: frame.subarray(udp.start, udp.end) };
+    this.#raw.bytes = this.#buf;
+    this.#raw.time = time;
+    return true;
   }
 }
 

@@ -5,9 +5,10 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { UdpkitError, describeErrno, errnoOf } from '../errors.js';
-import { CaptureDecoder, type CapturePacket, type CaptureSkipReason } from '../protocol/capture-read.js';
+import { CaptureDecoder, type CapturePacket, type CaptureSkipReason, type RawCaptureDatagram } from '../protocol/capture-read.js';
+import type { DatagramSpans } from '../socket/datagram-spans.js';
 
-export type { CapturePacket, CaptureSkipReason } from '../protocol/capture-read.js';
+export type { CapturePacket, CaptureSkipReason, RawCaptureDatagram } from '../protocol/capture-read.js';
 
 /** What a {@link CaptureReader} has read so far. */
 export interface CaptureStats {
@@ -50,6 +51,20 @@ export class CaptureReader implements AsyncIterable<CapturePacket> {
    * the kernel at once. Within one batch every `data` is a view of the same buffer.
    */
   async *batches(): AsyncGenerator<CapturePacket[], void, undefined> {
+    for await (const _ of this.#chunks()) yield* this.#drain();
+  }
+
+  /**
+   * The datagrams of each chunk read as spans of the buffer they are in, with no object per
+   * datagram: what a sender at full speed hands to `Sender.writeSpans` (send the spans before
+   * asking for more). `keep` sees each datagram (one object, reused) and says whether it goes in.
+   */
+  async *spans(keep: (d: RawCaptureDatagram) => boolean = () => true): AsyncGenerator<DatagramSpans, void, undefined> {
+    for await (const _ of this.#chunks()) yield* this.#drainSpans(keep);
+  }
+
+  /** Pushes each chunk of the source into the decoder, then ends it; yields after each step. */
+  async *#chunks(): AsyncGenerator<void, void, undefined> {
     const d = this.#decoder;
     const path = typeof this.#source === 'string' ? this.#source : undefined;
     const chunks = path !== undefined ? createReadStream(path, { highWaterMark: 256 * 1024 }) : this.#source;
@@ -57,10 +72,9 @@ export class CaptureReader implements AsyncIterable<CapturePacket> {
       for await (const chunk of chunks as AsyncIterable<Uint8Array>) {
         if (this.#signal?.aborted === true) return;
         d.push(chunk);
-        yield* this.#drain();
+        yield;
       }
     } catch (err) {
-      if ((err as { code?: unknown }).code === 'UDPKIT_CAPTURE_INVALID') throw err;
       const errno = errnoOf(err);
       throw new UdpkitError('UDPKIT_IO_FAILED', `cannot read ${path === undefined ? 'the capture stream' : JSON.stringify(path)}: ${describeErrno(errno)}`, {
         syscall: 'read',
@@ -73,7 +87,7 @@ export class CaptureReader implements AsyncIterable<CapturePacket> {
     }
     if (this.#signal?.aborted === true) return;
     d.end();
-    yield* this.#drain();
+    yield;
   }
 
   /** What the decoder has ready, as at most one batch; its fault only after those datagrams. */
@@ -89,9 +103,42 @@ export class CaptureReader implements AsyncIterable<CapturePacket> {
     if (fault !== undefined) throw fault;
   }
 
+  /** As {@link #drain}, as spans: every datagram of one drain lies in the decoder's one buffer. */
+  *#drainSpans(keep: (d: RawCaptureDatagram) => boolean): Generator<DatagramSpans, void, undefined> {
+    let bytes: Buffer | undefined;
+    let starts: Uint32Array = new Uint32Array(256);
+    let ends: Uint32Array = new Uint32Array(256);
+    let count = 0;
+    let fault: unknown;
+    try {
+      for (let r = this.#decoder.nextRaw(); r !== undefined; r = this.#decoder.nextRaw()) {
+        if (!keep(r)) continue;
+        bytes = r.bytes;
+        if (count === starts.length) {
+          starts = grown(starts);
+          ends = grown(ends);
+        }
+        starts[count] = r.start;
+        ends[count] = r.end;
+        count++;
+      }
+    } catch (err) {
+      fault = err;
+    }
+    if (bytes !== undefined && count > 0) yield { bytes, starts, ends, count };
+    if (fault !== undefined) throw fault;
+  }
+
   async *[Symbol.asyncIterator](): AsyncGenerator<CapturePacket, void, undefined> {
     for await (const batch of this.batches()) yield* batch;
   }
+}
+
+/** Twice the room, same contents. */
+function grown(a: Uint32Array): Uint32Array {
+  const b = new Uint32Array(a.length * 2);
+  b.set(a);
+  return b;
 }
 
 /**

@@ -71,13 +71,7 @@ async function* packets(plan: Plan, tally: Tally): AsyncGenerator<CapturePacket[
     let origin: { capture: number; clock: number } | undefined;
     try {
       for await (const batch of capture.batches()) {
-        const keep: CapturePacket[] = [];
-        for (const p of batch) {
-          tally.udp++;
-          const why = plan.filterPort !== undefined && p.from.port !== plan.filterPort && p.to.port !== plan.filterPort ? 'filtered' : p.data.length > plan.maxSize ? 'too-large' : undefined;
-          if (why !== undefined) tally.skipped[why] = (tally.skipped[why] ?? 0) + 1;
-          else keep.push(p);
-        }
+        const keep = batch.filter((p) => kept(plan, tally, p.data.length, p.from.port, p.to.port));
         if (plan.speed === 0) {
           if (keep.length > 0) yield keep;
           continue;
@@ -94,25 +88,45 @@ async function* packets(plan: Plan, tally: Tally): AsyncGenerator<CapturePacket[
       tally.fault = err;
       return;
     } finally {
-      for (const [reason, n] of Object.entries(capture.stats.skipped)) tally.skipped[reason as ReplaySkip] = (tally.skipped[reason as ReplaySkip] ?? 0) + (n ?? 0);
+      addSkips(tally, capture.stats.skipped);
     }
   }
 }
 
-/** Sends a batch whose payloads share one buffer with one `writeSpans` (one system call per many on the native socket). */
-async function sendBatch(sender: Sender, batch: readonly CapturePacket[]): Promise<void> {
-  const first = batch[0] as CapturePacket;
-  if (batch.length === 1 || batch.some((p) => p.data.buffer !== first.data.buffer)) {
-    for (const p of batch) if (!sender.write(p.data)) await once(sender, 'drain');
-    return;
+/** Adds what the reader skipped, by reason, to the tally. */
+function addSkips(tally: Tally, skipped: Partial<Record<CaptureSkipReason, number>>): void {
+  for (const [reason, n] of Object.entries(skipped)) tally.skipped[reason as ReplaySkip] = (tally.skipped[reason as ReplaySkip] ?? 0) + (n ?? 0);
+}
+
+/** Whether the replay sends this datagram; counts it, and why not when not. */
+function kept(plan: Plan, tally: Tally, size: number, sourcePort: number, destinationPort: number): boolean {
+  tally.udp++;
+  const why = plan.filterPort !== undefined && sourcePort !== plan.filterPort && destinationPort !== plan.filterPort ? 'filtered' : size > plan.maxSize ? 'too-large' : undefined;
+  if (why === undefined) return true;
+  tally.skipped[why] = (tally.skipped[why] ?? 0) + 1;
+  return false;
+}
+
+/**
+ * `--speed 0` without `--ack`: each chunk of the file goes to the kernel as spans of the buffer it
+ * was read into, with no object per datagram (as `udpkit send < file` sends lines).
+ */
+async function replayFast(sender: Sender, plan: Plan, tally: Tally): Promise<void> {
+  for (let round = 0; round < plan.repeat && !plan.signal.aborted; round++) {
+    const capture = readCapture(plan.source, { signal: plan.signal });
+    try {
+      for await (const spans of capture.spans((d) => kept(plan, tally, d.end - d.start, d.sourcePort, d.destinationPort))) {
+        if (plan.signal.aborted) return;
+        await sender.writeSpans(spans);
+        tally.sent += spans.count;
+      }
+    } catch (err) {
+      tally.fault = err;
+      return;
+    } finally {
+      addSkips(tally, capture.stats.skipped);
+    }
   }
-  const starts = new Uint32Array(batch.length);
-  const ends = new Uint32Array(batch.length);
-  batch.forEach((p, i) => {
-    starts[i] = p.data.byteOffset;
-    ends[i] = p.data.byteOffset + p.data.length;
-  });
-  await sender.writeSpans({ bytes: Buffer.from(first.data.buffer), starts, ends, count: batch.length });
 }
 
 /** `replayed N of M UDP packets to HOST:PORT (K skipped: reasons)`. */
@@ -142,10 +156,13 @@ export async function run(args: readonly string[], opts: SendOptions, io: CliIo)
   try {
     if (opts.ack === true) code = await replayAcknowledged(sender, plan, tally, where, opts, io);
     else {
-      for await (const batch of packets(plan, tally)) {
-        if (io.signal.aborted) break;
-        await sendBatch(sender, batch);
-        tally.sent += batch.length;
+      if (speed === 0) await replayFast(sender, plan, tally);
+      else {
+        for await (const [p] of packets(plan, tally)) {
+          if (io.signal.aborted) break;
+          if (!sender.write((p as CapturePacket).data)) await once(sender, 'drain');
+          tally.sent++;
+        }
       }
       if (!io.signal.aborted) await sender.flush();
       if (opts.quiet !== true) io.stderr.write(summary(tally, where) + '\n');
