@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCapture } from '../../src/transport/read-capture.js';
 import { killedAfterEach, runCli, waitForLines } from '../helpers/cli.js';
-import { ethernet, ipv4, pcap, udp } from '../helpers/capture-bytes.js';
+import { epb, ethernet, idb, ipv4, pcap, shb, udp } from '../helpers/capture-bytes.js';
 import { replayAll, stopAndAccount } from '../helpers/replay-check.js';
 import { pyReceiver, pySend } from '../helpers/py-udp.js';
 import { startTcpdump, timedReceiver } from '../helpers/tcpdump.js';
@@ -132,6 +132,16 @@ describe('send --replay: filters, repeats, skips and faults', () => {
     expect(r.code).toBe(1);
     await waitForLines(l, 2);
     expect(await stopAndAccount(l, 2)).toEqual(['one', 'two']);
+  });
+
+  it('--replay - reads the capture from stdin (a pcapng here, as tcpdump -w - | ... would give)', async () => {
+    const frames = ['from', 'a', 'pipe'].map((t, i) => epb(0, 1_700_000_000_000_000n + BigInt(i), ethernet(ipv4('10.1.1.1', '10.1.1.2', udp(7, 8, Buffer.from(t))))));
+    const l = await listener();
+    const r = await runCli(['send', '--replay', '-', `127.0.0.1:${l.port}`], { input: Buffer.concat([shb(), idb(1), ...frames]) });
+    expect(r.stderr).toBe(`replayed 3 of 3 UDP packets to 127.0.0.1:${l.port}/udp (0 skipped)\n`);
+    expect(r.code).toBe(0);
+    await waitForLines(l, 3);
+    expect(await stopAndAccount(l, 3)).toEqual(['from', 'a', 'pipe']);
   });
 
   it('a file that is not a capture, and one that is not there: exit 1, one line each', async () => {
