@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCapture } from '../../src/transport/read-capture.js';
 import { killedAfterEach, runCli, waitForLines } from '../helpers/cli.js';
-import { epb, ethernet, idb, ipv4, pcap, shb, udp } from '../helpers/capture-bytes.js';
+import { epb, ethernet, idb, ipv4, ipv6, pcap, shb, sll2, udp } from '../helpers/capture-bytes.js';
 import { replayAll, stopAndAccount } from '../helpers/replay-check.js';
 import { pyReceiver, pySend } from '../helpers/py-udp.js';
 import { startTcpdump, timedReceiver } from '../helpers/tcpdump.js';
@@ -142,6 +142,17 @@ describe('send --replay: filters, repeats, skips and faults', () => {
     expect(r.code).toBe(0);
     await waitForLines(l, 3);
     expect(await stopAndAccount(l, 3)).toEqual(['from', 'a', 'pipe']);
+  });
+
+  it('IPv6 packets (with a hop-by-hop header, over Linux cooked SLL2) replay to an IPv6 destination', async () => {
+    const file = join(dir, 'v6.pcap');
+    const frames = ['six one', 'six two'].map((t) => sll2(ipv6('2001:db8::1', '2001:db8::2', udp(9, 10, Buffer.from(t)), [{ type: 0, bytes: [0, 0, 1, 4, 0, 0, 0, 0] }])));
+    writeFileSync(file, pcap(276, frames.map((frame, i) => ({ seconds: 5, fraction: i, frame }))));
+    const rx = await timedReceiver(2, '::1');
+    const r = await runCli(['send', '--replay', file, `[::1]:${rx.port}`]);
+    expect(r.stderr).toBe(`replayed 2 of 2 UDP packets to [::1]:${rx.port}/udp (0 skipped)\n`);
+    expect(r.code).toBe(0);
+    expect((await rx.all).map((d) => d.data.toString())).toEqual(['six one', 'six two']);
   });
 
   it('a file that is not a capture, and one that is not there: exit 1, one line each', async () => {
