@@ -55,7 +55,7 @@ interface Plan {
 function validateSpeed(value: string | undefined): number {
   if (value === undefined) return 1;
   const n = /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
-  if (!Number.isFinite(n)) throw new UsageError(`--speed must be a number >= 0 (2: twice as fast, 0: no waiting), got ${JSON.stringify(value)}`, 'speed');
+  if (!Number.isFinite(n)) throw new UsageError(`--speed must be a number >= 0 (2: twice as fast, 0: no waiting), got ${JSON.stringify(value)}`);
   return n;
 }
 
