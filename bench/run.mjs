@@ -3,7 +3,7 @@
 // loopback. Prints the tables; a full run rewrites docs/BENCHMARKS.md.
 //   node bench/run.mjs [SCENARIO...] [--only 1,3] [--runs N] [--quick] [--no-write] [--merge] [--out FILE]
 //                      [--sizes 64,1200] [--kinds text,seq,random] [--receivers "C printer,udpkit text"]
-// SCENARIO is a name (receivers, paced, senders, measure, startup, rtt, flood, ack) or a number;
+// SCENARIO is a name (receivers, paced, senders, measure, startup, rtt, flood, ack, replay) or a number;
 // BENCH_ONLY=receivers,paced does the same. Naming any, or narrowing section 1, or --quick, makes
 // a partial run: it prints, and leaves docs/BENCHMARKS.md alone unless --merge is given.
 // --out FILE writes the report there instead of docs/BENCHMARKS.md, for a partial run too.
@@ -25,6 +25,7 @@ import * as startup from './scenarios/startup.mjs';
 import * as rtt from './scenarios/rtt.mjs';
 import * as flood from './scenarios/flood.mjs';
 import * as ack from './scenarios/ack.mjs';
+import * as replay from './scenarios/replay.mjs';
 
 /** In section order: the number of each is its place here. */
 const SCENARIOS = [
@@ -36,6 +37,7 @@ const SCENARIOS = [
   ['rtt', rtt],
   ['flood', flood],
   ['ack', ack],
+  ['replay', replay],
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));

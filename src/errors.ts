@@ -27,6 +27,8 @@ export type RuntimeErrorCode =
   | 'UDPKIT_NO_ANSWER'
   /** A peer answered that it is too busy (a bench server at its session limit). */
   | 'UDPKIT_SERVER_BUSY'
+  /** A file that is not a pcap/pcapng capture, or is cut short; `offset` says where. */
+  | 'UDPKIT_CAPTURE_INVALID'
   | 'UDPKIT_CLOSED';
 
 /** Any udpkit error code. */
@@ -44,6 +46,8 @@ export interface ErrorPlace {
    * {@link optionPhrase} gives it, so that a CLI can show its own flag there instead.
    */
   readonly option?: string;
+  /** In a file or stream: the byte offset where the fault was found. */
+  readonly offset?: number;
   readonly cause?: unknown;
 }
 
@@ -56,6 +60,7 @@ export class UdpkitError extends Error {
   declare readonly port?: number;
   declare readonly errno?: string;
   declare readonly option?: string;
+  declare readonly offset?: number;
 
   constructor(code: RuntimeErrorCode, message: string, place: ErrorPlace = {}) {
     super(message, place.cause === undefined ? undefined : { cause: place.cause });
@@ -66,6 +71,7 @@ export class UdpkitError extends Error {
     if (place.port !== undefined) this.port = place.port;
     if (place.errno !== undefined) this.errno = place.errno;
     if (place.option !== undefined) this.option = place.option;
+    if (place.offset !== undefined) this.offset = place.offset;
   }
 }
 

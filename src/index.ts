@@ -28,3 +28,4 @@ export type { ImpairmentOptions, ImpairmentSettings, Direction } from './protoco
 export { sendReliably, type ReliableSendOptions, type ReliableSendResult } from './transport/reliable-send.js';
 export { chat, Chat, type ChatOptions, type ChatStats } from './transport/chat.js';
 export type { IpmsgEvent, IpmsgPeer, IpmsgStats, IpmsgSessionState } from './protocol/ipmsg-session.js';
+export { readCapture, CaptureReader, type CaptureStats, type ReadCaptureOptions, type CapturePacket, type CaptureSkipReason } from './transport/read-capture.js';

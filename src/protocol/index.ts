@@ -31,3 +31,4 @@ export { validateImpairment, type ImpairmentOptions, type ImpairmentSettings, ty
 export { seededRandom, type Random } from './seeded-random.js';
 export { EchoGuard, type EchoGuardOptions, type EchoRefusal } from './echo-guard.js';
 export { LineSplitter } from './line-splitter.js';
+export { CaptureDecoder, MAX_CAPTURE_RECORD, type CapturePacket, type CaptureSkipReason } from './capture-read.js';

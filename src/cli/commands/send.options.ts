@@ -4,6 +4,8 @@ import { defineCommand, withFamilyFlags, withKeyFlags, type OptsOf } from '../co
 /** Said of a flag that `--ack` ignores or `--tcp` cannot do. */
 const withAck = (o: { ack?: true }): boolean => o.ack === true;
 const overTcp = (o: { tcp?: true }): boolean => o.tcp === true;
+const replaying = (o: { replay?: string }): boolean => o.replay !== undefined;
+const notReplaying = (o: { replay?: string }): boolean => o.replay === undefined;
 
 /** `udpkit send` as main.ts declares it and completion lists it. */
 export const sendSpec = defineCommand({
@@ -38,10 +40,24 @@ export const sendSpec = defineCommand({
           .option('--ttl <n>', 'to a multicast group: TTL, 0 to 255 (default 1, this link only)')
           .option('--iface <name|address>', 'to a multicast group: send out of this interface')
           .option('--loop', 'to a multicast group: also deliver to listeners on this machine (the default)')
-          .option('--no-loop', 'to a multicast group: do not deliver to listeners on this machine'),
+          .option('--no-loop', 'to a multicast group: do not deliver to listeners on this machine')
+          .option('--replay <file>', "send every UDP payload of a pcap or pcapng capture (\"-\": stdin), with the capture's gaps")
+          .option('--speed <x>', 'with --replay: play X times as fast; 0: as fast as flow control allows (default 1)')
+          .option('--filter-port <port>', 'with --replay: only packets to or from this UDP port')
+          .option('--repeat <n>', 'with --replay: play the capture N times (default 1)'),
       ),
     ),
   rules: [
+    { flag: 'speed', inapplicable: notReplaying, why: 'applies only with --replay' },
+    { flag: 'filterPort', inapplicable: notReplaying, why: 'applies only with --replay' },
+    { flag: 'repeat', inapplicable: notReplaying, why: 'applies only with --replay' },
+    { flag: 'file', inapplicable: replaying, why: 'does not apply to --replay (the capture holds the payloads)' },
+    { flag: 'raw', inapplicable: replaying, why: 'does not apply to --replay (the capture holds the payloads)' },
+    { flag: 'hex', inapplicable: replaying, why: 'does not apply to --replay (the capture holds the payloads)' },
+    { flag: 'count', inapplicable: replaying, why: 'does not apply to --replay (use --repeat)' },
+    { flag: 'interval', inapplicable: replaying, why: "does not apply to --replay (the capture's gaps and --speed pace it)" },
+    { flag: 'waitReply', inapplicable: replaying, why: 'does not apply to --replay' },
+    { flag: 'replay', inapplicable: overTcp, why: 'does not apply to --tcp (a capture replays as UDP datagrams)' },
     { flag: 'window', inapplicable: (o) => o.ack !== true, why: 'applies only with --ack' },
     { flag: 'ackTimeout', inapplicable: (o) => o.ack !== true, why: 'applies only with --ack' },
     { flag: 'waitReply', inapplicable: withAck, why: 'does not apply to --ack (its acknowledgements are the replies)' },

@@ -3,12 +3,12 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatHostPort, UsageError } from '../../errors.js';
 import { formatTextLine } from '../../format/datagram.js';
-import { openSender, type Sender } from '../../transport/sender.js';
-import { isMulticastAddress, validateTtl } from '../../socket/multicast.js';
+import type { Sender } from '../../transport/sender.js';
+import { isMulticastAddress } from '../../socket/multicast.js';
 import { ipFamily, parseHostPort, validateInteger, validatePort, validateSeconds } from '../../validate.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_UNCONFIRMED, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
-import { localAddress } from '../local-address.js';
+import { openSendSender } from './send-sender.js';
 import type { SendOptions } from './send.options.js';
 import { loadSource, planSource, readLineBatches, readLineSpans, type MessageSource, type SizeLimit } from '../message-source.js';
 import { quantity } from '../../format/quantity.js';
@@ -72,6 +72,7 @@ async function sendWithAck(sender: Sender, source: MessageSource, count: number,
 /** Runs `udpkit send`. */
 export async function run(args: readonly string[], opts: SendOptions, io: CliIo): Promise<number> {
   if (opts.tcp === true) return (await import('./send-tcp.js')).run(args, opts, io);
+  if (opts.replay !== undefined) return (await import('./send-replay.js')).run(args, opts, io);
   const [target, ...words] = args;
   const defaultPort = validatePort(opts.port, { name: '--port' });
   const { host, port } = parseHostPort(target, defaultPort);
@@ -88,18 +89,7 @@ export async function run(args: readonly string[], opts: SendOptions, io: CliIo)
   const plan = planSource(words, opts);
   if (plan.kind === 'lines' && count !== 1) throw new UsageError('--count repeats one message; it does not apply to stdin lines');
 
-  const sender = await openSender({
-    host,
-    port,
-    ...(key !== undefined ? { key } : {}),
-    family: opts.ipv4 ? 4 : opts.ipv6 ? 6 : 0,
-    ...(opts.broadcast === true ? { broadcast: true } : {}),
-    ...(opts.source !== undefined ? { localAddress: localAddress(opts.source, '-s/--source') } : {}),
-    ...(opts.ttl !== undefined ? { ttl: validateTtl(opts.ttl, '--ttl') } : {}),
-    ...(opts.iface !== undefined ? { multicastInterface: opts.iface } : {}),
-    ...(opts.loop !== undefined ? { multicastLoopback: opts.loop } : {}),
-    signal: io.signal,
-  });
+  const sender = await openSendSender(host, port, opts, key, io);
   const where = formatHostPort(sender.destination.address, port);
   // Read a file or stdin only now: the destination's family and the key set the size limit.
   let source: MessageSource;
