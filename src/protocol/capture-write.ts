@@ -15,7 +15,7 @@
  * Pure: the time of each datagram is the `receivedAt` given (ms since the epoch). See
  * docs/protocol.md, "Capture files".
  */
-import { addressBytes, anyAddress, IPV4_UDP_HEADERS, IPV6_UDP_HEADERS, MAX_CAPTURED_IPV4, MAX_CAPTURED_IPV6, writeUdpPacket } from './capture-packet.js';
+import { addressBytes, addressSum, anyAddress, IPV4_UDP_HEADERS, IPV6_UDP_HEADERS, MAX_CAPTURED_IPV4, MAX_CAPTURED_IPV6, writeUdpPacket, type UdpPacket } from './capture-packet.js';
 
 /** The two file formats. */
 export type CaptureFormat = 'pcapng' | 'pcap';
@@ -72,6 +72,8 @@ export class CaptureEncoder {
   readonly resolution: CaptureResolution;
   readonly #perPacket: number;
   readonly #addresses = new Map<string, Uint8Array | null>();
+  /** The datagram being written, refilled for each one (no object per datagram). */
+  readonly #packet: UdpPacket = { payload: new Uint8Array(0), start: 0, length: 0, src: new Uint8Array(4), srcPort: 0, dst: new Uint8Array(4), dstPort: 0, addresses: 0 };
 
   constructor(options: CaptureEncoderOptions = {}) {
     this.format = options.format ?? 'pcapng';
@@ -135,8 +137,13 @@ export class CaptureEncoder {
    * long for the IP length fields, are left out; the return says how many were written.
    */
   encodeBatch(b: CaptureBatch, local: CaptureEndpoint, from = 0, to = b.count): { bytes: Buffer; written: number } {
-    const localBytes = this.#bytes(local.address);
-    // Senders are few per batch (an index per datagram): parse each once.
+    const { out, words } = captureBuffer(this.batchLength(b, from, to));
+    const { written } = this.encodeBatchInto(b, local, from, to, out, words, 0);
+    return { bytes: out, written };
+  }
+
+  /** The bytes {@link encodeBatch} writes for datagrams [from, to) of a batch. */
+  batchLength(b: CaptureBatch, from = 0, to = b.count): number {
     const senders = b.addresses.map((a) => this.#bytes(a));
     let total = 0;
     for (let i = from; i < to; i++) {
@@ -145,19 +152,40 @@ export class CaptureEncoder {
       if (src === null || length > (src.length === 4 ? MAX_CAPTURED_IPV4 : MAX_CAPTURED_IPV6)) continue;
       total += this.#recordLength(length + (src.length === 4 ? IPV4_UDP_HEADERS : IPV6_UDP_HEADERS));
     }
-    const out = Buffer.allocUnsafe(total);
+    return total;
+  }
+
+  /**
+   * {@link encodeBatch} into `out` from byte `at` (room for {@link batchLength} bytes), so that a
+   * writer can reuse one buffer once its contents are written. `words` is a Uint32Array over
+   * `out`'s memory from byte 0 of `out` (see {@link captureBuffer}). Returns where it ended.
+   */
+  encodeBatchInto(b: CaptureBatch, local: CaptureEndpoint, from: number, to: number, out: Buffer, words: Uint32Array, at: number): { end: number; written: number } {
+    const localBytes = this.#bytes(local.address);
+    // Senders are few per batch (an index per datagram): parse each once.
+    const senders = b.addresses.map((a) => this.#bytes(a));
     const time = this.#timeFields(b.receivedAt);
-    let at = 0;
+    const destinations = senders.map((src) => (src === null ? null : this.#destination(localBytes, src.length as 4 | 16)));
+    const sums = senders.map((src, k) => (src === null ? 0 : addressSum(src) + addressSum(destinations[k]!)));
     let written = 0;
-    for (let i = from; i < to && at < total; i++) {
-      const src = senders[b.senders[i] as number] ?? null;
+    for (let i = from; i < to; i++) {
+      const k = b.senders[i] as number;
+      const src = senders[k] ?? null;
       const length = b.lengths[i] as number;
       if (src === null || length > (src.length === 4 ? MAX_CAPTURED_IPV4 : MAX_CAPTURED_IPV6)) continue;
-      const dst = this.#destination(localBytes, src.length as 4 | 16);
-      at = this.#record(out, at, time, b.data, b.starts[i] as number, length, src, b.ports[i] as number, dst, local.port);
+      const p = this.#packet;
+      p.payload = b.data;
+      p.start = b.starts[i] as number;
+      p.length = length;
+      p.src = src;
+      p.srcPort = b.ports[i] as number;
+      p.dst = destinations[k]!;
+      p.dstPort = local.port;
+      p.addresses = sums[k]!;
+      at = this.#record(out, words, at, time);
       written++;
     }
-    return { bytes: out, written };
+    return { end: at, written };
   }
 
   /**
@@ -170,8 +198,17 @@ export class CaptureEncoder {
     const dst = this.#bytes(to.address);
     if (src === null || dst === null || src.length !== dst.length) return undefined;
     if (payload.length > (src.length === 4 ? MAX_CAPTURED_IPV4 : MAX_CAPTURED_IPV6)) return undefined;
-    const out = Buffer.allocUnsafe(this.#recordLength(payload.length + (src.length === 4 ? IPV4_UDP_HEADERS : IPV6_UDP_HEADERS)));
-    this.#record(out, 0, this.#timeFields(atMs), payload, 0, payload.length, src, from.port, dst, to.port);
+    const { out, words } = captureBuffer(this.#recordLength(payload.length + (src.length === 4 ? IPV4_UDP_HEADERS : IPV6_UDP_HEADERS)));
+    const p = this.#packet;
+    p.payload = payload;
+    p.start = 0;
+    p.length = payload.length;
+    p.src = src;
+    p.srcPort = from.port;
+    p.dst = dst;
+    p.dstPort = to.port;
+    p.addresses = addressSum(src) + addressSum(dst);
+    this.#record(out, words, 0, this.#timeFields(atMs));
     return out;
   }
 
@@ -195,27 +232,46 @@ export class CaptureEncoder {
     return [Number(ns >> 32n), Number(ns & 0xffffffffn)];
   }
 
-  #record(out: Buffer, at: number, time: [number, number], data: Uint8Array, start: number, length: number, src: Uint8Array, srcPort: number, dst: Uint8Array, dstPort: number): number {
+  /** Writes the record of the datagram in `#packet` at `out[at..]`; returns where it ends. */
+  #record(out: Buffer, words: Uint32Array, at: number, time: readonly [number, number]): number {
     if (this.format === 'pcap') {
-      const packet = writeUdpPacket(out, at + 16, data, start, length, src, srcPort, dst, dstPort);
-      out.writeUInt32LE(time[0], at);
-      out.writeUInt32LE(time[1], at + 4);
-      out.writeUInt32LE(packet, at + 8);
-      out.writeUInt32LE(packet, at + 12);
+      const packet = writeUdpPacket(out, words, at + 16, this.#packet);
+      u32le(out, at, time[0]);
+      u32le(out, at + 4, time[1]);
+      u32le(out, at + 8, packet);
+      u32le(out, at + 12, packet);
       return at + 16 + packet;
     }
-    const packet = writeUdpPacket(out, at + 28, data, start, length, src, srcPort, dst, dstPort);
+    const packet = writeUdpPacket(out, words, at + 28, this.#packet);
     const padded = (packet + 3) & ~3;
-    out.fill(0, at + 28 + packet, at + 28 + padded);
+    for (let x = at + 28 + packet; x < at + 28 + padded; x++) out[x] = 0;
     const block = 32 + padded;
-    out.writeUInt32LE(6, at);
-    out.writeUInt32LE(block, at + 4);
-    out.writeUInt32LE(0, at + 8);
-    out.writeUInt32LE(time[0], at + 12);
-    out.writeUInt32LE(time[1], at + 16);
-    out.writeUInt32LE(packet, at + 20);
-    out.writeUInt32LE(packet, at + 24);
-    out.writeUInt32LE(block, at + 28 + padded);
+    u32le(out, at, 6);
+    u32le(out, at + 4, block);
+    u32le(out, at + 8, 0);
+    u32le(out, at + 12, time[0]);
+    u32le(out, at + 16, time[1]);
+    u32le(out, at + 20, packet);
+    u32le(out, at + 24, packet);
+    u32le(out, at + 28 + padded, block);
     return at + block;
   }
+}
+
+/** A 32-bit little-endian field, stored byte by byte (cheaper than a bounds-checked method call). */
+function u32le(out: Buffer, at: number, v: number): void {
+  out[at] = v & 0xff;
+  out[at + 1] = (v >>> 8) & 0xff;
+  out[at + 2] = (v >>> 16) & 0xff;
+  out[at + 3] = v >>> 24;
+}
+
+/**
+ * A buffer of its own (not a slice of Node's pool, so it starts at byte 0 of its memory) and a
+ * word view over it, for the checksums' 32-bit reads: what {@link CaptureEncoder.encodeBatchInto}
+ * writes into.
+ */
+export function captureBuffer(size: number): { out: Buffer; words: Uint32Array } {
+  const out = Buffer.allocUnsafeSlow(size);
+  return { out, words: new Uint32Array(out.buffer, out.byteOffset, size >>> 2) };
 }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addressBytes, foldChecksum, sumWords } from '../../src/protocol/capture-packet.js';
+import { addressBytes, foldChecksum, sumPayload, sumWords } from '../../src/protocol/capture-packet.js';
+import { captureBuffer } from '../../src/protocol/capture-write.js';
 import { CaptureEncoder, type CaptureBatch } from '../../src/protocol/capture-write.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -112,6 +113,19 @@ describe('addresses and checksums', () => {
 
   it.each(['256.1.1.1', '1.2.3', '1:2:3:4:5:6:7:8:9', '1::2::3', 'localhost', ''])('refuses %j', (text) => {
     expect(addressBytes(text)).toBeUndefined();
+  });
+
+  it('sums 32 bits at a time (sumPayload) exactly as 16 bits at a time, at any offset and length', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 600 }), fc.nat(600), fc.nat(600), (bytes, a, b) => {
+        const { out, words } = captureBuffer(bytes.length + 8);
+        out.set(bytes, 0);
+        const start = a % bytes.length;
+        const length = b % (bytes.length - start + 1);
+        expect(foldChecksum(sumPayload(out, words, start, length))).toBe(foldChecksum(sumWords(out, start, start + length)));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('sums like a plain word-by-word loop, at any length and offset', () => {
