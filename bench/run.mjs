@@ -25,6 +25,7 @@ import * as startup from './scenarios/startup.mjs';
 import * as rtt from './scenarios/rtt.mjs';
 import * as flood from './scenarios/flood.mjs';
 import * as ack from './scenarios/ack.mjs';
+import * as capture from './scenarios/capture.mjs';
 
 /** In section order: the number of each is its place here. */
 const SCENARIOS = [
@@ -36,6 +37,7 @@ const SCENARIOS = [
   ['rtt', rtt],
   ['flood', flood],
   ['ack', ack],
+  ['capture', capture],
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));
