@@ -37,7 +37,7 @@ export const listenSpec = defineCommand({
           .option('--log <file>', 'append every datagram to FILE as a JSON line')
           .option(
             '--pcap <file>',
-            'also write every datagram shown to FILE as a capture for Wireshark/tcpdump ("-": stdout, text lines then go to stderr; with --key: the opened plaintext; UDP only)',
+            'also write every datagram shown to FILE as a capture for Wireshark/tcpdump, to the bound address (0.0.0.0 or :: for a wildcard bind) ("-": stdout, text lines then go to stderr; with --key: the opened plaintext; UDP only)',
           )
           .addOption(new Option('--pcap-format <format>', 'with --pcap: the file format (default pcapng)').choices(['pcapng', 'pcap'] as const))
           .option('--rcvbuf <bytes>', 'receive buffer to ask the kernel for (default 8 MB; UDP only)')
