@@ -4,10 +4,10 @@
  * bytes, checksums tcpdump calls ok, and a complete file on every way out.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, killedAfterEach, runCli, start, waitForLines, waitForStderr, type Running } from '../helpers/cli.js';
 import { parseSummary } from '../helpers/listen-accounting.js';
 import { pythonSendFrom } from '../helpers/python-send-any.js';
@@ -15,7 +15,15 @@ import { tcpdumpRead, type DumpedPacket } from '../helpers/tcpdump-read.js';
 
 const { listener } = killedAfterEach();
 
-const tmpFile = (name: string): string => join(mkdtempSync(join(tmpdir(), 'udpkit-pcap-')), name);
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+const tmpFile = (name: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'udpkit-pcap-'));
+  dirs.push(dir);
+  return join(dir, name);
+};
 
 const TEXT = ['hello', 'a second line, with spaces'].map((s) => Buffer.from(s));
 // Every byte value, an odd length, and an empty datagram.

@@ -4,10 +4,10 @@
  */
 import dgram from 'node:dgram';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { decide } from '../../src/protocol/impairment.js';
 import { validateImpairment } from '../../src/protocol/impairment-options.js';
 import { seededRandom } from '../../src/protocol/seeded-random.js';
@@ -48,7 +48,9 @@ describe('udpkit relay --pcap', () => {
     expect(through.length).toBeLessThan(35);
 
     const upstream = await listener(['--bind', '127.0.0.1', '--echo', '--no-stop-word']);
-    const file = join(mkdtempSync(join(tmpdir(), 'udpkit-relay-pcap-')), 'relayed.pcap');
+    const dir = mkdtempSync(join(tmpdir(), 'udpkit-relay-pcap-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'relayed.pcap');
     const relay = track(start(['relay', '-p', '0', '--bind', '127.0.0.1', '--to', `127.0.0.1:${upstream.port}`, '--loss', '0.5', '--up-only', '--seed', '3', '--json', '--pcap', file, '--pcap-format', 'pcap']));
     const relayPort = Number((await waitForStderr(relay, /listening on .*?:(\d+)\/udp/))[1]);
     const client = await exchange(relayPort, messages, through.length);

@@ -2,10 +2,10 @@
  * CaptureWriter to a file, with more than its buffers hold (several megabytes, written while the
  * next batches are encoded): tcpdump reads back every datagram, in order, byte for byte.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { CaptureWriter } from '../../src/transport/capture-writer.js';
 import { tcpdumpRead } from '../helpers/tcpdump-read.js';
 
@@ -27,7 +27,9 @@ function batch(first: number, n: number, size: number) {
 
 describe('CaptureWriter to a file', () => {
   it.each(['pcapng', 'pcap'] as const)('%s: 8,000 datagrams of 1201 bytes in batches of 64 and 1, all read back in order', async (format) => {
-    const file = join(mkdtempSync(join(tmpdir(), 'udpkit-capw-')), 'big.cap');
+    const dir = mkdtempSync(join(tmpdir(), 'udpkit-capw-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'big.cap');
     const w = CaptureWriter.open(file, { format });
     let sent = 0;
     while (sent < 8000) {
