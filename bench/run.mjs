@@ -26,6 +26,7 @@ import * as rtt from './scenarios/rtt.mjs';
 import * as flood from './scenarios/flood.mjs';
 import * as ack from './scenarios/ack.mjs';
 import * as replay from './scenarios/replay.mjs';
+import * as capture from './scenarios/capture.mjs';
 
 /** In section order: the number of each is its place here. */
 const SCENARIOS = [
@@ -38,6 +39,7 @@ const SCENARIOS = [
   ['flood', flood],
   ['ack', ack],
   ['replay', replay],
+  ['capture', capture],
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));

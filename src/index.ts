@@ -23,6 +23,7 @@ export { benchServer, BenchServer, DEFAULT_BENCH_PORT, type BenchServerOptions }
 export { benchClient, BenchError, DEFAULT_BENCH_RATE, type BenchClientOptions, type BenchProgress } from './transport/bench-client.js';
 export { benchLoopback, type BenchLoopbackOptions } from './transport/bench-loopback.js';
 export type { BenchReport, BenchRtt } from './protocol/bench-report.js';
+export { CaptureWriter, type CaptureWriterOptions, type CaptureFormat, type CaptureEndpoint } from './transport/capture-writer.js';
 export { relay, Relay, type RelayOptions, type RelayStats, type RelayDirectionStats } from './transport/relay.js';
 export type { ImpairmentOptions, ImpairmentSettings, Direction } from './protocol/impairment-options.js';
 export { sendReliably, type ReliableSendOptions, type ReliableSendResult } from './transport/reliable-send.js';

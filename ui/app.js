@@ -58,8 +58,9 @@
   let frame = 0;
   function source(d) { return d.from.family === 'IPv6' || d.from.address.includes(':') ? `[${d.from.address}]:${d.from.port}` : `${d.from.address}:${d.from.port}`; }
   function matches(d) { return !filter || d.text.toLowerCase().includes(filter) || source(d).toLowerCase().includes(filter); }
-  function exportUrl(after, through, withFilter) {
+  function exportUrl(after, through, withFilter, format) {
     const q = new URLSearchParams({ token, after: String(after) });
+    if (format) q.set('format', format);
     if (through !== undefined) q.set('through', String(through));
     if (withFilter && filter) q.set('filter', filter);
     return `/api/log/export?${q}`;
@@ -133,6 +134,11 @@
   // The export comes from the server's log, with whole payloads (the page holds only the first KiB).
   $('log-export').addEventListener('click', () => {
     const a = el('a', { href: exportUrl(clearedThrough, undefined, true), download: 'udpkit-log.jsonl' });
+    document.body.append(a); a.click(); a.remove();
+  });
+  // The same datagrams as a capture for Wireshark or tcpdump (synthesized IP and UDP headers).
+  $('log-export-pcapng').addEventListener('click', () => {
+    const a = el('a', { href: exportUrl(clearedThrough, undefined, true, 'pcapng'), download: 'udpkit-log.pcapng' });
     document.body.append(a); a.click(); a.remove();
   });
 

@@ -124,8 +124,9 @@ async function counts(name, r, { done, kernel }, wc, size) {
  * figures, the receiver's CPU time (GNU time's, and `cpu`: after it said it was ready) and peak
  * RSS.
  */
-export async function receiveTest(ctx, name, { count, size, rate = 0, kind = 'text', output = 'pipe' }) {
-  const r = RECEIVERS[name];
+export async function receiveTest(ctx, name, { count, size, rate = 0, kind = 'text', output = 'pipe', receiver }) {
+  // `receiver`: a receiver of the same shape as RECEIVERS' for a scenario of its own (capture.mjs).
+  const r = receiver ?? RECEIVERS[name];
   const cpu0 = cpuSnapshot();
   const began = Date.now();
   const port = r.ready === 'listening' ? 0 : await freePort();

@@ -9,6 +9,7 @@ import { UdpkitError, describeErrno, errnoOf } from '../errors.js';
 import { JsonBatchFormatter } from '../format/json-batch.js';
 import { HexBatchFormatter, TextBatchFormatter } from '../format/text-batch.js';
 import type { DatagramBatch } from '../socket/batch.js';
+import type { CaptureEndpoint, CaptureWriter } from '../transport/capture-writer.js';
 import { LineWriter } from './line-writer.js';
 
 /** How datagrams are shown on stdout. */
@@ -50,6 +51,12 @@ export function openLog(path: string): LogFile {
   return { path, fd, stream: createWriteStream('', { fd, autoClose: false }) };
 }
 
+/** A `--pcap` capture: the writer, and the address the datagrams were received on. */
+export interface CaptureOutput {
+  readonly writer: CaptureWriter;
+  readonly local: CaptureEndpoint;
+}
+
 /** Formats and writes datagrams; counts what it had to drop where pausing was impossible. */
 export class DatagramSink {
   readonly #mode: OutputMode;
@@ -61,6 +68,7 @@ export class DatagramSink {
   readonly #json = new JsonBatchFormatter();
   readonly #hex = new HexBatchFormatter();
   readonly #onLogError: ((err: Error) => void) | undefined;
+  readonly #capture: CaptureOutput | undefined;
   #blockedOutputs = 0;
   #paused = false;
   /** Datagrams dropped because an output was blocked and the socket could not be paused. */
@@ -70,8 +78,14 @@ export class DatagramSink {
    * `onLogError` hears once that the log file failed; it should stop the run. (A failing stdout
    * is watched for every command by the CLI itself, see output-guard.ts.)
    */
-  constructor(stdout: Writable, mode: OutputMode, source: Pausable, log?: LogFile, onLogError?: (err: Error) => void) {
+  constructor(stdout: Writable, mode: OutputMode, source: Pausable, log?: LogFile, onLogError?: (err: Error) => void, capture?: CaptureOutput) {
     this.#mode = mode;
+    this.#capture = capture;
+    // A slow capture reader (a pipe to Wireshark, a slow disk) pauses the socket like stdout does.
+    capture?.writer.setFlow(
+      () => this.#block(),
+      () => this.#drain(),
+    );
     this.#source = source;
     this.#onLogError = onLogError;
     // Written every 256 KiB: the formatters then reuse the memory (see writeBatch) while warm.
@@ -111,12 +125,18 @@ export class DatagramSink {
     if (this.#mode === 'json') this.#out.chunk(json!);
     else this.#out.chunk((this.#mode === 'text' ? this.#text : this.#hex).format(b, from, to));
     if (this.#log) this.#log.chunk(json!);
+    this.#capture?.writer.writeBatch(b, this.#capture.local, from, to);
     return true;
+  }
+
+  /** Datagrams shown that the capture could not take (its stream failed or fell far behind). */
+  get captureDropped(): number {
+    return this.#capture?.writer.dropped ?? 0;
   }
 
   /** Writes everything pending, then flushes and closes the log file. */
   async end(): Promise<void> {
-    await Promise.all([this.#out.end(), this.#log?.end()]);
+    await Promise.all([this.#out.end(), this.#log?.end(), this.#capture?.writer.end()]);
     const log = this.#logFile;
     if (log) {
       await new Promise<void>((resolve) => log.stream.end(resolve));

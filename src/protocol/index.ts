@@ -26,6 +26,7 @@ export {
   type IpmsgPacketFields,
 } from './ipmsg-packet.js';
 export { encodeBenchFrame, decodeBenchFrame, BenchFrameType, BenchOp, type BenchFrame } from './bench-frames.js';
+export { CaptureEncoder, LINKTYPE_RAW, type CaptureEncoderOptions, type CaptureBatch, type CaptureResolution } from './capture-write.js';
 export { Impairment, type Fate, type ImpairmentCounts } from './impairment.js';
 export { validateImpairment, type ImpairmentOptions, type ImpairmentSettings, type Direction } from './impairment-options.js';
 export { seededRandom, type Random } from './seeded-random.js';

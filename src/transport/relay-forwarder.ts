@@ -15,6 +15,7 @@ import { milliseconds } from './clock.js';
 import { RelaySessions, type RelaySession } from './relay-sessions.js';
 import { looksSealed, type RelaySealing } from './relay-sealing.js';
 import { CloseOnce } from './close-once.js';
+import type { CaptureEndpoint, CaptureWriter } from './capture-writer.js';
 
 /** Counters for one direction: the core's, plus sends the OS refused. */
 export interface RelayDirectionStats extends ImpairmentCounts {
@@ -75,6 +76,8 @@ export class Relay extends EventEmitter {
   readonly #failed: Record<Direction, number> = { up: 0, down: 0 };
   readonly #refused: Record<Direction, number> = { up: 0, down: 0 };
   readonly #sealing: RelaySealing | undefined;
+  readonly #capture: CaptureWriter | undefined;
+  readonly #upstreamEnd: CaptureEndpoint;
   #sawSealed = false;
   readonly #frontPort: number;
   #timer: NodeJS.Timeout | undefined;
@@ -93,8 +96,11 @@ export class Relay extends EventEmitter {
     seed: number,
     limits: { idleTimeoutMs: number; maxSessions: number },
     sealing?: RelaySealing,
+    capture?: CaptureWriter,
   ) {
     super();
+    this.#capture = capture;
+    this.#upstreamEnd = { address: upstream.address, port: upstream.port };
     this.#front = front;
     this.#frontPort = front.address().port;
     this.#sealing = sealing;
@@ -208,6 +214,7 @@ export class Relay extends EventEmitter {
 
   #send(p: Parcel): Promise<void> {
     const { session: s, direction, data } = p;
+    if (this.#capture) this.#record(s, direction, data);
     let sent: Promise<void>;
     if (direction === 'down') sent = this.#front.sendTo(data, s.clientPort, s.clientAddress);
     else if (s.socket !== undefined && !s.closed) sent = s.socket.sendTo(data, this.upstream.port, this.upstream.address);
@@ -222,6 +229,13 @@ export class Relay extends EventEmitter {
     }
     // Best effort, like UDP itself: a failed send is counted, never thrown.
     return sent.catch(() => void this.#failed[direction]++);
+  }
+
+  /** Writes a datagram leaving now to the capture, as between the client and the upstream. */
+  #record(s: RelaySession, direction: Direction, data: Buffer): void {
+    const client = { address: s.clientAddress, port: s.clientPort };
+    if (direction === 'up') this.#capture!.writeDatagram(data, client, this.#upstreamEnd, Date.now());
+    else this.#capture!.writeDatagram(data, this.#upstreamEnd, client, Date.now());
   }
 
   /** Sends what is still held back, closes every socket. Safe to call more than once: every call waits for the one close. */

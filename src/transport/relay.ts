@@ -17,6 +17,7 @@ import { validateHost, validateInteger, validatePort, type HostPort } from '../v
 import { RelaySealing } from './relay-sealing.js';
 import { loadSealingKit } from '../socket/sealing.js';
 import { Relay, keepParcel, type Parcel } from './relay-forwarder.js';
+import type { CaptureWriter } from './capture-writer.js';
 
 export { Relay, type RelayStats, type RelayDirectionStats } from './relay-forwarder.js';
 
@@ -48,6 +49,12 @@ export interface RelayOptions extends ImpairmentOptions {
   readonly key?: string | Uint8Array;
   /** Closes the relay when aborted. */
   readonly signal?: AbortSignal;
+  /**
+   * Records every datagram the relay forwards, both ways, as it leaves (after the impairments):
+   * client to upstream and upstream to client, with their real addresses and ports. A datagram
+   * between a client and an upstream of different families is counted in `capture.dropped`.
+   */
+  readonly capture?: CaptureWriter;
 }
 
 /**
@@ -83,7 +90,7 @@ export async function relay(options: RelayOptions): Promise<Relay> {
     throw refuseLoop(bound);
   }
   const core = new Impairment<Parcel>(settings, seededRandom(seed), { sizeOf: (p) => p.data.length, keep: keepParcel });
-  const r = new Relay(front, { ...target, port: upstreamPort }, core, seed, { idleTimeoutMs, maxSessions }, sealing);
+  const r = new Relay(front, { ...target, port: upstreamPort }, core, seed, { idleTimeoutMs, maxSessions }, sealing, options.capture);
   const signal = options.signal;
   if (signal?.aborted) await r.close();
   else signal?.addEventListener('abort', () => void r.close(), { once: true });

@@ -129,7 +129,9 @@ export async function startUiServer(options: UiServerOptions = {}): Promise<UiSe
     const after = id('after');
     const through = id('through');
     const filter = c.req.query('filter');
-    exports.start(c.env.outgoing, { ...(after !== undefined ? { after } : {}), ...(through !== undefined ? { through } : {}), ...(filter !== undefined ? { filter } : {}) });
+    const format = c.req.query('format') ?? 'jsonl';
+    if (format !== 'jsonl' && format !== 'pcapng') return c.json({ error: `format must be jsonl or pcapng, not ${JSON.stringify(format)}` }, 400);
+    exports.start(c.env.outgoing, { format, ...(after !== undefined ? { after } : {}), ...(through !== undefined ? { through } : {}), ...(filter !== undefined ? { filter } : {}) });
     return RESPONSE_ALREADY_SENT;
   });
 

@@ -21,6 +21,8 @@ const INAPPLICABLE: readonly (readonly [readonly string[], string])[] = [
   [['listen', '--tcp', '-p', '0', '--linger', '1'], '--linger does not apply to --tcp (it answers UDP --ack senders)'],
   [['listen', '--tcp', '-p', '0', '-4'], '-4/--ipv4 does not apply to --tcp (it listens on both families; use --bind ADDRESS for one)'],
   [['listen', '--tcp', '-p', '0', '-6'], '-6/--ipv6 does not apply to --tcp (it listens on both families; use --bind ADDRESS for one)'],
+  [['listen', '--tcp', '-p', '0', '--pcap', 'x.pcapng'], '--pcap does not apply to --tcp (captures are of UDP datagrams)'],
+  [['listen', '-p', '0', '--pcap-format', 'pcap'], '--pcap-format goes with --pcap FILE'],
   [['listen', '-p', '0', '--iface', 'eth0'], '--iface applies to multicast: give --join GROUP too'],
   [['listen', '-p', '0', '--source', '10.0.0.1'], '--source applies to multicast: give --join GROUP too'],
   [['send', '127.0.0.1:9', '--window', '5', 'x'], '--window applies only with --ack'],
@@ -57,6 +59,7 @@ const INAPPLICABLE: readonly (readonly [readonly string[], string])[] = [
   [['bench', '--loopback', '-4'], '-4/--ipv4 does not apply to --loopback (it runs over 127.0.0.1)'],
   [['bench', '--loopback', '-6'], '-6/--ipv6 does not apply to --loopback (it runs over 127.0.0.1)'],
   [['relay', '-p', '0', '--to', '127.0.0.1:9', '--burst', '5'], '--burst goes with --rate'],
+  [['relay', '-p', '0', '--to', '127.0.0.1:9', '--pcap-format', 'pcap'], '--pcap-format goes with --pcap FILE'],
   [['relay', '-p', '0', '--to', '127.0.0.1:9', '--up-only'], '--up-only limits an impairment: give --loss, --dup, --reorder, --delay, --jitter or --rate too'],
   [['relay', '-p', '0', '--to', '127.0.0.1:9', '--down-only'], '--down-only limits an impairment: give --loss, --dup, --reorder, --delay, --jitter or --rate too'],
   // Known only once HOST is parsed: checked by the command, still before any socket.

@@ -12,9 +12,9 @@ export const listenSpec = defineCommand({
   description: 'receive datagrams and print one line each, until "bye"',
   examples: [
     'udpkit listen -p 9000 --json',
-    'udpkit listen -p 9000 --allow 192.168.1.0/24 --log in.jsonl',
+    'udpkit listen -p 9000 --allow 192.168.1.0/24 --log in.jsonl --pcap in.pcapng',
     'udpkit listen -p 5000 --join 239.1.2.3 --iface eth0',
-    'udpkit listen --tcp -p 9000 -n 10',
+    'udpkit listen -p 9000 --pcap - | tcpdump -nn -r -',
   ],
   flags: (cmd) =>
     withKeyFlags(
@@ -35,6 +35,11 @@ export const listenSpec = defineCommand({
           .option('--echo', 'send every datagram back to its sender (UDP only)')
           .option('--allow <cidrs>', 'show only datagrams from these sources, e.g. 192.168.1.0/24,fe80::/10 (repeatable)', collect)
           .option('--log <file>', 'append every datagram to FILE as a JSON line')
+          .option(
+            '--pcap <file>',
+            'also write every datagram shown to FILE as a capture for Wireshark/tcpdump, to the bound address (0.0.0.0 or :: for a wildcard bind) ("-": stdout, text lines then go to stderr; with --key: the opened plaintext; UDP only)',
+          )
+          .addOption(new Option('--pcap-format <format>', 'with --pcap: the file format (default pcapng)').choices(['pcapng', 'pcap'] as const))
           .option('--rcvbuf <bytes>', 'receive buffer to ask the kernel for (default 8 MB; UDP only)')
           .option('--join <groups>', 'join these multicast groups, e.g. 239.1.2.3,239.1.2.4 or ff02::1:3 (repeatable; UDP only)', collect)
           .option('--iface <name|address>', 'with --join: the interface for the memberships')
@@ -55,6 +60,8 @@ export const listenSpec = defineCommand({
     { flag: 'linger', inapplicable: overTcp, why: 'does not apply to --tcp (it answers UDP --ack senders)' },
     { flag: 'ipv4', inapplicable: overTcp, why: 'does not apply to --tcp (it listens on both families; use --bind ADDRESS for one)' },
     { flag: 'ipv6', inapplicable: overTcp, why: 'does not apply to --tcp (it listens on both families; use --bind ADDRESS for one)' },
+    { flag: 'pcap', inapplicable: overTcp, why: 'does not apply to --tcp (captures are of UDP datagrams)' },
+    { flag: 'pcapFormat', inapplicable: (o) => o.pcap === undefined, why: 'goes with --pcap FILE' },
     { flag: 'iface', inapplicable: (o) => o.join === undefined, why: 'applies to multicast: give --join GROUP too' },
     { flag: 'source', inapplicable: (o) => o.join === undefined, why: 'applies to multicast: give --join GROUP too' },
   ],

@@ -1,5 +1,5 @@
 /** `udpkit listen`: the textbook receiver, done right. */
-import { formatHostPort, UsageError } from '../../errors.js';
+import { describeErrno, errnoOf, formatHostPort, UsageError } from '../../errors.js';
 import { listen, type BoundAddress, type Listener } from '../../transport/listener.js';
 import type { ListenOptions } from '../../transport/listener.js';
 import { validateGroups, validateSource } from '../../socket/multicast.js';
@@ -7,6 +7,7 @@ import type { DatagramBatch } from '../../socket/batch.js';
 import { echoRefusalNote, formatEcho, formatRefused } from '../../format/listen-counts.js';
 import { validateInteger, validatePort, validateSeconds } from '../../validate.js';
 import { DatagramSink, logWriteFailure, openLog } from '../datagram-sink.js';
+import { CaptureWriter } from '../../transport/capture-writer.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
 import { ListenRun } from '../listen-run.js';
@@ -32,6 +33,8 @@ function parse(opts: ListenFlags) {
     echo: opts.echo === true,
     rcvbuf: opts.rcvbuf === undefined ? undefined : validateInteger(opts.rcvbuf, { name: '--rcvbuf', min: 1024, max: 2 ** 31 - 1 }),
     lingerMs: validateSeconds(opts.linger ?? '2', { name: '--linger' }),
+    pcap: opts.pcap,
+    pcapFormat: opts.pcapFormat ?? 'pcapng',
   } as const;
 }
 
@@ -73,6 +76,7 @@ async function summary(
   if (sessionsEvicted > 0) line += `; ${quantity(sessionsEvicted, '--ack session')} evicted`;
   if (show.echo) line += `; ${formatEcho(echo)}`;
   if (sink.dropped > 0) line += `; dropped ${sink.dropped} while output was blocked`;
+  if (sink.captureDropped > 0) line += `; ${quantity(sink.captureDropped, 'datagram')} shown but not in the capture`;
   return line;
 }
 
@@ -81,7 +85,16 @@ export async function run(args: readonly string[], opts: ListenFlags, io: CliIo)
   if (opts.tcp === true) return (await import('./listen-tcp.js')).run(args, opts, io);
   const o = parse(opts);
   const key = await keyFrom(opts, io.env);
+  if (o.pcap === '-' && io.stdout.isTTY === true) throw new UsageError('--pcap -: standard output is a terminal; pipe it (| tcpdump -nn -r -) or give a file');
   const log = o.log === undefined ? undefined : openLog(o.log);
+  // Opened (created) now, so that a bad path fails before anything is received.
+  const onCaptureError = (err: Error): void => r.failLog(`cannot write to --pcap ${o.pcap}: ${describeErrno(errnoOf(err))}`);
+  const capture =
+    o.pcap === undefined
+      ? undefined
+      : o.pcap === '-'
+        ? new CaptureWriter(io.stdout, { format: o.pcapFormat })
+        : CaptureWriter.open(o.pcap, { format: o.pcapFormat, onError: onCaptureError });
   const listener = await listen({
     port: o.port,
     family: o.family,
@@ -90,11 +103,20 @@ export async function run(args: readonly string[], opts: ListenFlags, io: CliIo)
     ...(key !== undefined ? { key } : {}),
     ...(o.rcvbuf !== undefined ? { receiveBufferSize: o.rcvbuf } : {}),
     ...multicastOptions(opts),
-  }).catch((err: unknown) => {
+  }).catch(async (err: unknown) => {
     log?.stream.destroy();
+    await capture?.end();
     throw err;
   });
-  const sink = new DatagramSink(io.stdout, o.mode, listener, log, (err) => r.failLog(logWriteFailure(log!.path, err)));
+  const bound = listener.address();
+  const sink = new DatagramSink(
+    o.pcap === '-' ? io.stderr : io.stdout,
+    o.mode,
+    listener,
+    log,
+    (err) => r.failLog(logWriteFailure(log!.path, err)),
+    capture && { writer: capture, local: { address: bound.address, port: bound.port } },
+  );
   const isStop = o.stopWord === undefined ? undefined : stopWordMatcher(o.stopWord);
   const stopHint = o.stopWord === undefined ? '' : `; stops on "${o.stopWord}"`;
   const keyHint = key === undefined ? '' : '; sealed datagrams only (--key)';

@@ -14,6 +14,7 @@ export const relaySpec = defineCommand({
     'udpkit relay -p 6000 --to 127.0.0.1:5000 --loss 10%',
     'udpkit relay -p 6000 --to 10.0.0.7:5000 --delay 50 --jitter 20 --seed 7',
     'udpkit relay -p 6000 --to [::1]:5000 --rate 1000 --burst 50 --up-only --json',
+    'udpkit relay -p 6000 --to 127.0.0.1:5000 --loss 5% --pcap relayed.pcapng',
   ],
   flags: (cmd) =>
     withKeyFlags(
@@ -33,9 +34,12 @@ export const relaySpec = defineCommand({
         .option('--down-only', 'impair only upstream-to-client datagrams')
         .option('--idle <seconds>', 'forget a client silent this long (default 60)')
         .option('--max-queue <bytes>', 'bytes of datagrams waiting to leave (delay, jitter, reorder), e.g. 64M; more are dropped and counted as queue full (default 32M)')
-        .option('--json', 'print the counts on exit as one JSON object on stdout'),
+        .option('--json', 'print the counts on exit as one JSON object on stdout')
+        .option('--pcap <file>', 'write every datagram forwarded, both ways, after the impairments, to FILE as a capture for Wireshark/tcpdump')
+        .addOption(new Option('--pcap-format <format>', 'with --pcap: the file format (default pcapng)').choices(['pcapng', 'pcap'] as const)),
     ),
   rules: [
+    { flag: 'pcapFormat', inapplicable: (o) => o.pcap === undefined, why: 'goes with --pcap FILE' },
     { flag: 'burst', inapplicable: (o) => o.rate === undefined, why: 'goes with --rate' },
     { flag: 'upOnly', inapplicable: noImpairment, why: 'limits an impairment: give --loss, --dup, --reorder, --delay, --jitter or --rate too' },
     { flag: 'downOnly', inapplicable: noImpairment, why: 'limits an impairment: give --loss, --dup, --reorder, --delay, --jitter or --rate too' },

@@ -2,7 +2,8 @@
  * `udpkit relay`: a UDP proxy that misbehaves on purpose (loss, duplicates, reordering, delay,
  * jitter, a rate limit) between clients and one upstream server, both ways, until Ctrl-C.
  */
-import { formatHostPort, UsageError } from '../../errors.js';
+import { describeErrno, errnoOf, formatHostPort, UsageError } from '../../errors.js';
+import { CaptureWriter } from '../../transport/capture-writer.js';
 import { describeImpairment, formatRelayStats, relayStatsJson } from '../../format/relay.js';
 import { validateMilliseconds, validateProbability, type ImpairmentOptions } from '../../protocol/impairment-options.js';
 import { relay, type RelayOptions } from '../../transport/relay.js';
@@ -48,7 +49,18 @@ function parse(opts: RelayCliOptions): RelayOptions {
 export async function run(_args: readonly string[], opts: RelayCliOptions, io: CliIo): Promise<number> {
   const options = parse(opts);
   const key = await keyFrom(opts, io.env);
-  const r = await relay({ ...options, ...(key !== undefined ? { key } : {}) });
+  let failCapture: ((what: string) => void) | undefined;
+  let captureFailure: string | undefined;
+  const onCaptureError = (err: Error): void => {
+    captureFailure ??= `cannot write to --pcap ${opts.pcap}: ${describeErrno(errnoOf(err))}`;
+    failCapture?.(captureFailure);
+  };
+  // Opened (created) now, so that a bad path fails before anything is relayed.
+  const capture = opts.pcap === undefined ? undefined : CaptureWriter.open(opts.pcap, { format: opts.pcapFormat ?? 'pcapng', onError: onCaptureError });
+  const r = await relay({ ...options, ...(key !== undefined ? { key } : {}), ...(capture !== undefined ? { capture } : {}) }).catch(async (err: unknown) => {
+    await capture?.end();
+    throw err;
+  });
   const a = r.address();
   const where = a.dualStack ? `*:${a.port}` : formatHostPort(a.address, a.port);
   const to = formatHostPort(r.upstream.address, r.upstream.port);
@@ -62,6 +74,8 @@ export async function run(_args: readonly string[], opts: RelayCliOptions, io: C
 
   let failure: string | undefined;
   const code = await new Promise<number>((resolve) => {
+    failCapture = () => resolve(EXIT_FAILURE);
+    if (captureFailure !== undefined) resolve(EXIT_FAILURE);
     r.once('error', (err: Error) => {
       failure = `receiving on port ${a.port}/udp failed: ${err.message}`;
       resolve(EXIT_FAILURE);
@@ -70,8 +84,11 @@ export async function run(_args: readonly string[], opts: RelayCliOptions, io: C
     else io.signal.addEventListener('abort', () => resolve(EXIT_OK), { once: true });
   });
   await r.close();
+  await capture?.end();
   if (opts.json === true) io.stdout.write(relayStatsJson(r.stats, r.seed) + '\n');
   else io.stderr.write(formatRelayStats(r.stats) + '\n');
+  if (capture !== undefined && capture.dropped > 0) io.stderr.write(`note: ${capture.dropped} forwarded datagrams are not in the capture (it fell behind, failed, or they crossed IPv4/IPv6)\n`);
   if (failure !== undefined) io.stderr.write(`udpkit: ${failure}\n`);
-  return code;
+  if (captureFailure !== undefined) io.stderr.write(`udpkit: ${captureFailure}\n`);
+  return captureFailure !== undefined ? EXIT_FAILURE : code;
 }
