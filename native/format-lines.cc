@@ -42,21 +42,6 @@ uint8_t* Decimal(uint8_t* o, uint32_t n) {
   return o;
 }
 
-template <typename T>
-bool Typed(napi_env env, napi_value v, napi_typedarray_type want, T** data, size_t* length, const char* what) {
-  napi_typedarray_type type;
-  void* p = nullptr;
-  // Fails (napi_invalid_arg) for anything but a typed array.
-  if (napi_get_typedarray_info(env, v, &type, length, &p, nullptr, nullptr) != napi_ok || type != want) {
-    char message[96];
-    snprintf(message, sizeof message, "%s is not the typed array it must be", what);
-    ThrowType(env, message);
-    return false;
-  }
-  *data = static_cast<T*>(p);
-  return true;
-}
-
 // A sender's strings, encoded once per call into Globals::format_text: the address (UTF-8 for
 // text, JSON-quoted for JSON) then, for JSON, the family.
 struct Sender {

@@ -18,13 +18,14 @@
 #include <sys/socket.h>
 
 #include <cstddef>
+#include <cstdio>
 #include <cstdint>
 #include <string>
 
 namespace udpkit {
 
 // Bumped when the JS-visible API changes, so binding.ts refuses a stale build/ directory.
-constexpr uint32_t kAbiVersion = 4;
+constexpr uint32_t kAbiVersion = 5;
 
 constexpr int kBatch = 64;             // datagrams per recvmmsg / sendmmsg
 constexpr int kBatchesPerWakeup = 16;  // then back to the event loop so timers and output run
@@ -107,6 +108,22 @@ bool IsMapped(const AddrKey& key);
 void FormatKey(const AddrKey& key, char* display, char* reply, bool* mapped);
 napi_value FormatSockaddr(napi_env env, const sockaddr_in6* name);
 Globals* GetGlobals(napi_env env);
+
+// A typed array argument of type `want`; a TypeError naming `what` otherwise.
+template <typename T>
+bool Typed(napi_env env, napi_value v, napi_typedarray_type want, T** data, size_t* length, const char* what) {
+  napi_typedarray_type type;
+  void* p = nullptr;
+  // Fails (napi_invalid_arg) for anything but a typed array.
+  if (napi_get_typedarray_info(env, v, &type, length, &p, nullptr, nullptr) != napi_ok || type != want) {
+    char message[96];
+    snprintf(message, sizeof message, "%s is not the typed array it must be", what);
+    ThrowType(env, message);
+    return false;
+  }
+  *data = static_cast<T*>(p);
+  return true;
+}
 void ReportCallbackException(napi_env env);
 
 // udpkit.cc and poll.cc: calls, polling and closing.
@@ -135,6 +152,9 @@ void AppendString(std::string* out, const char16_t* s, size_t n, bool json);
 
 // format-lines.cc
 napi_value FormatLines(napi_env env, napi_callback_info info);
+
+// capture.cc
+napi_value EncodeCapture(napi_env env, napi_callback_info info);
 
 // receive.cc
 napi_value StartReceiving(napi_env env, napi_callback_info info);

@@ -7,9 +7,10 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import type { CaptureNativeEncode } from '../protocol/capture-write.js';
 
 /** The `abiVersion` this file describes; a build reporting another one is ignored. */
-export const NATIVE_ABI_VERSION = 4;
+export const NATIVE_ABI_VERSION = 5;
 
 /**
  * Receives one batch of `count` (1..64) datagrams. Everything passed is valid **only during the
@@ -153,10 +154,26 @@ export type NativeFormatLines = (
   state: Uint32Array,
 ) => boolean;
 
+/**
+ * Writes datagrams `from .. to` of a batch into `out` from `state[0]` as capture records
+ * (`pcapng` true: Enhanced Packet Blocks; false: classic pcap records), each an IPv4 or IPv6 +
+ * UDP packet with both checksums, byte for byte what src/protocol/capture-write.ts writes.
+ * The batch arguments are a {@link NativeBatchCallback}'s; `hosts` holds 36 bytes per sender:
+ * the address length (4, 16, or 0 to leave that sender's datagrams out), 3 zero bytes, the
+ * source address and the destination address (16 bytes each, the first 4 used for IPv4).
+ * `localPort` is every packet's destination port, `state[2]` and `state[3]` the two 32-bit time
+ * fields of every record. On return `state[0]` is the end of what was written and `state[1]`
+ * how many datagrams were (payloads too long for the IP length fields are left out). A
+ * `RangeError` coded `UDPKIT_INVALID_ARGUMENT` when `out` has too little room or an index is
+ * outside its array; it never reads or writes out of bounds.
+ */
+export type NativeEncodeCapture = CaptureNativeEncode;
+
 /** What `build/Release/udpkit_native.node` exports. */
 export interface NativeBinding {
   readonly abiVersion: number;
   readonly formatLines: NativeFormatLines;
+  readonly encodeCapture: NativeEncodeCapture;
   /** `family` 4 or 6; `ipv6Only` false makes an IPv6 socket dual-stack (set either way). */
   readonly NativeUdp: new (family: 4 | 6, ipv6Only?: boolean) => NativeUdp;
 }

@@ -55,6 +55,29 @@ export interface CaptureEncoderOptions {
   readonly resolution?: CaptureResolution;
 }
 
+/**
+ * The native addon's batch encoder (`NativeEncodeCapture` in src/native/binding.ts), declared
+ * here so this pure core needs nothing from the I/O layer: it writes the same bytes as
+ * {@link CaptureEncoder.encodeBatchInto}'s own loop, some times faster.
+ */
+export type CaptureNativeEncode = (
+  pcapng: boolean,
+  data: Uint8Array,
+  starts: Uint32Array,
+  lengths: Uint32Array,
+  ports: Uint16Array,
+  senders: Uint8Array,
+  hosts: Uint8Array,
+  from: number,
+  to: number,
+  localPort: number,
+  out: Uint8Array,
+  state: Uint32Array,
+) => void;
+
+/** Bytes per sender in the native encoder's `hosts`: length, 3 spare, source, destination. */
+const HOST_STRIDE = 36;
+
 /** Addresses seen lately, parsed once; cleared past this many so memory stays bounded. */
 const ADDRESS_CACHE = 1024;
 
@@ -75,7 +98,14 @@ export class CaptureEncoder {
   /** The datagram being written, refilled for each one (no object per datagram). */
   readonly #packet: UdpPacket = { payload: new Uint8Array(0), start: 0, length: 0, src: new Uint8Array(4), srcPort: 0, dst: new Uint8Array(4), dstPort: 0, addresses: 0 };
 
-  constructor(options: CaptureEncoderOptions = {}) {
+  readonly #native: CaptureNativeEncode | undefined;
+  /** The native encoder's per-sender addresses and its in/out numbers, reused for every batch. */
+  #hosts = new Uint8Array(HOST_STRIDE * 8);
+  readonly #state = new Uint32Array(4);
+
+  /** `native`, when given (the addon's `encodeCapture`), encodes batches; this file's code is its fallback. */
+  constructor(options: CaptureEncoderOptions = {}, native?: CaptureNativeEncode) {
+    this.#native = native;
     this.format = options.format ?? 'pcapng';
     this.resolution = this.format === 'pcap' ? 'us' : (options.resolution ?? 'us');
     // Record header, plus for pcapng the EPB's trailing length (padding is added per packet).
@@ -166,6 +196,7 @@ export class CaptureEncoder {
     const senders = b.addresses.map((a) => this.#bytes(a));
     const time = this.#timeFields(b.receivedAt);
     const destinations = senders.map((src) => (src === null ? null : this.#destination(localBytes, src.length as 4 | 16)));
+    if (this.#native !== undefined) return this.#encodeNative(b, local.port, from, to, senders, destinations, time, out, at);
     const sums = senders.map((src, k) => (src === null ? 0 : addressSum(src) + addressSum(destinations[k]!)));
     let written = 0;
     for (let i = from; i < to; i++) {
@@ -186,6 +217,36 @@ export class CaptureEncoder {
       written++;
     }
     return { end: at, written };
+  }
+
+  #encodeNative(
+    b: CaptureBatch,
+    localPort: number,
+    from: number,
+    to: number,
+    senders: readonly (Uint8Array | null)[],
+    destinations: readonly (Uint8Array | null)[],
+    time: readonly [number, number],
+    out: Buffer,
+    at: number,
+  ): { end: number; written: number } {
+    if (this.#hosts.length < senders.length * HOST_STRIDE) this.#hosts = new Uint8Array(senders.length * HOST_STRIDE * 2);
+    const hosts = this.#hosts;
+    senders.forEach((src, k) => {
+      const h = k * HOST_STRIDE;
+      hosts[h] = src === null ? 0 : src.length;
+      if (src !== null) {
+        hosts.set(src, h + 4);
+        hosts.set(destinations[k]!, h + 20);
+      }
+    });
+    const state = this.#state;
+    state[0] = at;
+    state[1] = 0;
+    state[2] = time[0];
+    state[3] = time[1];
+    this.#native!(this.format === 'pcapng', b.data, b.starts, b.lengths, b.ports, b.senders, hosts, from, to, localPort, out, state);
+    return { end: state[0] as number, written: state[1] as number };
   }
 
   /**
