@@ -1,4 +1,4 @@
-// 9. listen --pcap: a blast (as in section 1, same sender and helpers) into plain `udpkit listen`
+// 10. listen --pcap: a blast (as in section 1, same sender and helpers) into plain `udpkit listen`
 // and into `udpkit listen --pcap FILE` (a file on /tmp), interleaved, medians of the runs. Target
 // of issue 14: the capturing listener receives >= 0.8x what the plain one does, at 64 and 1200 B.
 // After each capture run, tcpdump counts the packets in the file: it must hold every datagram
@@ -48,7 +48,7 @@ export async function run(ctx) {
         }
         r.cpuUs = r.cpu ? ((r.cpu.user + r.cpu.sys) * 1e6) / Math.max(r.received, 1) : NaN;
         results.push(r);
-        ctx.log(`[9 capture ${++k}/${total}] ${size} B ${which}: ${int(r.received)} of ${int(r.sent)}, kernel dropped ${int(r.drops)}, ` +
+        ctx.log(`[10 capture ${++k}/${total}] ${size} B ${which}: ${int(r.received)} of ${int(r.sent)}, kernel dropped ${int(r.drops)}, ` +
           `${fixed(r.cpuUs, 2)} µs/datagram${r.inFile === undefined ? '' : `, ${int(r.inFile)} packets in the file`}`);
       }
     }
@@ -88,7 +88,7 @@ export async function run(ctx) {
     });
   }
   return {
-    id: 9,
+    id: 10,
     title: `Capture: listen --pcap under a blast (${int(count)} datagrams from udp-blast at full speed)`,
     tables: [{
       title: 'plain listen and listen --pcap, medians of the runs',
