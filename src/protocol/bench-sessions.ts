@@ -8,6 +8,10 @@
  * Call {@link BenchSessions.handleDatagram} for every datagram; {@link BenchSessions.handleTimeout}
  * at {@link BenchSessions.nextDeadline} (early is harmless); {@link BenchSessions.noteStartDrops}
  * and {@link BenchSessions.finish} when `handleDatagram` asks for the kernel's drop counter.
+ *
+ * Longer than most files (about 260 lines): one table of sessions whose every input (start, data,
+ * result, echo, timeout) reads and changes the same session; the frames and statistics live apart
+ * (bench-frames.ts, bench-stats.ts).
  */
 import { decodeBenchFrame, echoReplyFor, encodeBenchFrame, formatSessionId, isBenchDataAt, isEchoRequest, u64At, type BenchResultStats } from './bench-frames.js';
 import { InterarrivalJitter, SequenceCounter, lossOf, type ReceiverCounts } from './bench-stats.js';

@@ -14,6 +14,10 @@
  *
  * Pure: the time of each datagram is the `receivedAt` given (ms since the epoch). See
  * docs/protocol.md, "Capture files".
+ *
+ * Longer than most files (about 340 lines): both formats, the batch and one-datagram paths and
+ * the addon's hook share one record layout and time arithmetic; the IP and UDP headers live apart
+ * in capture-packet.ts.
  */
 import { addressBytes, addressSum, anyAddress, IPV4_UDP_HEADERS, IPV6_UDP_HEADERS, MAX_CAPTURED_IPV4, MAX_CAPTURED_IPV6, writeUdpPacket, type UdpPacket } from './capture-packet.js';
 

@@ -21,6 +21,10 @@
  * Longer than most files (about 270 lines) for a reason: it is the protocol's one state machine,
  * where every packet type meets the peer table, the outbox and the rate limit; those, the
  * packet codec and the duplicate filter already stand alone (ipmsg-*.ts).
+ *
+ * Longer than most files (about 270 lines): one state machine whose inputs all touch the same
+ * peer table and outbox; the codec, dedupe, outbox and peer table already stand apart
+ * (ipmsg-*.ts).
  */
 import { UdpkitError, UdpkitRangeError, UdpkitTypeError } from '../errors.js';
 import { validateInteger } from '../validate.js';

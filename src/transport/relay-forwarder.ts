@@ -3,6 +3,10 @@
  * core between clients and one upstream server, over a front socket, one upstream socket per
  * client (so replies find their way back) and one timer, armed for whatever comes first: the
  * next datagram due, or the next client gone idle.
+ *
+ * Longer than most files (about 250 lines): the two directions share the client table, the timer
+ * and the queue bound, so they stay together; options, sealing and sessions live apart (relay.ts,
+ * relay-sealing.ts, relay-sessions.ts).
  */
 import { EventEmitter } from 'node:events';
 import type { Impairment, ImpairmentCounts } from '../protocol/impairment.js';
