@@ -52,7 +52,7 @@ const PRINTABLE = Buffer.from(Array.from({ length: 95 }, (_, i) => 32 + i).filte
 const text = (line: string): string => /^received message: (.*) from PORT \d+ on 127\.0\.0\.1$/.exec(line)?.[1] ?? `<not a message line: ${line.slice(0, 60)}...${line.slice(-60)}>`;
 
 describe('udpkit listen --tcp limits', () => {
-  it('300 connections each holding an unfinished 1 MiB line add under 150 MB, and every byte is shown or counted', async () => {
+  it('300 connections each holding an unfinished 1 MiB line add under 200 MB, and every byte is shown or counted', async () => {
     const l = await tcpListener(['--no-stop-word']);
     const before = procMemory(l.child.pid!).hwm;
     const payload = Buffer.alloc(MiB);
@@ -71,7 +71,10 @@ describe('udpkit listen --tcp limits', () => {
     l.child.kill('SIGTERM');
     const done = await l.done;
     expect(done.code).toBe(0);
-    expect(added, `VmHWM grew by ${added} bytes`).toBeLessThan(150e6);
+    // Without the caps this grew by 316 MB and on; with them 142 MB on a quiet machine and up to
+    // 153 MB with two busy loops beside it (the peak is garbage not yet collected from reading
+    // 300 MiB, so it moves with the load): the bound is set where the caps show and load does not.
+    expect(added, `VmHWM grew by ${added} bytes`).toBeLessThan(200e6);
 
     const shown = done.stdout.split('\n').filter(Boolean).map(text);
     expect(shown).toHaveLength(300);
