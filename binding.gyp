@@ -4,7 +4,7 @@
   "targets": [
     {
       "target_name": "udpkit_native",
-      "sources": ["native/udpkit.cc", "native/poll.cc", "native/receive.cc", "native/send.cc", "native/util.cc", "native/format.cc", "native/format-lines.cc", "native/capture.cc"],
+      "sources": ["native/udpkit.cc", "native/poll.cc", "native/receive.cc", "native/send.cc", "native/util.cc", "native/format.cc", "native/format-lines.cc", "native/capture.cc", "native/pipe.cc"],
       "cflags_cc": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
       "defines": ["_GNU_SOURCE"]
     }

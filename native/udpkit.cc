@@ -252,10 +252,15 @@ static napi_value Init(napi_env env, napi_value exports) {
   if (napi_create_function(env, "encodeCapture", NAPI_AUTO_LENGTH, EncodeCapture, nullptr, &encode_capture) != napi_ok) {
     return ThrowNapiFailure(env);
   }
+  napi_value grow_pipe;
+  if (napi_create_function(env, "growPipe", NAPI_AUTO_LENGTH, GrowPipe, nullptr, &grow_pipe) != napi_ok) {
+    return ThrowNapiFailure(env);
+  }
   napi_create_uint32(env, kAbiVersion, &version);
   napi_set_named_property(env, exports, "NativeUdp", cls);
   napi_set_named_property(env, exports, "formatLines", format_lines);
   napi_set_named_property(env, exports, "encodeCapture", encode_capture);
+  napi_set_named_property(env, exports, "growPipe", grow_pipe);
   napi_set_named_property(env, exports, "abiVersion", version);
   return exports;
 }

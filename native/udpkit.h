@@ -25,7 +25,7 @@
 namespace udpkit {
 
 // Bumped when the JS-visible API changes, so binding.ts refuses a stale build/ directory.
-constexpr uint32_t kAbiVersion = 5;
+constexpr uint32_t kAbiVersion = 6;
 
 constexpr int kBatch = 64;             // datagrams per recvmmsg / sendmmsg
 constexpr int kBatchesPerWakeup = 16;  // then back to the event loop so timers and output run
@@ -155,6 +155,9 @@ napi_value FormatLines(napi_env env, napi_callback_info info);
 
 // capture.cc
 napi_value EncodeCapture(napi_env env, napi_callback_info info);
+
+// pipe.cc
+napi_value GrowPipe(napi_env env, napi_callback_info info);
 
 // receive.cc
 napi_value StartReceiving(napi_env env, napi_callback_info info);

@@ -11,6 +11,7 @@ import { HexBatchFormatter, TextBatchFormatter } from '../format/text-batch.js';
 import type { DatagramBatch } from '../socket/batch.js';
 import type { CaptureEndpoint, CaptureWriter } from '../transport/capture-writer.js';
 import { LineWriter } from './line-writer.js';
+import { growOutputPipe } from './output-pipe.js';
 
 /** How datagrams are shown on stdout. */
 export type OutputMode = 'text' | 'json' | 'hex';
@@ -90,6 +91,7 @@ export class DatagramSink {
     this.#onLogError = onLogError;
     // Written every 256 KiB: the formatters then reuse the memory (see writeBatch) while warm.
     const flow = { onBlock: () => this.#block(), onDrain: () => this.#drain(), flushAt: 256 * 1024 };
+    growOutputPipe(stdout);
     this.#out = new LineWriter(stdout, flow);
     this.#logFile = log;
     this.#log = log ? new LineWriter(log.stream, { ...flow, ...(onLogError ? { onError: onLogError } : {}) }) : undefined;

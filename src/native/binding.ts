@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { CaptureNativeEncode } from '../protocol/capture-write.js';
 
 /** The `abiVersion` this file describes; a build reporting another one is ignored. */
-export const NATIVE_ABI_VERSION = 5;
+export const NATIVE_ABI_VERSION = 6;
 
 /**
  * Receives one batch of `count` (1..64) datagrams. Everything passed is valid **only during the
@@ -174,6 +174,11 @@ export interface NativeBinding {
   readonly abiVersion: number;
   readonly formatLines: NativeFormatLines;
   readonly encodeCapture: NativeEncodeCapture;
+  /**
+   * Asks for a pipe buffer of `bytes` on `fd` (F_SETPIPE_SZ) unless it is that large already;
+   * the size it has now, or minus the errno (not a pipe, or past the user's pipe-max-size).
+   */
+  readonly growPipe: (fd: number, bytes: number) => number;
   /** `family` 4 or 6; `ipv6Only` false makes an IPv6 socket dual-stack (set either way). */
   readonly NativeUdp: new (family: 4 | 6, ipv6Only?: boolean) => NativeUdp;
 }
