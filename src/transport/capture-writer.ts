@@ -3,17 +3,21 @@
  * header at once, then what it is given, gathered into one write per event-loop turn (or per
  * 256 KiB).
  *
- * A file is written with synchronous `writev` calls, as Node writes stdout to a file: a write to
- * the page cache takes microseconds, while fs.WriteStream's one-write-at-a-time round trips
- * through the thread pool fell behind a busy listener (which then paused, and the kernel
- * dropped) even on /dev/null. A stream keeps memory bounded another way: past `softLimit` bytes
- * not yet taken it calls `onBlock` (a listener pauses its socket, so the kernel buffers and
- * counts drops), and past `hardLimit` it drops datagrams and counts them in `dropped`.
+ * A file is written with synchronous `writev` calls on the listener's own thread, as Node writes
+ * stdout to a file: a write to the page cache takes microseconds. Handing the writes to the
+ * thread pool instead (fs.WriteStream, or queued async `writev`) cost more than it saved: on two
+ * cores the pool thread competed with the receiving loop, every write meant two thread switches,
+ * and each queued write needed a fresh 1 MiB buffer (page faults) where one warm buffer does.
+ * A disk that is slow makes the writes slow, and the listener with them: the kernel buffers what
+ * arrives meanwhile and counts its drops, and memory stays bounded without a queue. A stream
+ * keeps memory bounded another way: past `softLimit` bytes not yet taken it calls `onBlock` (a
+ * listener pauses its socket), and past `hardLimit` it drops datagrams and counts them in
+ * `dropped`.
  *
- * Longer than most files (about 340 lines): the file and the stream paths share one queue, one
- * pair of bounds and one way to finish on every exit; the bytes come from capture-write.ts.
+ * Longer than most files (about 300 lines): the file and the stream paths share one batching,
+ * one pair of bounds and one way to finish on every exit; the bytes come from capture-write.ts.
  */
-import { closeSync, fsyncSync, openSync, writeSync, writev } from 'node:fs';
+import { closeSync, fsyncSync, openSync, writeSync, writevSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { UdpkitError, describeErrno, errnoOf } from '../errors.js';
 import { loadNative } from '../native/binding.js';
@@ -23,9 +27,9 @@ export type { CaptureFormat, CaptureEndpoint } from '../protocol/capture-write.j
 
 /** How a {@link CaptureWriter} writes and whom it tells when the stream is slow or fails. */
 export interface CaptureWriterOptions extends CaptureEncoderOptions {
-  /** A stream only: bytes it may hold before `onBlock` (default 4 MiB; a file: 12 MiB queued). */
+  /** A stream only: bytes it may hold before `onBlock` (default 4 MiB). */
   readonly softLimit?: number;
-  /** Bytes held (queued for a file, or held by a stream) before datagrams are dropped and counted (default 16 MiB). */
+  /** Bytes held (by a stream, or pending in turn) before datagrams are dropped and counted (default 16 MiB). */
   readonly hardLimit?: number;
   readonly onBlock?: () => void;
   readonly onDrain?: () => void;
@@ -36,22 +40,14 @@ export interface CaptureWriterOptions extends CaptureEncoderOptions {
 const FLUSH_AT = 256 * 1024;
 /**
  * A file's batches are encoded into one buffer, written out when full (or at the end of the
- * turn) and then reused: a fresh buffer per batch made the garbage collector run for hundreds of
- * megabytes a second of them.
+ * turn) and then reused at once: a fresh buffer per batch made the garbage collector run for
+ * hundreds of megabytes a second of them.
  */
 const SLAB = 1024 * 1024;
 /** Chunks per flush at most (one per batch; a batch may hold one datagram): under IOV_MAX. */
 const MAX_CHUNKS = 512;
 
-/** File writes waiting (or under way) past which the producer is asked to pause, and resumed below the second. */
-const FILE_HIGH_WATER = 12 * 1024 * 1024;
-const FILE_LOW_WATER = 4 * 1024 * 1024;
-/** Emptied slabs kept for reuse at most. */
-const SPARE_SLABS = 4;
-
 type Slab = { out: Buffer; words: Uint32Array };
-/** One writev to make: its chunks, and the slabs to reuse once it is done. */
-type FileWrite = { chunks: Buffer[]; slabs: Slab[]; bytes: number };
 
 /**
  * One capture being written. {@link CaptureWriter.open} for a file, or construct it with a
@@ -70,15 +66,9 @@ export class CaptureWriter {
   #onBlock: (() => void) | undefined;
   #onDrain: (() => void) | undefined;
   #pending: Buffer[] = [];
-  /** A file's buffer being filled and how much of it is (see SLAB); slabs written, for reuse. */
-  #slab: Slab | undefined;
+  /** A file's buffer being filled and how much of it is (see SLAB). */
+  readonly #slab: Slab | undefined;
   #slabUsed = 0;
-  readonly #spare: Slab[] = [];
-  /** A file's writes, made one at a time in order, on the thread pool (see FILE_HIGH_WATER). */
-  readonly #writes: FileWrite[] = [];
-  #writing = false;
-  #queuedBytes = 0;
-  #written: (() => void) | undefined;
   #pendingBytes = 0;
   #scheduled = false;
   #blocked = false;
@@ -165,7 +155,7 @@ export class CaptureWriter {
 
   /** Whether `n` more datagrams may be taken now; counts them as dropped if not. */
   #room(n: number): boolean {
-    const held = this.#pendingBytes + (this.#out === undefined ? this.#queuedBytes : this.#out.writableLength);
+    const held = this.#pendingBytes + (this.#out === undefined ? 0 : this.#out.writableLength);
     if (!this.#failed && !this.#closed && held < (this.#options.hardLimit ?? 16 * 1024 * 1024)) return true;
     this.dropped += n;
     return false;
@@ -182,7 +172,7 @@ export class CaptureWriter {
       if (length <= SLAB) {
         if (this.#slabUsed + length > SLAB) this.#flush();
         if (this.#failed) return this.#room(to - from);
-        // Read after the flush, which hands the full slab over to be written and takes another.
+        // A full slab has been written out by the flush and is filled again from its start.
         const slab = this.#slab;
         const { end, written } = this.#encoder.encodeBatchInto(b, local, from, to, slab.out, slab.words, this.#slabUsed);
         this.#slabUsed = end;
@@ -234,24 +224,13 @@ export class CaptureWriter {
   #flush(): void {
     if (this.#failed) return;
     if (this.#fd !== undefined) {
-      const write: FileWrite = { chunks: this.#pending, slabs: [], bytes: this.#pendingBytes };
-      if (this.#slabUsed > 0) {
-        write.chunks.push(this.#slab!.out.subarray(0, this.#slabUsed));
-        write.slabs.push(this.#slab!);
-        write.bytes += this.#slabUsed;
-        this.#slab = this.#spare.pop() ?? captureBuffer(SLAB);
-      }
+      const chunks = this.#pending;
+      if (this.#slabUsed > 0) chunks.push(this.#slab!.out.subarray(0, this.#slabUsed));
       this.#pending = [];
       this.#pendingBytes = 0;
       this.#slabUsed = 0;
-      if (write.bytes === 0) return;
-      this.#writes.push(write);
-      this.#queuedBytes += write.bytes;
-      if (!this.#blocked && this.#queuedBytes >= FILE_HIGH_WATER) {
-        this.#blocked = true;
-        this.#onBlock?.();
-      }
-      if (!this.#writing) this.#writeNext();
+      // Written before the slab is filled again: the kernel has copied it when writev returns.
+      if (chunks.length > 0) this.#writeFile(this.#fd, chunks);
       return;
     }
     if (this.#pendingBytes === 0) return;
@@ -274,46 +253,28 @@ export class CaptureWriter {
     }
   }
 
-  /** Makes the next file write; the thread pool writes while the listener goes on receiving. */
-  #writeNext(): void {
-    // Everything queued meanwhile goes in one writev (a chunk per batch, IOV_MAX at most).
-    while (this.#writes.length > 1 && this.#writes[0]!.chunks.length + this.#writes[1]!.chunks.length <= MAX_CHUNKS) {
-      const [a, b] = this.#writes.splice(0, 2) as [FileWrite, FileWrite];
-      this.#writes.unshift({ chunks: [...a.chunks, ...b.chunks], slabs: [...a.slabs, ...b.slabs], bytes: a.bytes + b.bytes });
-    }
-    const write = this.#writes[0];
-    if (write === undefined || this.#failed) {
-      this.#writing = false;
-      this.#written?.();
-      return;
-    }
-    this.#writing = true;
-    writev(this.#fd!, write.chunks, (err, n) => {
-      if (err || n === 0) {
-        this.#writes.length = 0;
-        this.#queuedBytes = 0;
-        this.#fail(err ?? Object.assign(new Error('write wrote nothing'), { code: 'EIO' }));
-        this.#writeNext();
+  /** Writes `chunks` to the file now, IOV_MAX at a time, going on after a short write. */
+  #writeFile(fd: number, chunks: Buffer[]): void {
+    let rest = chunks;
+    while (rest.length > 0) {
+      const part = rest.slice(0, MAX_CHUNKS);
+      let n: number;
+      try {
+        n = writevSync(fd, part);
+      } catch (err) {
+        this.#fail(err as Error);
         return;
       }
-      this.#queuedBytes -= n;
-      write.bytes -= n;
-      if (write.bytes > 0) {
-        // A short write (rare on a file): go on from where it stopped.
-        let i = 0;
-        while (n >= write.chunks[i]!.length) n -= write.chunks[i++]!.length;
-        write.chunks = write.chunks.slice(i);
-        write.chunks[0] = write.chunks[0]!.subarray(n);
-      } else {
-        this.#writes.shift();
-        for (const slab of write.slabs) if (this.#spare.length < SPARE_SLABS) this.#spare.push(slab);
+      if (n === 0) {
+        this.#fail(Object.assign(new Error('write wrote nothing'), { code: 'EIO' }));
+        return;
       }
-      if (this.#blocked && this.#queuedBytes < FILE_LOW_WATER) {
-        this.#blocked = false;
-        this.#onDrain?.();
-      }
-      this.#writeNext();
-    });
+      // Drop what was written; a short write (rare on a file) leaves part of a chunk.
+      let i = 0;
+      while (i < part.length && n >= part[i]!.length) n -= part[i++]!.length;
+      rest = rest.slice(i);
+      if (n > 0) rest[0] = rest[0]!.subarray(n);
+    }
   }
 
   /**
@@ -331,7 +292,6 @@ export class CaptureWriter {
       return;
     }
     const fd = this.#fd!;
-    if (this.#writing) await new Promise<void>((resolve) => (this.#written = resolve));
     try {
       fsyncSync(fd);
     } catch (err) {
