@@ -11,11 +11,14 @@ export interface Ticks {
   readonly decimals: number;
 }
 
-/** The smallest of 1, 2, 5 x 10^k at least `raw` (raw > 0). */
+/**
+ * The one of 1, 2, 5 x 10^k nearest `raw` (raw > 0) on a log scale, so 10 s over 5 ticks gets
+ * steps of 2, not 5 because the run lasted 10.0006 s.
+ */
 function roundStep(raw: number): number {
   const power = 10 ** Math.floor(Math.log10(raw));
   const f = raw / power;
-  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * power;
+  return (f >= Math.sqrt(50) ? 10 : f >= Math.sqrt(10) ? 5 : f >= Math.SQRT2 ? 2 : 1) * power;
 }
 
 /**

@@ -175,7 +175,9 @@ export function barChart(o: BarChartOptions): string {
  * @example svgDocument({ width: 800, height: 300, title: 'Rate', body: stepChart(...) })
  */
 export function svgDocument(o: { readonly width: number; readonly height: number; readonly title: string; readonly body: string; readonly heading?: boolean }): string {
-  const heading = o.heading === false ? '' : textElement('text', { class: 'chart-title', x: o.width / 2, y: 22, 'text-anchor': 'middle', 'font-size': 16, 'font-weight': 'bold' }, o.title);
+  // A long title gets a smaller font rather than running off both edges (about 0.6 em a bold character).
+  const size = Math.max(9, Math.min(16, Math.floor((o.width * 0.95) / (0.6 * Math.max(o.title.length, 1)))));
+  const heading = o.heading === false ? '' : textElement('text', { class: 'chart-title', x: o.width / 2, y: 22, 'text-anchor': 'middle', 'font-size': size, 'font-weight': 'bold' }, o.title);
   return el('svg', { xmlns: 'http://www.w3.org/2000/svg', width: o.width, height: o.height, viewBox: `0 0 ${o.width} ${o.height}`, 'font-family': 'system-ui, sans-serif', 'font-size': 12 },
     `<title>${xmlEscape(o.title)}</title>`,
     el('rect', { width: o.width, height: o.height, fill: '#fff' }),

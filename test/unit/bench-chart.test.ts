@@ -59,7 +59,7 @@ describe('benchChartSvg', () => {
     expect(labels).toEqual(['Mbit/s', 'time (s)', 'loss (%)', 'time (s)', 'delay (ms)', 'time (s)', 'count', 'round-trip time (µs)']);
     const throughput = findAll(root, (e) => e.attributes['data-panel'] === 'throughput')[0] as XmlElement;
     const yTicks = findAll(findAll(throughput, (e) => e.attributes['data-axis'] === 'y')[0] as XmlElement, (e) => e.name === 'text' && e.attributes['class'] === undefined);
-    expect(yTicks.map((t) => t.text)).toEqual(['0', '2', '4', '6']);
+    expect(yTicks.map((t) => t.text)).toEqual(['0', '1', '2', '3', '4', '5', '6']);
     const xTicks = findAll(findAll(throughput, (e) => e.attributes['data-axis'] === 'x')[0] as XmlElement, (e) => e.name === 'text' && e.attributes['class'] === undefined);
     expect(xTicks.map((t) => t.text)).toEqual(['0.0', '0.5', '1.0', '1.5', '2.0', '2.5']);
   });

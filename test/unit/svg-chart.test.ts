@@ -2,20 +2,22 @@
 import { describe, expect, it } from 'vitest';
 import { niceTicks, scale } from '../../src/format/chart-scale.js';
 import { rateChartSvg } from '../../src/format/rate-chart.js';
-import { barChart, stepChart } from '../../src/format/svg-chart.js';
+import { barChart, stepChart, svgDocument } from '../../src/format/svg-chart.js';
 import { el, num, xmlEscape } from '../../src/format/svg-writer.js';
 import { findAll, parseXml } from '../helpers/xml-check.js';
 
 describe('niceTicks', () => {
   it('extends a value axis to whole steps of 1, 2 or 5 times a power of ten', () => {
     expect(niceTicks(0, 93, 5, true)).toEqual({ min: 0, max: 100, values: [0, 20, 40, 60, 80, 100], decimals: 0 });
-    expect(niceTicks(0, 0.013, 5, true)).toEqual({ min: 0, max: 0.015, values: [0, 0.005, 0.01, 0.015], decimals: 3 });
+    expect(niceTicks(0, 0.013, 5, true)).toEqual({ min: 0, max: 0.014, values: [0, 0.002, 0.004, 0.006, 0.008, 0.01, 0.012, 0.014], decimals: 3 });
     expect(niceTicks(-3, 7, 5, true).values).toEqual([-4, -2, 0, 2, 4, 6, 8]);
   });
 
   it('keeps a time axis where the data is, ticks inside it', () => {
     expect(niceTicks(0.3, 9.7, 5, false)).toEqual({ min: 0.3, max: 9.7, values: [2, 4, 6, 8], decimals: 0 });
-    expect(niceTicks(-60, 0, 5, false).values).toEqual([-60, -40, -20, 0]);
+    expect(niceTicks(-60, 0, 5, false).values).toEqual([-60, -50, -40, -30, -20, -10, 0]);
+    // A run of 10.0006 s still gets steps of 2.
+    expect(niceTicks(0, 10.0006, 5, false).values).toEqual([0, 2, 4, 6, 8, 10]);
   });
 
   it('turns an empty or broken range into one that can be drawn', () => {
@@ -77,7 +79,7 @@ describe('panels', () => {
     expect(series[0]?.attributes['data-points']).toBe('60');
     expect(root.children[0]).toMatchObject({ name: 'title', text: 'port 5000 & more' });
     const xTicks = findAll(findAll(root, (e) => e.attributes['data-axis'] === 'x')[0]!, (e) => e.name === 'text' && e.attributes['class'] === undefined);
-    expect(xTicks.map((t) => t.text)).toEqual(['-60', '-40', '-20', '0']);
+    expect(xTicks.map((t) => t.text)).toEqual(['-60', '-50', '-40', '-30', '-20', '-10', '0']);
   });
 });
 
@@ -98,5 +100,14 @@ describe('the XML check the chart tests use', () => {
 
   it('reads text and attributes with their entities decoded', () => {
     expect(parseXml('<a t="&lt;&#39;&#x41;">x &amp; y</a>')).toEqual({ name: 'a', attributes: { t: "<'A" }, children: [], text: 'x & y' });
+  });
+});
+
+describe('the document heading', () => {
+  it('shrinks a long title to fit the width, never below 9 px', () => {
+    const size = (title: string): string | undefined => findAll(parseXml(svgDocument({ width: 800, height: 100, title, body: '' })), (e) => e.attributes['class'] === 'chart-title')[0]?.attributes['font-size'];
+    expect(size('short')).toBe('16');
+    expect(size('x'.repeat(120))).toBe('10');
+    expect(size('x'.repeat(1000))).toBe('9');
   });
 });
