@@ -3,6 +3,7 @@
  * a listener's rate chart counts what a Python peer sent, and a bench run started from the page
  * is charted live and ends with the report the bench server agrees with.
  */
+import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { benchChartSvg } from '../../src/format/bench-chart.js';
@@ -38,10 +39,13 @@ describe.skipIf(!hasChromium)('udpkit ui charts in a browser', () => {
 
     const sent = 25;
     await pySend(port, Array.from({ length: sent }, (_, i) => `rate-${i}`));
+    // Every datagram is accounted for by the server: received, or dropped by the kernel.
+    const counts = async (): Promise<{ received: number; kernelDropped: number | null }> =>
+      ((await (await ui.api('/api/listeners')).json()) as { received: number; kernelDropped: number | null }[])[0]!;
+    await expect.poll(async () => { const c = await counts(); return c.received + (c.kernelDropped ?? 0); }, { timeout: 10_000 }).toBe(sent);
+    const { received } = await counts();
     // The chart shows whole seconds: it has them all once the second they arrived in is over.
-    const { received, kernelDropped } = ((await (await ui.api('/api/listeners')).json()) as { received: number; kernelDropped: number | null }[])[0]!;
     await page.locator(`figure.rate-chart[data-port="${port}"][data-total="${received}"]`).waitFor({ state: 'attached' });
-    expect(received + (kernelDropped ?? 0)).toBe(sent);
     expect(Number(await figure.getAttribute('data-peak'))).toBeGreaterThan(0);
     const series = figure.locator('g.series[data-series="rate"]');
     expect(await series.getAttribute('data-points')).toBe('60');
@@ -79,6 +83,7 @@ describe.skipIf(!hasChromium)('udpkit ui charts in a browser', () => {
       for (const id of ['throughput', 'loss', 'delay', 'histogram']) expect(await section.locator(`#bench-chart g.series[data-series="${id}"]`).count()).toBe(1);
       expect(await section.locator('#bench-chart g.series[data-series="throughput"]').getAttribute('data-points')).toBe(String(status.intervals.length));
       expect((await server.done).code).toBe(0);
+      await section.screenshot({ path: fileURLToPath(new URL('../../test-results/ui-bench.png', import.meta.url)) });
     } finally {
       server.child.kill('SIGTERM');
     }
