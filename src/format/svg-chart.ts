@@ -139,7 +139,9 @@ export function stepChart(o: StepChartOptions): string {
     const y = num(sy(s.value));
     const x0 = num(sx(s.from));
     const x1 = num(sx(s.to));
-    d += `${lastTo === s.from ? 'L' : d === '' ? 'M' : ' M'}${x0} ${y}L${x1} ${y}`;
+    // Touching within rounding (0.1 * 3 against 0.3): joined, not broken.
+    const touches = lastTo !== undefined && Math.abs(lastTo - s.from) <= 1e-9 * Math.max(1, Math.abs(s.from));
+    d += `${touches ? 'L' : d === '' ? 'M' : ' M'}${x0} ${y}L${x1} ${y}`;
     lastTo = s.to;
   }
   const path = d === '' ? '' : el('path', { d, fill: 'none', stroke: o.color, 'stroke-width': 2, 'stroke-linejoin': 'round' });

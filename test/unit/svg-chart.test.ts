@@ -65,6 +65,15 @@ describe('panels', () => {
     expect(d.match(/L/g)).toHaveLength(4);
   });
 
+  it('joins steps that touch within rounding (0.1 * 3 and 0.3)', () => {
+    const steps = [
+      { from: 0, to: 0.1 * 3, value: 1 },
+      { from: 0.3, to: 0.6, value: 2 },
+    ];
+    const root = parseXml(wrap(stepChart({ title: 't', box, x: { label: 'x' }, y: { label: 'y' }, id: 's', color: '#000', steps })));
+    expect(findAll(root, (e) => e.name === 'path')[0]?.attributes['d']?.match(/M/g)).toHaveLength(1);
+  });
+
   it('draws negative bars below the zero line', () => {
     const root = parseXml(wrap(barChart({ title: 't', box, x: { label: 'x' }, y: { label: 'y' }, id: 'b', color: '#000', bars: [{ from: 0, to: 1, value: -2 }, { from: 1, to: 2, value: 2 }] })));
     const [neg, pos] = findAll(root, (e) => e.name === 'rect');
