@@ -68,7 +68,8 @@ export async function gateBenchForm(form: BenchForm, options: GateOptions = {}):
   const { broadcast: _, ...checked } = gated;
   if (ipaddr.isValid(checked.host)) {
     const parsed = ipaddr.process(checked.host);
-    if (parsed.range() === 'multicast') return `${form.host} is a multicast address: ${ONE_HOST}`;
+    const what = checked.host === form.host ? form.host : `${form.host} (${checked.host})`;
+    if (parsed.range() === 'multicast') return `${what} is a multicast address: ${ONE_HOST}`;
   }
   return checked;
 }
