@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { benchChartSvg } from '../../src/format/bench-chart.js';
+import { benchChartHtml, benchChartSvg } from '../../src/format/bench-chart.js';
 import { start, waitForLines, waitForStderr } from '../helpers/cli.js';
 import { pySend } from '../helpers/py-udp.js';
 import type { RunningUi } from '../helpers/ui.js';
@@ -99,6 +99,29 @@ describe.skipIf(!hasChromium)('udpkit ui charts in a browser', () => {
     await page.locator('#bench-section[data-state="done"]').waitFor({ state: 'attached' });
     await expect.poll(() => page.locator('#bench-status').textContent()).toMatch(/^finished against loopback, last interval [\d.]+ Mbit\/s, loss [\d.]+%$/);
     await page.getByLabel('Loopback').uncheck();
+  });
+
+  it('shows the standalone HTML chart without a single request, its four series drawn', async () => {
+    const html = benchChartHtml({
+      title: 'standalone <check>',
+      intervals: [0, 1, 2].map((k) => ({ startS: k, endS: k + 1, mbps: 10 + k, lossPercent: k / 10, delayMs: 0.2 })),
+      histogram: [{ fromUs: 100, toUs: 110, count: 3 }, { fromUs: 110, toUs: 120, count: 5 }],
+    });
+    const other = await opened!.browser.newPage();
+    try {
+      const requests: string[] = [];
+      other.on('request', (r) => requests.push(r.url()));
+      await other.setContent(html, { waitUntil: 'load' });
+      expect(requests).toEqual([]);
+      expect(await other.title()).toBe('standalone <check>');
+      for (const id of ['throughput', 'loss', 'delay', 'histogram']) expect(await other.locator(`svg g.series[data-series="${id}"]`).count()).toBe(1);
+      expect(await other.locator('g.series[data-series="histogram"] rect.bar').count()).toBe(2);
+      // Drawn, not just present: the throughput line has a size on screen.
+      const box = await other.locator('g.series[data-series="throughput"] path').boundingBox();
+      expect(box?.width).toBeGreaterThan(600);
+    } finally {
+      await other.close();
+    }
   });
 
   it('parses the renderer output as XML in the browser, hostile title included', async () => {
