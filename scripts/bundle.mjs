@@ -75,6 +75,21 @@ await Promise.all([
   build({ ...common, entryPoints: ['dist/cli/bin.js'], outfile: `${APP}/main.cjs`, plugins: [lazyChildProcess, commandsApart] }),
   ...commands.map((name) => build({ ...common, entryPoints: [`dist/cli/commands/${name}.js`], outfile: `${APP}/${name}.cjs` })),
 ]);
+// The web page's charts (the same renderers as `bench --plot`), one script the page loads as
+// window.udpkitCharts; src/ui/server.ts serves it from here.
+await build({
+  entryPoints: ['dist/ui/charts-entry.js'],
+  outfile: `${APP}/ui-charts.js`,
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  globalName: 'udpkitCharts',
+  target: 'es2022',
+  charset: 'ascii',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'warning',
+});
 // The launcher compiles main.cjs as a function body, where a #! line is a syntax error.
 const main = readFileSync(`${APP}/main.cjs`, 'utf8');
 if (main.startsWith('#!')) writeFileSync(`${APP}/main.cjs`, main.slice(main.indexOf('\n') + 1));

@@ -6,6 +6,8 @@
   const MAX_ROWS = 10000;
   const rows = []; // newest last, at most MAX_ROWS (plus one batch)
   let paused = false;
+  const pageCharts = window.udpkitPageCharts;
+  const rates = pageCharts.rateCharts();
 
   async function api(method, path, body) {
     const res = await fetch(path, {
@@ -30,10 +32,11 @@
   // Listeners
   async function refreshListeners() {
     const list = await api('GET', '/api/listeners');
+    rates.keep(new Set(list.map((l) => l.id)));
     $('listeners').replaceChildren(...list.map((l) => {
       const stop = el('button', { type: 'button', textContent: `Stop port ${l.port}` });
       stop.addEventListener('click', async () => { await api('DELETE', `/api/listeners/${l.id}`); refreshListeners(); });
-      return el('li', { className: 'listener', dataset: { port: String(l.port) } }, `Listening on ${l.address.includes(":") ? `[${l.address}]` : l.address}:${l.port} `, stop);
+      return el('li', { className: 'listener', dataset: { port: String(l.port) } }, `Listening on ${l.address.includes(":") ? `[${l.address}]` : l.address}:${l.port} `, stop, rates.figure(l));
     }));
   }
   $('listen-form').addEventListener('submit', async (ev) => {
@@ -152,6 +155,7 @@
   events.addEventListener('datagram', (ev) => {
     const d = JSON.parse(ev.data);
     evicted = Math.max(evicted, d.evicted);
+    rates.count(d);
     addRow(d);
   });
   events.addEventListener('missed', (ev) => {
@@ -233,6 +237,8 @@
         ...i.ipv6.map((a) => `${a.address}/${a.prefixLength}`)].join(', ') || 'no addresses')));
   }
   $('info-refresh').addEventListener('click', refreshInfo);
+
+  pageCharts.benchPanel(api, $);
 
   Promise.all([refreshListeners(), refreshSaved(), refreshInfo()]).catch((err) => { $('status').textContent = `error: ${err.message}`; });
 })();

@@ -11,6 +11,8 @@ import { Hono } from 'hono';
 import { networkInfoJson } from '../format/network-info.js';
 import { networkInfo } from '../net/network-info.js';
 import { validatePort } from '../validate.js';
+import { addBenchApi } from './bench-api.js';
+import { BenchRuns } from './bench-run.js';
 import { gateBroadcast } from './broadcast-gate.js';
 import type { EventLogOptions } from './event-log.js';
 import { EventStreams, type EventStreamsOptions } from './event-streams.js';
@@ -47,9 +49,13 @@ export interface UiServer {
 
 // dist/ui/server.js and the bundle dist/app/udpkit.cjs both sit two levels below the package root.
 const ASSETS = new URL('../../ui/', import.meta.url);
+// The chart code (src/format/svg-chart.ts and bench-chart.ts) bundled for the browser by
+// scripts/bundle.mjs, next to the CLI bundles; missing when run from uncompiled sources.
+const CHARTS = new URL('../app/ui-charts.js', import.meta.url);
 const TYPES: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
+  'charts.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
 };
 
@@ -71,6 +77,7 @@ export async function startUiServer(options: UiServerOptions = {}): Promise<UiSe
   hub.subscribe((e) => streams.notify(e.event.length));
   const exports = new LogExports(hub.log);
   const saved = new SavedStore(savedPath(options.env ?? process.env));
+  const benches = new BenchRuns();
   // Aborted by close(): sends in progress stop instead of keeping the process alive.
   const stopping = new AbortController();
   let boundPort = 0;
@@ -87,6 +94,12 @@ export async function startUiServer(options: UiServerOptions = {}): Promise<UiSe
       return c.body(body, 200, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
     });
   }
+
+  app.get('/ui-charts.js', async (c) => {
+    const body = await readFile(CHARTS, 'utf8').catch(() => undefined);
+    if (body === undefined) return c.json({ error: 'charts not built: run npm run build' }, 404);
+    return c.body(body, 200, { 'content-type': TYPES['app.js'] as string, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  });
 
   app.get('/api/info', async (c) => c.json(networkInfoJson(await networkInfo(), { all: true })));
 
@@ -145,6 +158,8 @@ export async function startUiServer(options: UiServerOptions = {}): Promise<UiSe
     return c.json({ results: await sendForm(gated, stopping.signal) });
   });
 
+  addBenchApi(app, benches);
+
   app.get('/api/saved', async (c) => c.json(await saved.list()));
   app.post('/api/saved', async (c) => {
     const body = await readJsonObject(c);
@@ -176,7 +191,7 @@ export async function startUiServer(options: UiServerOptions = {}): Promise<UiSe
       streams.closeAll();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      await Promise.all([closed, hub.close()]);
+      await Promise.all([closed, hub.close(), benches.close()]);
     },
   };
 }

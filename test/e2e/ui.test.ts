@@ -1,37 +1,28 @@
 /** The page in a real (headless) browser against the built `udpkit ui`, loopback only. */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startListener, waitForLines } from '../helpers/cli.js';
 import { readEvents, type SseReader } from '../helpers/sse.js';
-import { startUi, type RunningUi } from '../helpers/ui.js';
+import type { RunningUi } from '../helpers/ui.js';
+import { CHROMIUM, hasChromium, openUiInBrowser, type UiInBrowser } from '../helpers/ui-browser.js';
 import { floodUi } from '../helpers/ui-flood.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.log(`skipping the browser tests: ${CHROMIUM} is missing (apt-get install chromium)`);
 
 describe.skipIf(!hasChromium)('udpkit ui in a browser', () => {
+  let opened: UiInBrowser | undefined;
   let ui: RunningUi;
   let browser: Browser;
   let page: Page;
 
   beforeAll(async () => {
-    ui = await startUi();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    // Fail with Playwright's message (what it waited for) before vitest's own timeout.
-    page.setDefaultTimeout(8_000);
-    await page.goto(ui.url);
-    await page.getByRole('status').filter({ hasText: /^connected$/ }).waitFor();
+    opened = await openUiInBrowser();
+    ({ ui, browser, page } = opened);
   });
   afterAll(async () => {
-    await browser?.close();
-    await ui?.stop();
+    await opened?.close();
   });
 
   it('shows a datagram sent from the CLI to a listener started in the page', async () => {
