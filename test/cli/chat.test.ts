@@ -55,7 +55,7 @@ describe('udpkit chat (scripted)', () => {
     expect(events(alice)[0]).toEqual({ event: 'ready', port: alice.port });
     expect(bob.stderr).toContain(`announced to 127.0.0.1:${alice.port}`);
     const bobSeen = await waitForEvent(alice, (e) => e.event === 'join');
-    expect(bobSeen).toEqual({ event: 'join', peer: { name: 'bob', user: expect.any(String), host: expect.any(String), address: '127.0.0.1' } });
+    expect(bobSeen).toEqual({ event: 'join', peer: { name: 'bob', user: expect.any(String), host: expect.any(String), address: '127.0.0.1', group: '', away: false } });
     await waitForEvent(bob, (e) => e.event === 'join');
 
     alice.child.stdin!.write('/who\n');
