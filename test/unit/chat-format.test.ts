@@ -36,6 +36,15 @@ describe('chat input lines', () => {
     expect(parseChatLine('/msg 10.0.0.2:2425 hi')).toEqual({ kind: 'msg', to: '10.0.0.2:2425', text: 'hi', sealed: false });
     expect(parseChatLine('/msg bob')).toEqual({ kind: 'error', message: 'usage: /msg NAME TEXT' });
     expect(parseChatLine('/dance')).toEqual({ kind: 'error', message: 'unknown command /dance (try /help)' });
+    expect(parseChatLine('/seal "Bob Smith" the key')).toEqual({ kind: 'msg', to: 'Bob Smith', text: 'the key', sealed: true });
+    expect(parseChatLine('/seal bob')).toEqual({ kind: 'error', message: 'usage: /seal NAME TEXT' });
+    expect(parseChatLine('/away  at lunch ')).toEqual({ kind: 'away', text: 'at lunch' });
+    expect(parseChatLine('/away')).toEqual({ kind: 'away', text: '' });
+    expect(parseChatLine('/back')).toEqual({ kind: 'back' });
+    expect(parseChatLine('/open 3')).toEqual({ kind: 'open', id: 3 });
+    expect(parseChatLine('/open')).toEqual({ kind: 'open', id: undefined });
+    expect(parseChatLine('/open x')).toEqual({ kind: 'error', message: 'usage: /open [N] (N: the number shown with the sealed message)' });
+    expect(parseChatLine('/info bob')).toEqual({ kind: 'info', to: 'bob' });
   });
 
   it('finds peers by name, then ignoring case, then by address', () => {
@@ -73,6 +82,16 @@ describe('chat output', () => {
     // Two peers with one name: the address tells them apart.
     const twins = [peer('Bob', 2), peer('Bob', 3)];
     expect(formatChatEvent({ type: 'delivered', to: twins[1]!, packetNo: 1 }, 't', twins)).toBe('[t] * Bob (10.0.0.3:2425) received your message');
+    const bob = peer('Bob');
+    expect(formatChatEvent({ type: 'sealed', from: bob, id: 2, packetNo: 9 }, 't')).toBe('[t] * sealed message 2 from Bob: /open 2 to read it');
+    expect(formatChatEvent({ type: 'message', from: bob, text: 'psst', direct: true, packetNo: 9, auto: false, sealed: true }, 't')).toBe('[t] <Bob> (to you) (sealed) psst');
+    expect(formatChatEvent({ type: 'message', from: bob, text: 'out\x1b', direct: true, packetNo: 9, auto: true, sealed: false }, 't')).toBe('[t] <Bob> (to you) (auto-reply) out\\x1b');
+    expect(formatChatEvent({ type: 'read', by: bob, packetNo: 9 }, 't')).toBe('[t] * Bob opened your sealed message');
+    expect(formatChatEvent({ type: 'absence', peer: bob, away: true }, 't')).toBe('[t] * Bob is away');
+    expect(formatChatEvent({ type: 'info', from: bob, kind: 'version', text: 'IPMsg 5' }, 't')).toBe('[t] * Bob runs IPMsg 5');
+    expect(JSON.parse(chatEventJson({ type: 'sealed', from: bob, id: 2, packetNo: 9 }))).toEqual({ event: 'sealed', from: expect.objectContaining({ name: 'Bob' }), id: 2, packet: 9 });
+    expect(JSON.parse(chatEventJson({ type: 'message', from: bob, text: 'x', direct: true, packetNo: 9, auto: true, sealed: true }))).toMatchObject({ auto: true, sealed: true });
+    expect(formatPeerList([peer('Bob', 2, { group: 'dev', away: true })])).toEqual(['1 peer:', '  Bob  u@pc  10.0.0.2:2425  group dev  (away)']);
     expect(formatPeerList([])).toEqual(['nobody else here yet']);
     expect(formatPeerList([peer('Bob', 2, { group: 'dev' })])).toEqual(['1 peer:', '  Bob  u@pc  10.0.0.2:2425  group dev']);
   });

@@ -23,7 +23,7 @@ function pair(a: Partial<ConstructorParameters<typeof IpmsgSession>[0]> = {}, b:
     for (let item = queue.shift(); item; item = queue.shift()) {
       const to = item.d.address === '10.0.0.1' ? 1 : 2;
       log.push({ from: item.from, command: decodeIpmsgPacket(item.d.data)!.command, data: item.d.data });
-      const answers = nodes[to - 1].handleDatagram(item.d.data, at(item.from), now);
+      const answers = nodes[to - 1]!.handleDatagram(item.d.data, at(item.from), now);
       queue.push(...answers.map((d) => ({ from: to, d })));
     }
     for (const i of [0, 1] as const) events[i].push(...nodes[i].pollEvents());
