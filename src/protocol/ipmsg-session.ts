@@ -143,8 +143,9 @@ export class IpmsgSession {
     return { packetNo, data: encodeIpmsgPacket({ packetNo, user: this.#o.user, host: this.#o.host, command, extra }, encoding) };
   }
 
-  #entry(command: number): { packetNo: number; data: Buffer } {
-    return this.#packet(command | Opt.CAPUTF8OPT | this.#absence.entryOptions(), entryExtra(this.#o.nickname, this.#o.group));
+  /** An entry packet; unicast ones in `peer`'s encoding (a GBK-only client then reads our name). */
+  #entry(command: number, peer?: IpmsgPeer): { packetNo: number; data: Buffer } {
+    return this.#packet(command | Opt.CAPUTF8OPT | this.#absence.entryOptions(), entryExtra(this.#o.nickname, this.#o.group), peer);
   }
 
   /** Our absence text, or `undefined` when present. */
@@ -222,9 +223,9 @@ export class IpmsgSession {
       out.push({ data: make().data, address: from.address, port: from.port });
       return true;
     };
-    if (cmd === Cmd.BR_ENTRY) answer(() => this.#entry(Cmd.ANSENTRY));
+    if (cmd === Cmd.BR_ENTRY) answer(() => this.#entry(Cmd.ANSENTRY, peer));
     // A peer first heard from otherwise does not know us yet, nor we its nickname: introduce us.
-    else if (joined && !isEntry && answer(() => this.#entry(Cmd.BR_ENTRY))) this.#peers.markAsked(key);
+    else if (joined && !isEntry && answer(() => this.#entry(Cmd.BR_ENTRY, peer))) this.#peers.markAsked(key);
     if (cmd === Cmd.SENDMSG) this.#message(p, peer, answer, now);
     else if (cmd === Cmd.RECVMSG) {
       const n = confirmedPacketNo(p.extra);
@@ -360,7 +361,7 @@ export class IpmsgSession {
     // their one probe waits for the rate limit (counted only if it never could be sent).
     const { probe, dropped, unprobed } = this.#peers.due(now, (peer) => peer.verified || this.#limiter.allow(peer.address, now));
     this.stats.rateLimited += unprobed;
-    for (const peer of probe) out.push({ data: this.#entry(Cmd.BR_ENTRY).data, address: peer.address, port: peer.port });
+    for (const peer of probe) out.push({ data: this.#entry(Cmd.BR_ENTRY, peer).data, address: peer.address, port: peer.port });
     for (const peer of dropped) this.#leave(peer, 'silent');
     const { resend, failed } = this.#outbox.due(now);
     for (const m of resend) out.push({ data: m.data, address: m.peer.address, port: m.peer.port });

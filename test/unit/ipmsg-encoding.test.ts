@@ -78,13 +78,15 @@ describe('IPMsg text encodings', () => {
     ]);
   });
 
-  it('parses FeiQ packets: the long version field, GBK names and text, commands it made up', () => {
-    const s = new IpmsgSession({ nickname: 'Alice', user: 'alice', host: 'pc1', firstPacketNo: 100, broadcast: [] });
+  it('parses FeiQ packets: the long version field, GBK names and text, commands it made up; answers in GBK', () => {
+    const s = new IpmsgSession({ nickname: '小明', user: 'alice', host: 'pc1', firstPacketNo: 100, broadcast: [] });
     const version = '1_lbt6_0#128#001122AABBCC#0#0#0#4001#9';
     const entry = Buffer.concat([Buffer.from(`${version}:1700000000:`), iconv.encode('王五', 'gbk'), Buffer.from(':WANG-PC:6291457:'), iconv.encode('王五\0研发部', 'gbk'), Buffer.from('\0')]);
     const answers = s.handleDatagram(entry, at(7), 0);
     expect(s.peers()[0]).toMatchObject({ name: '王五', user: '王五', host: 'WANG-PC', group: '研发部', encoding: 'gbk', utf8: false });
-    expect(answers).toHaveLength(1);
+    // Its ANSENTRY in GBK, without UTF8OPT (CAPUTF8OPT still says we read UTF-8).
+    expect(answers.map((d) => d.data)).toEqual([bytes(`1:100:alice:pc1:${IpmsgCommand.ANSENTRY | IpmsgOption.CAPUTF8OPT}:`, Buffer.from([0xd0, 0xa1, 0xc3, 0xf7, 0]))]);
+    expect(iconv.encode('小明', 'gbk')).toEqual(Buffer.from([0xd0, 0xa1, 0xc3, 0xf7]));
     // A command of FeiQ's own (0x79) is understood as a packet and left unanswered.
     expect(s.handleDatagram(Buffer.from(`${version}:1700000001:x:WANG-PC:121:typing`), at(7), 1)).toEqual([]);
     expect(s.stats).toMatchObject({ packets: 2, malformed: 0, unanswered: 1 });
