@@ -15,9 +15,11 @@ type Event = Record<string, unknown> & { event: string };
 
 const { track } = killedAfterEach();
 
+// Only whole lines: a chunk of stdout may end in the middle of one (a /who of 1,024 peers).
 const events = (r: Running): Event[] =>
   r.stdout
     .split('\n')
+    .slice(0, -1)
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as Event);
 
