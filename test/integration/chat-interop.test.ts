@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { VERSION } from '../../src/cli/version.js';
 import { chat, type Chat } from '../../src/transport/chat.js';
 import { BIN } from '../helpers/cli.js';
 import { JsonLines, type JsonEvent } from '../helpers/json-lines.js';
@@ -100,7 +101,7 @@ describe('`udpkit chat` and real clients\' ways, against the Python IPMsg peer o
     expect(await py.waitFor((e) => e.event === 'message', 'message', { since: p, ...WAIT })).toMatchObject({ text: '你好，王五', utf8: false });
     p = py.mark();
     py.send(JSON.stringify({ cmd: 'packet', to: LOCAL, command: 0x40 }));
-    expect(await py.waitFor((e) => e.event === 'packet', 'SENDINFO', { since: p, ...WAIT })).toEqual({ event: 'packet', command: 0x41, address: LOCAL, text: 'udpkit' }); // in GBK, no UTF8OPT
+    expect(await py.waitFor((e) => e.event === 'packet', 'SENDINFO', { since: p, ...WAIT })).toEqual({ event: 'packet', command: 0x41, address: LOCAL, text: `udpkit ${VERSION}` }); // in GBK, no UTF8OPT
     w = udpkit.mark();
     for (const command of [0x12, 0x13, 0x10]) py.send(JSON.stringify({ cmd: 'packet', to: LOCAL, command }));
     py.send(JSON.stringify({ cmd: 'send', to: LOCAL, text: '收到' }));

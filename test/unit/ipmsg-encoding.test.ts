@@ -78,6 +78,21 @@ describe('IPMsg text encodings', () => {
     ]);
   });
 
+  it('decodes each peer in the encoding it declared: CP932 and GB18030 beside the GBK default', () => {
+    const s = new IpmsgSession({ nickname: 'Alice', user: 'alice', host: 'pc1', firstPacketNo: 100, broadcast: [] });
+    // 山田 in CP932 would be mojibake as GBK; 𠮷 exists in GB18030 (4 bytes) and not in GBK.
+    s.handleDatagram(bytes('1:1:taro:pc5:1:', iconv.encode('山田\0開発\0\0cp932', 'cp932')), at(5), 0);
+    s.handleDatagram(bytes('1:1:ji:pc6:1:', iconv.encode('𠮷野\0\0\0gb18030', 'gb18030')), at(6), 0);
+    expect(iconv.encode('𠮷', 'gb18030')).toHaveLength(4);
+    s.handleDatagram(bytes('1:2:taro:pc5:32:', iconv.encode('こんにちは\0', 'cp932')), at(5), 1);
+    s.handleDatagram(bytes('1:2:ji:pc6:32:', iconv.encode('𠮷日\0', 'gb18030')), at(6), 1);
+    expect(s.peers().map((p) => [p.name, p.group, p.encoding])).toEqual([
+      ['山田', '開発', 'cp932'],
+      ['𠮷野', '', 'gb18030'],
+    ]);
+    expect(s.pollEvents().filter((e) => e.type === 'message').map((e) => (e.type === 'message' ? e.text : ''))).toEqual(['こんにちは', '𠮷日']);
+  });
+
   it('parses FeiQ packets: the long version field, GBK names and text, commands it made up; answers in GBK', () => {
     const s = new IpmsgSession({ nickname: '小明', user: 'alice', host: 'pc1', firstPacketNo: 100, broadcast: [] });
     const version = '1_lbt6_0#128#001122AABBCC#0#0#0#4001#9';

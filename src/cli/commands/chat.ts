@@ -15,6 +15,7 @@ import { parseChatLine, type ChatCommand } from '../chat-input.js';
 import { jsonUi, terminalUi, type ChatUi } from '../chat-ui.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
+import { VERSION } from '../version.js';
 import type { ChatOptions } from './chat.options.js';
 
 const EVENTS = ['join', 'leave', 'message', 'delivered', 'undelivered', 'sealed', 'read', 'absence', 'info'] as const;
@@ -102,7 +103,7 @@ export async function run(_args: readonly string[], opts: ChatOptions, io: CliIo
   const key = await keyFrom(opts, io.env);
   const announceTo: IpmsgEndpoint[] = [];
   for (const p of o.peers) announceTo.push({ address: (await resolveHost(p.host, { family: 4 })).address, port: p.port });
-  const c = await chat({ nickname: o.name, group: o.group, port: o.port, legacyEncoding: o.legacyEncoding, broadcast: o.broadcast, announceTo, ...(key !== undefined ? { key } : {}) });
+  const c = await chat({ nickname: o.name, group: o.group, version: `udpkit ${VERSION}`, port: o.port, legacyEncoding: o.legacyEncoding, broadcast: o.broadcast, announceTo, ...(key !== undefined ? { key } : {}) });
   const a = c.address();
   const to = c.targets.length === 0 ? 'no network to announce to (add --peer HOST)' : `announced to ${c.targets.map((t) => `${t.address}:${t.port}`).join(', ')}`;
   const sealed = key === undefined ? '' : '; sealed (--key): only udpkit peers with the same key understand it';
