@@ -56,9 +56,6 @@ export type { IpmsgDatagram, IpmsgEndpoint, IpmsgEvent, IpmsgSessionOptions, Ipm
 
 const MAX_PACKET_NO = 0x7fffffff;
 
-/** Commands understood and deliberately left unanswered (the host-list exchange, DELMSG). */
-const UNANSWERED: ReadonlySet<number> = new Set([Cmd.BR_ISGETLIST, Cmd.OKGETLIST, Cmd.GETLIST, Cmd.ANSLIST, Cmd.BR_ISGETLIST2, Cmd.DELMSG]);
-
 /** How a message is sent: sealed (SECRETOPT with READCHECKOPT) or not. */
 export interface IpmsgSendOptions {
   readonly sealed?: boolean;
@@ -247,7 +244,9 @@ export class IpmsgSession {
     else if (cmd === Cmd.GETABSENCEINFO) answer(() => this.#packet(Cmd.SENDABSENCEINFO, this.#absence.info(), peer));
     else if (cmd === Cmd.SENDINFO || cmd === Cmd.SENDABSENCEINFO) {
       this.#events.push({ type: 'info', from: peer, kind: cmd === Cmd.SENDINFO ? 'version' : 'absence', text: messageText(p.extra) });
-    } else if (!isEntry && cmd !== Cmd.NOOPERATION) this.stats.unanswered++;
+    }
+    // The host-list exchange (GETLIST...), DELMSG, and commands of clients' own: counted, not answered.
+    else if (!isEntry && cmd !== Cmd.NOOPERATION) this.stats.unanswered++;
     return out;
   }
 
@@ -293,9 +292,7 @@ export class IpmsgSession {
    */
   send(text: string, to: readonly IpmsgPeer[] | 'all', now: number, options: IpmsgSendOptions = {}): IpmsgDatagram[] {
     this.#checkOpen();
-    if (typeof text !== 'string' || text.includes('\0')) throw new UdpkitTypeError('UDPKIT_INVALID_ARGUMENT', 'a message is text without NUL');
-    const size = Buffer.byteLength(text) + 64 + Buffer.byteLength(this.#o.user) + Buffer.byteLength(this.#o.host);
-    if (size > IPMSG_MAX_PACKET) throw new UdpkitRangeError('UDPKIT_MESSAGE_TOO_LARGE', `message is ${Buffer.byteLength(text)} bytes; IPMsg packets carry at most about ${IPMSG_MAX_PACKET - 64}`);
+    this.#checkText(text, 'a message');
     const all = to === 'all';
     const sealed = options.sealed === true ? Opt.SECRETOPT | Opt.READCHECKOPT : 0;
     const command = Cmd.SENDMSG | sealed | (all ? Opt.BROADCASTOPT : Opt.SENDCHECKOPT);
@@ -330,7 +327,7 @@ export class IpmsgSession {
    */
   setAbsence(text: string | undefined, now: number, alsoTo: readonly IpmsgEndpoint[] = []): IpmsgDatagram[] {
     this.#checkOpen();
-    if (text !== undefined) checkName(text, 'absence text', /\0/);
+    if (text !== undefined) this.#checkText(text, 'an absence text');
     this.#absence.set(text);
     const entry = this.#entry(Cmd.BR_ABSENCE);
     return [...this.#toBroadcast(entry), ...this.#unicast(entry.data, alsoTo, now)];
@@ -341,6 +338,13 @@ export class IpmsgSession {
     this.#checkOpen();
     const { data } = this.#packet(kind === 'version' ? Cmd.GETINFO : Cmd.GETABSENCEINFO, '', peer);
     return [{ data, address: peer.address, port: peer.port }];
+  }
+
+  /** Text that fits one packet, without NUL (it ends the text on the wire). */
+  #checkText(text: string, what: string): void {
+    if (typeof text !== 'string' || text.includes('\0')) throw new UdpkitTypeError('UDPKIT_INVALID_ARGUMENT', `${what} is text without NUL`);
+    const size = Buffer.byteLength(text) + 64 + Buffer.byteLength(this.#o.user) + Buffer.byteLength(this.#o.host);
+    if (size > IPMSG_MAX_PACKET) throw new UdpkitRangeError('UDPKIT_MESSAGE_TOO_LARGE', `${what} is ${Buffer.byteLength(text)} bytes; IPMsg packets carry at most about ${IPMSG_MAX_PACKET - 64}`);
   }
 
   #checkOpen(): void {

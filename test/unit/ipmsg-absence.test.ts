@@ -55,6 +55,9 @@ describe('IPMsg absence', () => {
     deliver(1, alice.setAbsence(undefined, 0));
     expect(events[1].at(-1)).toMatchObject({ type: 'absence', away: false });
     expect(log.at(-1)!.command & Opt.ABSENCEOPT).toBe(0);
+    // An absence text must fit the automatic answer's packet.
+    expect(() => alice.setAbsence('x'.repeat(8192), 0)).toThrow(expect.objectContaining({ code: 'UDPKIT_MESSAGE_TOO_LARGE' }));
+    expect(alice.absence).toBeUndefined();
   });
 
   it('answers a message to it alone once, with AUTORETOPT, and never answers an automatic answer', () => {
