@@ -28,5 +28,5 @@ export { relay, Relay, type RelayOptions, type RelayStats, type RelayDirectionSt
 export type { ImpairmentOptions, ImpairmentSettings, Direction } from './protocol/impairment-options.js';
 export { sendReliably, type ReliableSendOptions, type ReliableSendResult } from './transport/reliable-send.js';
 export { chat, Chat, type ChatOptions, type ChatStats } from './transport/chat.js';
-export type { IpmsgEvent, IpmsgPeer, IpmsgStats, IpmsgSessionState } from './protocol/ipmsg-session.js';
+export type { IpmsgEvent, IpmsgPeer, IpmsgStats, IpmsgSessionState, IpmsgSendOptions, SealedMessage } from './protocol/ipmsg-session.js';
 export { readCapture, CaptureReader, type CaptureStats, type ReadCaptureOptions, type CapturePacket, type CaptureSkipReason } from './transport/read-capture.js';

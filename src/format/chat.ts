@@ -13,11 +13,15 @@ export interface ChatPeerJson {
   readonly user: string;
   readonly host: string;
   readonly address: string;
+  /** Its group; empty when it announced none. */
+  readonly group: string;
+  /** It said it is away. */
+  readonly away: boolean;
 }
 
-/** The fields of a peer that `--json` shows. @example peerJson(peer) // { name: 'Bob', user: 'bob', host: 'pc2', address: '10.0.0.2' } */
+/** The fields of a peer that `--json` shows. @example peerJson(peer) // { name: 'Bob', user: 'bob', host: 'pc2', address: '10.0.0.2', group: '', away: false } */
 export function peerJson(p: IpmsgPeer): ChatPeerJson {
-  return { name: p.name, user: p.user, host: p.host, address: p.address };
+  return { name: p.name, user: p.user, host: p.host, address: p.address, group: p.group, away: p.away };
 }
 
 /**
@@ -31,10 +35,19 @@ export function chatEventJson(e: IpmsgEvent): string {
     case 'leave':
       return JSON.stringify({ event: e.type, peer: peerJson(e.peer), reason: e.reason });
     case 'message':
-      return JSON.stringify({ event: 'message', from: peerJson(e.from), text: e.text, direct: e.direct });
+      // `auto` and `sealed` appear only when true, so that plain messages keep their shape.
+      return JSON.stringify({ event: 'message', from: peerJson(e.from), text: e.text, direct: e.direct, ...(e.auto ? { auto: true } : {}), ...(e.sealed ? { sealed: true } : {}) });
     case 'delivered':
     case 'undelivered':
       return JSON.stringify({ event: e.type, to: e.to.name, packet: e.packetNo });
+    case 'sealed':
+      return JSON.stringify({ event: 'sealed', from: peerJson(e.from), id: e.id, packet: e.packetNo });
+    case 'read':
+      return JSON.stringify({ event: 'read', by: e.by.name, packet: e.packetNo });
+    case 'absence':
+      return JSON.stringify({ event: 'absence', peer: peerJson(e.peer), away: e.away });
+    case 'info':
+      return JSON.stringify({ event: 'info', from: peerJson(e.from), kind: e.kind, text: e.text });
   }
 }
 
@@ -68,12 +81,22 @@ export function formatChatEvent(e: IpmsgEvent, time: string, peers: readonly Ipm
       return `${at} * ${who(e.peer, peers)} joined (${safe(e.peer.user)}@${safe(e.peer.host)}, ${e.peer.key})`;
     case 'leave':
       return `${at} * ${who(e.peer, peers)} ${LEFT[e.reason]}`;
-    case 'message':
-      return `${at} <${who(e.from, peers)}>${e.direct ? ' (to you)' : ''} ${safe(e.text)}`;
+    case 'message': {
+      const marks = `${e.direct ? ' (to you)' : ''}${e.sealed ? ' (sealed)' : ''}${e.auto ? ' (auto-reply)' : ''}`;
+      return `${at} <${who(e.from, peers)}>${marks} ${safe(e.text)}`;
+    }
     case 'delivered':
       return `${at} * ${who(e.to, peers)} received your message`;
     case 'undelivered':
       return `${at} * NOT delivered to ${who(e.to, peers)}: no receipt came`;
+    case 'sealed':
+      return `${at} * sealed message ${e.id} from ${who(e.from, peers)}: /open ${e.id} to read it`;
+    case 'read':
+      return `${at} * ${who(e.by, peers)} opened your sealed message`;
+    case 'absence':
+      return `${at} * ${who(e.peer, peers)} is ${e.away ? 'away' : 'back'}`;
+    case 'info':
+      return `${at} * ${who(e.from, peers)} ${e.kind === 'version' ? 'runs' : 'is away:'} ${safe(e.text)}`;
   }
 }
 
@@ -85,7 +108,7 @@ export function formatPeerList(peers: readonly IpmsgPeer[]): string[] {
   if (peers.length === 0) return ['nobody else here yet'];
   return [
     `${peers.length} ${peers.length === 1 ? 'peer' : 'peers'}:`,
-    ...peers.map((p) => `  ${who(p, peers)}  ${safe(p.user)}@${safe(p.host)}  ${p.key}${p.group ? `  group ${safe(p.group)}` : ''}`),
+    ...peers.map((p) => `  ${who(p, peers)}  ${safe(p.user)}@${safe(p.host)}  ${p.key}${p.group ? `  group ${safe(p.group)}` : ''}${p.away ? '  (away)' : ''}`),
   ];
 }
 
@@ -113,5 +136,9 @@ export function formatChatSummary(s: ChatSummaryCounts, kernelDrops: number | un
   if (keyed) line += `, ${s.refused} refused (not sealed with the key)`;
   line += `; kernel dropped ${kernelDrops ?? 'n/a'}; peers evicted ${s.evicted}, ignored ${s.ignored}; rate-limited sends ${s.rateLimited}`;
   if (s.sendFailed > 0) line += `; sends failed ${s.sendFailed}`;
+  // Shown only when they happened, so that the usual line keeps its shape.
+  if (s.autoReplies > 0) line += `; auto-replies ${s.autoReplies}`;
+  if (s.sealedRefused > 0) line += `; sealed messages refused ${s.sealedRefused} (maxSealedBytes)`;
+  if (s.unanswered > 0) line += `; unanswered commands ${s.unanswered}`;
   return line;
 }

@@ -11,7 +11,7 @@ export { deriveKey } from './seal-key.js';
 export { ReliableSender, type ReliableSenderOptions, type ReliableSenderEvent } from './reliable-sender.js';
 export { ReliableReceiver, type ReliableReceiverOptions, type ReliableReceipt, type ReliablePeer, type ReliableRefusal } from './reliable-receiver.js';
 export { encodeData, encodeAck, decodeReliableFrame, maxReliablePayload, type ReliableFrame } from './reliable-frames.js';
-export { IpmsgSession, type IpmsgSessionOptions, type IpmsgSessionState, type IpmsgEvent, type IpmsgDatagram, type IpmsgEndpoint, type IpmsgPeer, type IpmsgStats } from './ipmsg-session.js';
+export { IpmsgSession, type IpmsgSessionOptions, type IpmsgSessionState, type IpmsgEvent, type IpmsgDatagram, type IpmsgEndpoint, type IpmsgPeer, type IpmsgStats, type IpmsgSendOptions, type SealedMessage } from './ipmsg-session.js';
 export {
   decodeIpmsgPacket,
   encodeIpmsgPacket,
@@ -23,6 +23,7 @@ export {
   IPMSG_MAX_PACKET,
   DEFAULT_LEGACY_ENCODING,
   type IpmsgPacket,
+  type IpmsgDecoded,
   type IpmsgPacketFields,
 } from './ipmsg-packet.js';
 export { encodeBenchFrame, decodeBenchFrame, BenchFrameType, BenchOp, type BenchFrame } from './bench-frames.js';

@@ -19,6 +19,12 @@ const DEDUPE_MAX = 10_000;
 export class SeenMessages {
   readonly #seen = new Map<string, number>();
 
+  /** Whether `id` was seen within {@link DEDUPE_MS} (without noting it). */
+  has(id: string, now: number): boolean {
+    const at = this.#seen.get(id);
+    return at !== undefined && now - at < DEDUPE_MS;
+  }
+
   /** True the first time `id` is seen within {@link DEDUPE_MS}. */
   firstTime(id: string, now: number): boolean {
     for (const [k, at] of this.#seen) {

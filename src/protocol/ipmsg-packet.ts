@@ -11,6 +11,7 @@
  */
 import iconv from 'iconv-lite';
 import { UdpkitRangeError, UdpkitTypeError } from '../errors.js';
+import { UTF8_ENCODING, chooseEncoding, declaredEncoding, decodeText, encodeLegacy } from './ipmsg-encoding.js';
 
 /** The UDP port IP Messenger uses. */
 export const IPMSG_PORT = 2425;
@@ -22,8 +23,26 @@ export const IpmsgCommand = {
   BR_EXIT: 0x02,
   ANSENTRY: 0x03,
   BR_ABSENCE: 0x04,
+  /** The host-list exchange (BR_ISGETLIST..ANSLIST, BR_ISGETLIST2): counted, never answered. */
+  BR_ISGETLIST: 0x10,
+  OKGETLIST: 0x11,
+  GETLIST: 0x12,
+  ANSLIST: 0x13,
+  BR_ISGETLIST2: 0x18,
   SENDMSG: 0x20,
   RECVMSG: 0x21,
+  /** A sealed message was opened (Extra: its packet number). */
+  READMSG: 0x30,
+  /** A sealed message was thrown away unread. */
+  DELMSG: 0x31,
+  /** The answer to a READMSG sent with READCHECKOPT. */
+  ANSREADMSG: 0x32,
+  GETINFO: 0x40,
+  /** The answer to GETINFO: the client's version text. */
+  SENDINFO: 0x41,
+  GETABSENCEINFO: 0x50,
+  /** The answer to GETABSENCEINFO: the absence text. */
+  SENDABSENCEINFO: 0x51,
 } as const;
 
 /** Options: the bits of CommandNo above the command. Their meaning depends on the command. */
@@ -32,10 +51,16 @@ export const IpmsgOption = {
   SENDCHECKOPT: 0x100,
   /** On entries: the sender is away (same bit as SENDCHECKOPT). */
   ABSENCEOPT: 0x100,
+  /** On SENDMSG: sealed, shown only once opened, which sends READMSG back. */
+  SECRETOPT: 0x200,
   /** On SENDMSG: sent to everyone, not to this peer alone. */
   BROADCASTOPT: 0x400,
   /** On SENDMSG: sent to several chosen peers. */
   MULTICASTOPT: 0x800,
+  /** On SENDMSG: an automatic answer (absence): never answered automatically in turn. */
+  AUTORETOPT: 0x2000,
+  /** On a sealed SENDMSG: the sender wants READMSG confirmed; on READMSG: answer ANSREADMSG. */
+  READCHECKOPT: 0x100000,
   /** The packet's text is UTF-8. */
   UTF8OPT: 0x800000,
   /** On entries: the sender understands UTF-8 packets. */
@@ -91,12 +116,21 @@ function decimal(buf: Buffer, start: number, end: number, max: number): number |
   return n <= max ? n : undefined;
 }
 
+/** A decoded packet and how its text was read. */
+export interface IpmsgDecoded extends IpmsgPacket {
+  /** The encoding its text was read in (./ipmsg-encoding.ts says how it is chosen). */
+  readonly encoding: string;
+  /** The encoding an entry packet named at the end of its Extra, if any. */
+  readonly declaredEncoding?: string;
+}
+
 /**
  * Decodes one packet, or returns `undefined` for anything that is not one (never throws on
- * bytes). Fields of a packet without UTF8OPT are read in `legacyEncoding` (default gbk).
+ * bytes). Text without UTF8OPT is read in the encoding the packet declares, else `known` (what
+ * its sender declared before), else UTF-8 when valid, else `legacyEncoding` (default gbk).
  * @example decodeIpmsgPacket(Buffer.from('1:7:bob:pc2:32:hi\0'))?.extra // 'hi\0'
  */
-export function decodeIpmsgPacket(bytes: Uint8Array, legacyEncoding: string = DEFAULT_LEGACY_ENCODING): IpmsgPacket | undefined {
+export function decodeIpmsgPacket(bytes: Uint8Array, legacyEncoding: string = DEFAULT_LEGACY_ENCODING, known?: string): IpmsgDecoded | undefined {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const colons: number[] = [];
   for (let at = buf.indexOf(COLON); at >= 0 && colons.length < 5; at = buf.indexOf(COLON, at + 1)) colons.push(at);
@@ -109,10 +143,13 @@ export function decodeIpmsgPacket(bytes: Uint8Array, legacyEncoding: string = DE
   const packetNo = decimal(buf, c1 + 1, c2, Number.MAX_SAFE_INTEGER);
   const command = decimal(buf, c4 + 1, c5, MAX_UINT32);
   if (packetNo === undefined || command === undefined) return undefined;
-  const utf8 = (command & IpmsgOption.UTF8OPT) !== 0;
-  const text = (start: number, end: number): string =>
-    start >= end ? '' : utf8 ? buf.toString('utf8', start, end) : iconv.decode(buf.subarray(start, end), legacyEncoding);
-  return { version, packetNo, user: text(c2 + 1, c3), host: text(c3 + 1, c4), command, extra: text(c5 + 1, buf.length) };
+  const cmd = ipmsgCommandOf(command);
+  const isEntry = cmd === IpmsgCommand.BR_ENTRY || cmd === IpmsgCommand.ANSENTRY || cmd === IpmsgCommand.BR_ABSENCE;
+  const declared = isEntry && c5 < buf.length ? declaredEncoding(buf.subarray(c5 + 1)) : undefined;
+  const encoding = chooseEncoding(buf.subarray(c2 + 1), { flagged: (command & IpmsgOption.UTF8OPT) !== 0, declared: declared ?? known, legacy: legacyEncoding });
+  const text = (start: number, end: number): string => (start >= end ? '' : decodeText(buf.subarray(start, end), encoding));
+  const packet = { version, packetNo, user: text(c2 + 1, c3), host: text(c3 + 1, c4), command, extra: text(c5 + 1, buf.length), encoding };
+  return declared === undefined ? packet : { ...packet, declaredEncoding: declared };
 }
 
 function checkField(value: string, what: string): void {
@@ -120,19 +157,26 @@ function checkField(value: string, what: string): void {
 }
 
 /**
- * Encodes one packet as UTF-8, with UTF8OPT added to its CommandNo.
+ * Encodes one packet as UTF-8, with UTF8OPT added to its CommandNo; or, given a legacy
+ * `encoding` (a peer that reads only that), in it without UTF8OPT, unless that encoding cannot
+ * hold the text.
  * @throws coded `TypeError`/`RangeError` (`UDPKIT_INVALID_ARGUMENT`) for a user or host holding
  *   `:` or NUL, or a packet or command number out of range.
  * @example encodeIpmsgPacket({ packetNo: 7, user: 'bob', host: 'pc2', command: 0x20, extra: 'hi\0' }).toString()
  * // '1:7:bob:pc2:8388640:hi\0'
  */
-export function encodeIpmsgPacket(p: IpmsgPacketFields): Buffer {
+export function encodeIpmsgPacket(p: IpmsgPacketFields, encoding: string = UTF8_ENCODING): Buffer {
   checkField(p.user, 'user name');
   checkField(p.host, 'host name');
   if (!Number.isSafeInteger(p.packetNo) || p.packetNo < 0) throw new UdpkitRangeError('UDPKIT_INVALID_ARGUMENT', `bad IPMsg packet number ${p.packetNo}`);
   if (!Number.isInteger(p.command) || p.command < 0 || p.command > MAX_UINT32) throw new UdpkitRangeError('UDPKIT_INVALID_ARGUMENT', `bad IPMsg command ${p.command}`);
+  const text = `${p.user}:${p.host}:`;
+  if (encoding !== UTF8_ENCODING) {
+    const legacy = encodeLegacy(`${text}${(p.command & ~IpmsgOption.UTF8OPT) >>> 0}:${p.extra}`, encoding);
+    if (legacy !== undefined) return Buffer.concat([Buffer.from(`1:${p.packetNo}:`), legacy]);
+  }
   const command = (p.command | IpmsgOption.UTF8OPT) >>> 0;
-  return Buffer.from(`1:${p.packetNo}:${p.user}:${p.host}:${command}:${p.extra}`, 'utf8');
+  return Buffer.from(`1:${p.packetNo}:${text}${command}:${p.extra}`, 'utf8');
 }
 
 /**

@@ -22,6 +22,15 @@ export interface IpmsgPeer {
   readonly host: string;
   /** Its group, when it announced one; empty otherwise. */
   readonly group: string;
+  /** Its last entry said it is away (ABSENCEOPT). */
+  readonly away: boolean;
+  /**
+   * The encoding of its text without UTF8OPT: the one it declared, else the one its last such
+   * non-ASCII packet was read in; empty until known. Messages to it go in it (./ipmsg-encoding.ts).
+   */
+  readonly encoding: string;
+  /** It reads UTF-8: it announced CAPUTF8OPT or sent UTF8OPT. */
+  readonly utf8: boolean;
   readonly address: string;
   readonly port: number;
   /** When a packet from it last arrived (the `now` of that receive). */
@@ -105,7 +114,16 @@ export class IpmsgPeerTable {
    */
   heard(
     from: { readonly address: string; readonly port: number },
-    who: { readonly user: string; readonly host: string; readonly nickname?: string; readonly group?: string },
+    who: {
+      readonly user: string;
+      readonly host: string;
+      readonly nickname?: string;
+      readonly group?: string;
+      /** Given by entries only. */
+      readonly away?: boolean;
+      readonly encoding?: string;
+      readonly utf8?: boolean;
+    },
     now: number,
   ): IpmsgHeard | undefined {
     const key = peerKey(from.address, from.port);
@@ -127,6 +145,9 @@ export class IpmsgPeerTable {
       user: who.user,
       host: who.host,
       group: announced ? (who.group ?? '') : (before?.group ?? ''),
+      away: who.away ?? before?.away ?? false,
+      encoding: who.encoding ?? before?.encoding ?? '',
+      utf8: (who.utf8 ?? false) || (before?.utf8 ?? false),
       address: from.address,
       port: from.port,
       lastSeen: Math.max(now, before?.lastSeen ?? now),

@@ -26,8 +26,19 @@ export type IpmsgEvent =
    * answered and the table was full (see `maxPeers`).
    */
   | { readonly type: 'leave'; readonly peer: IpmsgPeer; readonly reason: 'exit' | 'silent' | 'evicted' }
-  /** `direct`: sent to this participant alone, not to everyone. */
-  | { readonly type: 'message'; readonly from: IpmsgPeer; readonly text: string; readonly direct: boolean; readonly packetNo: number }
+  /**
+   * `direct`: sent to this participant alone, not to everyone; `auto`: an absent peer's
+   * automatic answer (AUTORETOPT); `sealed`: a sealed message, shown now because it was opened.
+   */
+  | { readonly type: 'message'; readonly from: IpmsgPeer; readonly text: string; readonly direct: boolean; readonly packetNo: number; readonly auto: boolean; readonly sealed: boolean }
+  /** A sealed message came; its text is shown once opened ({@link IpmsgSession.open} `id`). */
+  | { readonly type: 'sealed'; readonly from: IpmsgPeer; readonly id: number; readonly packetNo: number }
+  /** `by` opened the sealed message we sent it as `packetNo` (its READMSG). */
+  | { readonly type: 'read'; readonly by: IpmsgPeer; readonly packetNo: number }
+  /** A known peer went away or came back (ABSENCEOPT on its entry packets). */
+  | { readonly type: 'absence'; readonly peer: IpmsgPeer; readonly away: boolean }
+  /** An answer to our GETINFO (`version`) or GETABSENCEINFO (`absence`). */
+  | { readonly type: 'info'; readonly from: IpmsgPeer; readonly kind: 'version' | 'absence'; readonly text: string }
   | { readonly type: 'delivered'; readonly to: IpmsgPeer; readonly packetNo: number }
   | { readonly type: 'undelivered'; readonly to: IpmsgPeer; readonly packetNo: number };
 
@@ -71,6 +82,13 @@ export interface IpmsgSessionOptions {
    * `rateLimited`), a probe waits. Default {@link DEFAULT_ANSWER_LIMIT}.
    */
   readonly answerLimit?: Omit<PeerRateLimiterOptions, 'maxKeys'>;
+  /** What SENDINFO answers to GETINFO; default `udpkit`. */
+  readonly version?: string;
+  /**
+   * Bytes of sealed messages held unopened at most (text + 512 each); past it a sealed message
+   * is refused without receipt (counted in `sealedRefused`). Default 1 MiB.
+   */
+  readonly maxSealedBytes?: number;
 }
 
 /**
@@ -107,4 +125,13 @@ export interface IpmsgStats {
    * `answerLimit`, and peers dropped before their one probe could be sent.
    */
   rateLimited: number;
+  /** Automatic answers sent while away. */
+  autoReplies: number;
+  /** Sealed messages refused: the unopened ones held already filled `maxSealedBytes`. */
+  sealedRefused: number;
+  /**
+   * Packets understood but not acted on: the host-list exchange (GETLIST, ANSLIST...), DELMSG,
+   * READMSG and ANSREADMSG that match nothing we sent, and commands udpkit does not speak.
+   */
+  unanswered: number;
 }

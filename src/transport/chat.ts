@@ -12,7 +12,17 @@ import { UdpkitError } from '../errors.js';
 import { listInterfaces, type NetworkInterface } from '../net/interfaces.js';
 import { IPMSG_PORT } from '../protocol/ipmsg-packet.js';
 import { findPeers } from '../protocol/ipmsg-peers.js';
-import { IpmsgSession, type IpmsgDatagram, type IpmsgEndpoint, type IpmsgEvent, type IpmsgPeer, type IpmsgSessionOptions, type IpmsgStats } from '../protocol/ipmsg-session.js';
+import {
+  IpmsgSession,
+  type IpmsgDatagram,
+  type IpmsgEndpoint,
+  type IpmsgEvent,
+  type IpmsgPeer,
+  type IpmsgSendOptions,
+  type IpmsgSessionOptions,
+  type IpmsgStats,
+  type SealedMessage,
+} from '../protocol/ipmsg-session.js';
 import type { DatagramBatch } from '../socket/batch.js';
 import { listen, type BoundAddress, type Listener } from './listener.js';
 import type { SocketState } from '../types.js';
@@ -25,7 +35,18 @@ import { CloseOnce } from './close-once.js';
 export interface ChatOptions
   extends Pick<
     IpmsgSessionOptions,
-    'group' | 'legacyEncoding' | 'probeAfterMs' | 'probeIntervalMs' | 'dropAfterMs' | 'retransmitMs' | 'maxRetransmits' | 'maxPeers' | 'maxPeersPerAddress' | 'answerLimit'
+    | 'group'
+    | 'legacyEncoding'
+    | 'probeAfterMs'
+    | 'probeIntervalMs'
+    | 'dropAfterMs'
+    | 'retransmitMs'
+    | 'maxRetransmits'
+    | 'maxPeers'
+    | 'maxPeersPerAddress'
+    | 'answerLimit'
+    | 'version'
+    | 'maxSealedBytes'
   > {
   /** The name others see. */
   readonly nickname: string;
@@ -69,7 +90,8 @@ function loginName(): string {
 
 /**
  * A running chat participant. Emits each {@link IpmsgEvent} under its type (`'join'`,
- * `'leave'`, `'message'`, `'delivered'`, `'undelivered'`), plus `'error'` and `'close'`.
+ * `'leave'`, `'message'`, `'delivered'`, `'undelivered'`, `'sealed'`, `'read'`, `'absence'`,
+ * `'info'`), plus `'error'` and `'close'`.
  */
 export class Chat extends EventEmitter {
   readonly #closer = new CloseOnce();
@@ -146,11 +168,54 @@ export class Chat extends EventEmitter {
    * each), or to every known peer with `'all'`, without. Returns how many peers it went to.
    * @throws `UDPKIT_MESSAGE_TOO_LARGE`, `UDPKIT_INVALID_ARGUMENT` (NUL in text), `UDPKIT_CLOSED`.
    */
-  send(text: string, to: readonly IpmsgPeer[] | 'all'): number {
-    if (this.#state !== 'bound') throw new UdpkitError('UDPKIT_CLOSED', 'the chat has ended');
-    const out = this.#session.send(text, to, now());
+  send(text: string, to: readonly IpmsgPeer[] | 'all', options: IpmsgSendOptions = {}): number {
+    this.#checkBound();
+    const out = this.#session.send(text, to, now(), options);
     this.#flush(out);
     return out.length;
+  }
+
+  /**
+   * Shows the sealed message `id` (a `'message'` event with `sealed: true`) and tells its sender
+   * it was opened. @throws `UDPKIT_INVALID_ARGUMENT` for a number with no unopened message.
+   */
+  open(id: number): void {
+    this.#checkBound();
+    this.#flush(this.#session.open(id, now()));
+  }
+
+  /** Sealed messages not opened yet, oldest first. */
+  unopened(): SealedMessage[] {
+    return this.#session.unopened();
+  }
+
+  /** Our absence text, or `undefined` when present. */
+  get absence(): string | undefined {
+    return this.#session.absence;
+  }
+
+  /**
+   * Goes away (`text`, or a default when empty: messages to us alone get it as an automatic
+   * answer) or comes back (`undefined`), and tells everyone.
+   */
+  setAbsence(text: string | undefined): void {
+    this.#checkBound();
+    this.#flush(this.#session.setAbsence(text, now(), this.#unreached()));
+  }
+
+  /** Asks `peer` for its version or absence text; an `'info'` event follows if it answers. */
+  ask(peer: IpmsgPeer, kind: 'version' | 'absence'): void {
+    this.#checkBound();
+    this.#flush(this.#session.ask(peer, kind));
+  }
+
+  #checkBound(): void {
+    if (this.#state !== 'bound') throw new UdpkitError('UDPKIT_CLOSED', 'the chat has ended');
+  }
+
+  /** Peers that announcements to {@link targets} do not reach. */
+  #unreached(): IpmsgPeer[] {
+    return this.#session.peers().filter((p) => !this.#reach(p));
   }
 
   #onBatch(b: DatagramBatch): void {
@@ -186,8 +251,7 @@ export class Chat extends EventEmitter {
       this.#state = 'closing';
       clearTimeout(this.#timer);
       this.#listener.onBatch(undefined);
-      const unreached = this.#session.peers().filter((p) => !this.#reach(p));
-      await this.#flush(this.#session.quit(now(), unreached));
+      await this.#flush(this.#session.quit(now(), this.#unreached()));
       await this.#listener.close();
       this.#state = 'closed';
       this.emit('close');
@@ -212,9 +276,9 @@ export async function chat(options: ChatOptions): Promise<Chat> {
   options.signal?.throwIfAborted();
   const interfaces = options.broadcast === false ? undefined : (options.interfaces ?? (await listInterfaces()));
   const { targets, reach } = chatAnnouncement(options, port || IPMSG_PORT, interfaces);
-  const { nickname, group, legacyEncoding, probeAfterMs, probeIntervalMs, dropAfterMs, retransmitMs, maxRetransmits, maxPeers, maxPeersPerAddress, answerLimit } = options;
+  const { nickname, group, legacyEncoding, probeAfterMs, probeIntervalMs, dropAfterMs, retransmitMs, maxRetransmits, maxPeers, maxPeersPerAddress, answerLimit, version, maxSealedBytes } = options;
   const session = new IpmsgSession({
-    ...{ nickname, group, legacyEncoding, probeAfterMs, probeIntervalMs, dropAfterMs, retransmitMs, maxRetransmits, maxPeers, maxPeersPerAddress, answerLimit },
+    ...{ nickname, group, legacyEncoding, probeAfterMs, probeIntervalMs, dropAfterMs, retransmitMs, maxRetransmits, maxPeers, maxPeersPerAddress, answerLimit, version, maxSealedBytes },
     user: fieldSafe(options.user ?? loginName()),
     host: fieldSafe(options.host ?? os.hostname()),
     broadcast: targets,

@@ -28,6 +28,7 @@ describe('IPMsg packets', () => {
       host: 'pc1',
       command: 0x20 | 0x100 | UTF8,
       extra: 'héllo 你好 🎉\0',
+      encoding: 'utf-8',
     });
   });
 
@@ -100,7 +101,7 @@ describe('IPMsg packets', () => {
     fc.assert(
       fc.property(fc.nat({ max: 2 ** 31 }), field, field, fc.nat({ max: 0xffffffff }), fc.string({ unit: 'grapheme' }), (packetNo, user, host, command, extra) => {
         const p = decodeIpmsgPacket(encodeIpmsgPacket({ packetNo, user, host, command, extra }));
-        expect(p).toEqual({ version: '1', packetNo, user, host, command: (command | UTF8) >>> 0, extra });
+        expect(p).toMatchObject({ version: '1', packetNo, user, host, command: (command | UTF8) >>> 0, extra, encoding: 'utf-8' });
       }),
     );
   });

@@ -161,7 +161,7 @@ describe('IpmsgSession', () => {
     const [delivered] = lan.events(1, 'delivered');
     expect(delivered).toMatchObject({ type: 'delivered', to: { name: 'Bob' } });
     expect(lan.events(2, 'message')).toEqual([
-      { type: 'message', from: expect.objectContaining({ name: 'Alice' }), text: 'hello: there', direct: true, packetNo: (delivered as { packetNo: number }).packetNo },
+      { type: 'message', from: expect.objectContaining({ name: 'Alice' }), text: 'hello: there', direct: true, packetNo: (delivered as { packetNo: number }).packetNo, auto: false, sealed: false },
     ]);
     expect(lan.node(1).session.pending).toBe(0);
   });
@@ -251,7 +251,7 @@ describe('IpmsgSession', () => {
     s.handleDatagram(msg, at(8), 0);
     expect(s.pollEvents()).toEqual([
       { type: 'join', peer: expect.objectContaining({ name: '张三' }) },
-      { type: 'message', from: expect.objectContaining({ name: '张三' }), text: '你好', direct: true, packetNo: 2 },
+      { type: 'message', from: expect.objectContaining({ name: '张三', encoding: 'gbk', utf8: false }), text: '你好', direct: true, packetNo: 2, auto: false, sealed: false },
     ]);
   });
 

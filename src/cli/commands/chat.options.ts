@@ -5,14 +5,15 @@ import { defineCommand, collect, withKeyFlags, type OptsOf } from '../command-sp
 export const chatSpec = defineCommand({
   name: 'chat',
   description: 'a LAN messenger that speaks IP Messenger (port 2425): who is here, messages, receipts',
-  examples: ['udpkit chat -n alice', 'udpkit chat -n bob --peer 10.1.2.3 --legacy-encoding cp932', 'echo "hello all" | udpkit chat --json -n bot'],
+  examples: ['udpkit chat -n alice', 'udpkit chat -n alice --group sales', 'udpkit chat -n bob --peer 10.1.2.3 --legacy-encoding cp932', 'echo "hello all" | udpkit chat --json -n bot'],
   flags: (cmd) =>
     withKeyFlags(
       cmd
         .option('-n, --name <name>', 'the name others see (default: your login name)')
+        .option('-g, --group <name>', 'the group others see you in (shown by /who)')
         .option('-p, --port <port>', 'UDP port; IP Messenger uses 2425 (0: any free port)', '2425')
         .option('--json', 'commands from stdin, one JSON event per line on stdout (the default when stdin is not a terminal)')
-        .option('--legacy-encoding <name>', 'read packets of clients that do not send UTF-8 in this encoding: gbk, cp932, big5, latin1...', 'gbk')
+        .option('--legacy-encoding <name>', 'read text that is not UTF-8, from clients that name no encoding, in this one: gbk, cp932, big5, latin1...', 'gbk')
         .option('--peer <host[:port]>', 'also announce to this host, e.g. one on another network (repeatable)', collect)
         .option('--no-broadcast', "announce only to --peer hosts, not to the local networks' broadcast addresses"),
     ),

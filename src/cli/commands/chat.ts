@@ -15,9 +15,10 @@ import { parseChatLine, type ChatCommand } from '../chat-input.js';
 import { jsonUi, terminalUi, type ChatUi } from '../chat-ui.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
+import { VERSION } from '../version.js';
 import type { ChatOptions } from './chat.options.js';
 
-const EVENTS = ['join', 'leave', 'message', 'delivered', 'undelivered'] as const;
+const EVENTS = ['join', 'leave', 'message', 'delivered', 'undelivered', 'sealed', 'read', 'absence', 'info'] as const;
 
 function defaultName(): string {
   try {
@@ -33,8 +34,11 @@ function parse(opts: ChatOptions, io: CliIo) {
     throw new UsageError(`--name takes 1 to 100 printable characters, got ${JSON.stringify(name)}`);
   }
   const port = validatePort(opts.port, { allowZero: true, name: '--port' });
+  const group = opts.group ?? '';
+  if (/[\x00-\x1f\x7f]/.test(group) || group.length > 100) throw new UsageError(`--group takes up to 100 printable characters, got ${JSON.stringify(group)}`);
   return {
     name,
+    group,
     port,
     legacyEncoding: validateLegacyEncoding(opts.legacyEncoding),
     json: opts.json === true || io.stdin.isTTY !== true,
@@ -54,7 +58,26 @@ function perform(cmd: ChatCommand, c: Chat, ui: ChatUi, quit: () => void): void 
       case 'msg': {
         const to = c.find(cmd.to);
         if (to.length === 0) ui.notice(`nobody called ${sanitizeText(cmd.to)} here (see /who): not sent`);
-        else c.send(cmd.text, to);
+        else c.send(cmd.text, to, { sealed: cmd.sealed });
+        return;
+      }
+      case 'away':
+      case 'back':
+        c.setAbsence(cmd.kind === 'away' ? cmd.text : undefined);
+        return ui.notice(c.absence === undefined ? 'you are back' : `you are away: "${sanitizeText(c.absence)}" answers messages sent to you alone`);
+      case 'open': {
+        const unopened = c.unopened();
+        if (cmd.id === undefined) {
+          if (unopened.length === 0) return ui.notice('no sealed message waiting');
+          return ui.notice(`sealed messages waiting: ${unopened.map((m) => `${m.id} from ${sanitizeText(m.from.name)}`).join(', ')} (/open N)`);
+        }
+        if (!unopened.some((m) => m.id === cmd.id)) return ui.notice(`no unopened sealed message ${cmd.id} (/open lists them)`);
+        return c.open(cmd.id);
+      }
+      case 'info': {
+        const to = c.find(cmd.to);
+        if (to.length === 0) return ui.notice(`nobody called ${sanitizeText(cmd.to)} here (see /who)`);
+        for (const peer of to) for (const kind of ['version', 'absence'] as const) c.ask(peer, kind);
         return;
       }
       case 'who':
@@ -80,7 +103,7 @@ export async function run(_args: readonly string[], opts: ChatOptions, io: CliIo
   const key = await keyFrom(opts, io.env);
   const announceTo: IpmsgEndpoint[] = [];
   for (const p of o.peers) announceTo.push({ address: (await resolveHost(p.host, { family: 4 })).address, port: p.port });
-  const c = await chat({ nickname: o.name, port: o.port, legacyEncoding: o.legacyEncoding, broadcast: o.broadcast, announceTo, ...(key !== undefined ? { key } : {}) });
+  const c = await chat({ nickname: o.name, group: o.group, version: `udpkit ${VERSION}`, port: o.port, legacyEncoding: o.legacyEncoding, broadcast: o.broadcast, announceTo, ...(key !== undefined ? { key } : {}) });
   const a = c.address();
   const to = c.targets.length === 0 ? 'no network to announce to (add --peer HOST)' : `announced to ${c.targets.map((t) => `${t.address}:${t.port}`).join(', ')}`;
   const sealed = key === undefined ? '' : '; sealed (--key): only udpkit peers with the same key understand it';
