@@ -9,7 +9,7 @@
  * relay-sealing.ts, relay-sessions.ts).
  */
 import { EventEmitter } from 'node:events';
-import type { Impairment, ImpairmentCounts } from '../protocol/impairment.js';
+import type { Fate, Impairment, ImpairmentCounts } from '../protocol/impairment.js';
 import type { Direction, ImpairmentSettings } from '../protocol/impairment-options.js';
 import type { DatagramBatch } from '../socket/batch.js';
 import type { BoundAddress, Listener } from './listener.js';
@@ -42,6 +42,22 @@ export interface RelayStats {
   readonly sessions: number;
   /** Clients seen since the start. */
   readonly sessionsOpened: number;
+}
+
+/** One datagram's fate, for `--trace`: what a relay passes to `onTrace` as each one arrives. */
+export interface TraceEntry {
+  /** Milliseconds since the relay started (fractional). */
+  readonly timeMs: number;
+  readonly direction: Direction;
+  /** Payload bytes as it arrived. */
+  readonly size: number;
+  /** The core's fate, or `'refused'` for a datagram that did not open with the key. */
+  readonly fate: Fate | 'refused';
+  readonly duplicated: boolean;
+  readonly corrupted: boolean;
+  readonly reordered: boolean;
+  /** Forwarded: planned time from arrival to leaving (delay, jitter, bottleneck queue), ms. */
+  readonly delayMs: number;
 }
 
 export interface Parcel {
@@ -87,6 +103,8 @@ export class Relay extends EventEmitter {
   #timer: NodeJS.Timeout | undefined;
   #timerAt: number | undefined;
   #kernelDropped: number | undefined;
+  readonly #onTrace: ((entry: TraceEntry) => void) | undefined;
+  readonly #startedAt = milliseconds();
   /** The seed of the random decisions (given, or drawn at start). */
   readonly seed: number;
   /** Where datagrams go: the resolved upstream. */
@@ -101,8 +119,10 @@ export class Relay extends EventEmitter {
     limits: { idleTimeoutMs: number; maxSessions: number },
     sealing?: RelaySealing,
     capture?: CaptureWriter,
+    onTrace?: (entry: TraceEntry) => void,
   ) {
     super();
+    this.#onTrace = onTrace;
     this.#capture = capture;
     this.#upstreamEnd = { address: upstream.address, port: upstream.port };
     this.#front = front;
@@ -159,11 +179,13 @@ export class Relay extends EventEmitter {
       const opened = this.#sealing ? this.#sealing.open(data, 'up', this.#frontPort, Date.now()) : undefined;
       if (typeof opened === 'string') {
         this.#refused.up++;
+        if (this.#onTrace) this.#refusedTrace('up', data.length, now);
         continue;
       }
       const s = this.#sessions.get(b.replyAddresses[b.senders[i] as number] as string, b.ports[i] as number, now);
       const out = opened ? this.#sealing!.seal(opened, s, 'up', this.upstream.port, Date.now()) : this.#notice(data);
       this.#core.handleDatagram({ session: s, direction: 'up', data: out }, 'up', s.flows.up, now);
+      if (this.#onTrace) this.#trace('up', data.length, now);
     }
     this.#run(now);
   }
@@ -181,13 +203,26 @@ export class Relay extends EventEmitter {
         const opened = this.#sealing.open(data, 'down', port, Date.now());
         if (typeof opened === 'string') {
           this.#refused.down++;
+          if (this.#onTrace) this.#refusedTrace('down', data.length, now);
           continue;
         }
         data = this.#sealing.seal(opened, s, 'down', s.clientPort, Date.now());
       } else this.#notice(data);
+      const size = data.length;
       this.#core.handleDatagram({ session: s, direction: 'down', data }, 'down', s.flows.down, now);
+      if (this.#onTrace) this.#trace('down', size, now);
     }
     this.#run(now);
+  }
+
+  /** Tells `onTrace` the fate the core just gave a datagram. */
+  #trace(direction: Direction, size: number, now: number): void {
+    const v = this.#core.verdict;
+    this.#onTrace!({ timeMs: now - this.#startedAt, direction, size, fate: v.fate, duplicated: v.duplicated, corrupted: v.corrupted, reordered: v.reordered, delayMs: v.delayMs });
+  }
+
+  #refusedTrace(direction: Direction, size: number, now: number): void {
+    this.#onTrace!({ timeMs: now - this.#startedAt, direction, size, fate: 'refused', duplicated: false, corrupted: false, reordered: false, delayMs: 0 });
   }
 
   /** Without a key: says once that sealed frames pass (the far end will refuse them). */
