@@ -5,7 +5,7 @@
  * - Correlated (`loss random P C`): netem's old correlated generator. Each draw is mixed with the
  *   previous one, u = (1 - C) * U + C * u_prev, and the datagram is lost when u < P. Netem's own
  *   manual calls this deprecated "due to the noticed bad behavior": the mix narrows u around 0.5,
- *   so for P below 0.5 the long-run loss falls well under P as C grows (P 10%, C 50%: about 1.6%).
+ *   so for P below 0.5 the long-run loss falls well under P as C grows (P 10%, C 50%: about 0.1%).
  *   It is here because netem has it; {@link geFromBurst} is the model that keeps the rate asked.
  * - Gilbert-Elliott (`loss gemodel p r 1-h 1-k`): a good and a bad state. In the good state a
  *   datagram is lost with probability 1-k, in the bad one with 1-h; after each datagram the state
