@@ -98,17 +98,11 @@ async function iperf3Server(): Promise<{ port: number }> {
   throw new Error('iperf3 -s found no free port in 5 tries');
 }
 
-function runTool(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** Runs a tool to completion (killed after 60 s so a hang fails the test). */
+async function runTool(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const r = track(asRunning(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })));
+  const timer = setTimeout(() => r.child.kill('SIGKILL'), 60_000);
+  const done = await r.done;
+  clearTimeout(timer);
+  return done;
 }
