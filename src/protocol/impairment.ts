@@ -7,7 +7,9 @@
  * A driver calls {@link Impairment.handleDatagram} for every datagram, then
  * {@link Impairment.pollTransmit} to take what may leave now, and sets one timer for
  * {@link Impairment.nextDeadline}. {@link Impairment.verdict} tells what happened to the last
- * datagram handled (for `--trace`).
+ * datagram handled (for `--trace`). A datagram due at once, with nothing queued before it, is
+ * handed back as given, not kept (copied): the driver must call pollTransmit while the items it
+ * passed are still valid (say, before the receive buffer they view is reused).
  *
  * Reproducible fates: every impaired datagram takes the same seven numbers from its direction's
  * generator ({@link decide}), in arrival order, before anything that depends on time (the
@@ -170,6 +172,8 @@ export class Impairment<T> {
   readonly verdict: Verdict = { fate: 'forwarded', duplicated: false, corrupted: false, reordered: false, delayMs: 0 };
   readonly #ways: Record<Direction, Way>;
   readonly #queue = new DueQueue<Held<T>>();
+  /** Due now with nothing queued before them: handed out by the next pollTransmit as given. */
+  #ready: T[] = [];
   readonly #flows = new Map<unknown, Flow<T>>();
   readonly #budget: MemoryBudget;
   readonly #sizeOf: (item: T) => number;
@@ -200,7 +204,7 @@ export class Impairment<T> {
 
   /** Datagrams queued and not yet handed out by {@link pollTransmit}. */
   get pending(): number {
-    return this.#queue.size;
+    return this.#queue.size + this.#ready.length;
   }
 
   /** Bytes the queue holds now, overhead included (at most `maxQueueBytes`). */
@@ -224,10 +228,12 @@ export class Impairment<T> {
     v.delayMs = 0;
     counts.received++;
     if (this.settings.only !== undefined && this.settings.only !== direction) {
-      if (!this.#budget.charge(this.#sizeOf(item))) return this.#drop(counts, 'queue-full');
       counts.forwarded++;
-      this.#queue.push(now, { item: this.#keep(item), flow: undefined });
-      return (v.fate = 'forwarded');
+      v.fate = 'forwarded';
+      if (this.#queue.size === 0) this.#ready.push(item);
+      else if (!this.#budget.charge(this.#sizeOf(item))) return this.#drop(counts, 'queue-full');
+      else this.#queue.push(now, { item: this.#keep(item), flow: undefined });
+      return 'forwarded';
     }
     const w = this.#ways[direction];
     // Drawn first, whatever comes next, so the random fates follow the arrival order only.
@@ -237,6 +243,9 @@ export class Impairment<T> {
     if (w.bucket?.take(now) === false) return this.#drop(counts, 'rate-limited');
     if (d.lost) return this.#drop(counts, 'lost');
     const size = this.#sizeOf(item);
+    const f = this.#flow(flow);
+    // Nothing to wait for and nothing queued before it: no copy, no queue entry.
+    if (this.#leavesNow(d, f, now)) return this.#forwardNow(item, d, counts);
     if (!this.#budget.fits(size)) return this.#drop(counts, 'queue-full');
     const departs = w.bottleneck === undefined ? now : w.bottleneck.offer(wire, now);
     if (departs === undefined) return this.#drop(counts, 'tail-drop');
@@ -253,7 +262,6 @@ export class Impairment<T> {
       counts.corrupted++;
       v.corrupted = true;
     }
-    const f = this.#flow(flow);
     if (this.settings.delayMs > 0) {
       // netem: after `reorderGap - 1` in order, a datagram may skip the delay and overtake.
       if (d.reorder && w.sinceReorder >= this.settings.reorderGap - 1) {
@@ -289,14 +297,14 @@ export class Impairment<T> {
 
   /** Takes the datagrams due at `now`, in the order to send them (a duplicate twice). */
   pollTransmit(now: number): T[] {
-    const out: T[] = [];
+    const out = this.#takeReady();
     for (let e = this.#queue.peek(); e !== undefined && e.at <= now; e = this.#queue.peek()) this.#take(out);
     return out;
   }
 
   /** Takes every queued datagram at once, in order (a relay closing sends what it holds). */
   drain(): T[] {
-    const out: T[] = [];
+    const out = this.#takeReady();
     while (this.#queue.size > 0) this.#take(out);
     return out;
   }
@@ -309,6 +317,35 @@ export class Impairment<T> {
   /** Forgets a flow whose client is gone (what it still has queued leaves as planned). */
   forget(flow: unknown): void {
     this.#flows.delete(flow);
+  }
+
+  /**
+   * True when a datagram leaves at once: no delay, jitter or bottleneck at all (netem's reorder
+   * counter runs only with a delay), no hold, nothing to corrupt in a copy of it, and nothing
+   * queued that should leave first.
+   */
+  #leavesNow(d: Decision, f: Flow<T>, now: number): boolean {
+    const s = this.settings;
+    return this.#queue.size === 0 && s.delayMs === 0 && s.jitterMs === 0 && s.bottleneck === undefined && f.lastAt <= now && !d.reorder && (d.corruptAt < 0 || this.#corrupt === undefined);
+  }
+
+  /** Hands a datagram out as given at the next pollTransmit (twice if duplicated). */
+  #forwardNow(item: T, d: Decision, counts: ImpairmentCounts): Fate {
+    counts.forwarded++;
+    this.verdict.fate = 'forwarded';
+    this.#ready.push(item);
+    if (d.copies === 2) {
+      counts.duplicated++;
+      this.verdict.duplicated = true;
+      this.#ready.push(item);
+    }
+    return 'forwarded';
+  }
+
+  #takeReady(): T[] {
+    const out = this.#ready;
+    this.#ready = [];
+    return out;
   }
 
   #drop(counts: ImpairmentCounts, fate: Exclude<Fate, 'forwarded'>): Fate {

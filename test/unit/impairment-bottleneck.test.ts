@@ -83,7 +83,7 @@ describe('the core with a bottleneck', () => {
     expect(validateImpairment({ rate: 100, queueLimit: 5 })).toMatchObject({ rate: 0, bottleneck: { rate: 100, unit: 'packets', limitPackets: 5 } });
     expect(validateImpairment({ bitRate: 1e6 }).bottleneck).toEqual({ rate: 1e6, unit: 'bits', limitPackets: 1000, limitBytes: undefined });
     expect(validateImpairment({ bitRate: 1e6, queueLimitBytes: 65_536 }).bottleneck).toEqual({ rate: 1e6, unit: 'bits', limitPackets: undefined, limitBytes: 65_536 });
-    expect(thrown(() => validateImpairment({ queueLimit: 5 })).message).toBe('queueLimit and queueLimitBytes are the queue of a bottleneck: give rate or bitRate too');
-    expect(thrown(() => validateImpairment({ rate: 5, queueLimit: 5, burst: 2 })).message).toBe('burst is for the policer (rate without a queue limit), not for a bottleneck queue');
+    expect(thrown(() => validateImpairment({ queueLimit: 5 }))).toMatchObject({ code: 'UDPKIT_INVALID_ARGUMENT', message: 'queueLimit and queueLimitBytes are the queue of a bottleneck: give rate or bitRate too' });
+    expect(thrown(() => validateImpairment({ rate: 5, queueLimit: 5, burst: 2 }))).toMatchObject({ code: 'UDPKIT_INVALID_ARGUMENT', message: 'burst is for the policer (rate without a queue limit), not for a bottleneck queue' });
   });
 });
