@@ -21,6 +21,8 @@ interface Asked {
 /** True when no impairment is asked for: then there is nothing for --up-only/--down-only to limit. */
 const noImpairment = (o: Asked): boolean => [o.loss, o.dup, o.reorder, o.delay, o.jitter, o.rate, o.corrupt, o.gemodel, o.mtu, o.profile].every((v) => v === undefined);
 
+const LIMITS_AN_IMPAIRMENT = 'limits an impairment: give --loss, --gemodel, --corrupt, --dup, --reorder, --delay, --jitter, --rate, --mtu or --profile too';
+
 /** A rate given in bits (`10mbit`) is a bottleneck; a plain number of datagrams per second may be a policer. */
 export const isBitRate = (rate: string | undefined): boolean => rate !== undefined && /bit\s*$/i.test(rate);
 
@@ -30,12 +32,9 @@ export const relaySpec = defineCommand({
   description: 'forward datagrams to HOST:PORT and back, losing, duplicating, reordering and delaying some on purpose',
   examples: [
     'udpkit relay -p 6000 --to 127.0.0.1:5000 --loss 10%',
-    'udpkit relay -p 6000 --to 10.0.0.7:5000 --delay 50 --jitter 20 --seed 7',
-    'udpkit relay -p 6000 --to [::1]:5000 --rate 1000 --burst 50 --up-only --json',
-    'udpkit relay -p 6000 --to 127.0.0.1:5000 --loss 5% --pcap relayed.pcapng',
-    'udpkit relay -p 6000 --to 127.0.0.1:5000 --loss 10% --loss-burst 4 --corrupt 0.1% --trace fates.jsonl --seed 3',
-    'udpkit relay -p 6000 --to 127.0.0.1:5000 --rate 10mbit --queue-limit 64k --mtu 1400',
-    'udpkit relay -p 6000 --to 127.0.0.1:5000 --profile 3g',
+    'udpkit relay -p 6000 --to 127.0.0.1:5000 --loss 10% --loss-burst 4 --trace fates.jsonl --seed 3',
+    'udpkit relay -p 6000 --to [::1]:5000 --rate 10mbit --queue-limit 64k --mtu 1400',
+    'udpkit relay -p 6000 --to 10.0.0.7:5000 --profile 3g --up-only --pcap relayed.pcapng',
   ],
   flags: (cmd) =>
     withKeyFlags(
@@ -77,8 +76,8 @@ export const relaySpec = defineCommand({
     { flag: 'lossCorr', inapplicable: (o) => o.loss === undefined && o.profile === undefined, why: 'goes with --loss' },
     { flag: 'reorderGap', inapplicable: (o) => o.reorder === undefined, why: 'goes with --reorder' },
     { flag: 'reorderGap', inapplicable: (o) => o.delay === undefined && o.profile === undefined, why: 'goes with --delay: netem reorders by letting a datagram skip the delay' },
-    { flag: 'upOnly', inapplicable: noImpairment, why: 'limits an impairment: give --loss, --dup, --reorder, --delay, --jitter or --rate too' },
-    { flag: 'downOnly', inapplicable: noImpairment, why: 'limits an impairment: give --loss, --dup, --reorder, --delay, --jitter or --rate too' },
+    { flag: 'upOnly', inapplicable: noImpairment, why: LIMITS_AN_IMPAIRMENT },
+    { flag: 'downOnly', inapplicable: noImpairment, why: LIMITS_AN_IMPAIRMENT },
   ],
 });
 
