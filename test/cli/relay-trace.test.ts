@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, start, waitForStderr, killedAfterEach } from '../helpers/cli.js';
+import { pySend } from '../helpers/py-udp.js';
 import { seqSink, sendNumbered } from '../helpers/seq-traffic.js';
 import { udpUnread } from '../helpers/udp-queues.js';
 import { until } from '../helpers/until.js';
@@ -80,6 +81,19 @@ describe('udpkit relay --trace', () => {
     const c = await traced('c.jsonl', 10);
     expect(fates(c.lines)).not.toEqual(fates(a.lines));
   }, 120_000);
+
+  it('stops with exit 1 and one line when the trace cannot be written (a full disk: /dev/full)', async () => {
+    const r = track(start(['relay', '--port', '0', '--bind', '127.0.0.1', '--to', '127.0.0.1:9', '--trace', '/dev/full']));
+    const port = Number((await waitForStderr(r, /listening on [^;]*?:(\d+)\/udp/))[1]);
+    await pySend(port, ['one']);
+    const done = await r.done;
+    expect(done.code).toBe(1);
+    expect(done.stderr.split('\n').slice(1)).toEqual([
+      'up: received 1, forwarded 1, dropped 0, duplicated 0, reordered 0, rate-limited 0, queue full 0; down: received 0, forwarded 0, dropped 0, duplicated 0, reordered 0, rate-limited 0, queue full 0; clients 1; kernel dropped 0',
+      'udpkit: cannot write to --trace /dev/full: no space left on device',
+      '',
+    ]);
+  });
 
   it('exits 1 with one line when the trace file cannot be created, before relaying anything', async () => {
     const file = join(dir, 'missing', 'trace.jsonl');

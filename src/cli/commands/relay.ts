@@ -119,7 +119,9 @@ export async function run(_args: readonly string[], opts: RelayCliOptions, io: C
     captureFailure ??= `cannot write to --pcap ${opts.pcap}: ${describeErrno(errnoOf(err))}`;
     failCapture?.(captureFailure);
   };
-  const trace = opts.trace === undefined ? undefined : await openTrace(opts.trace);
+  let failTrace: (() => void) | undefined;
+  // Like --pcap: a trace that cannot be written ends the relay (a run is traced to be analysed).
+  const trace = opts.trace === undefined ? undefined : await openTrace(opts.trace, () => failTrace?.());
   // Opened (created) now, so that a bad path fails before anything is relayed.
   const capture = opts.pcap === undefined ? undefined : CaptureWriter.open(opts.pcap, { format: opts.pcapFormat ?? 'pcapng', onError: onCaptureError });
   const r = await relay({
@@ -146,7 +148,8 @@ export async function run(_args: readonly string[], opts: RelayCliOptions, io: C
   let failure: string | undefined;
   const code = await new Promise<number>((resolve) => {
     failCapture = () => resolve(EXIT_FAILURE);
-    if (captureFailure !== undefined) resolve(EXIT_FAILURE);
+    failTrace = () => resolve(EXIT_FAILURE);
+    if (captureFailure !== undefined || trace?.failed === true) resolve(EXIT_FAILURE);
     r.once('error', (err: Error) => {
       failure = `receiving on port ${a.port}/udp failed: ${err.message}`;
       resolve(EXIT_FAILURE);
@@ -176,15 +179,21 @@ const TRACE_BACKLOG = 16 * 1024 * 1024;
 interface Trace {
   readonly write: (entry: Parameters<typeof traceLine>[0]) => void;
   readonly skipped: number;
+  /** Writing failed (a full disk): the relay stops. */
+  readonly failed: boolean;
   /** Ends the file; resolves to a failure line if writing failed. */
   readonly end: () => Promise<string | undefined>;
 }
 
 /** Creates the `--trace` file (failing before anything is relayed) and writes lines to it. */
-async function openTrace(path: string): Promise<Trace> {
+async function openTrace(path: string, onFailure: () => void): Promise<Trace> {
   const stream: WriteStream = createWriteStream(path);
   let failure: string | undefined;
-  stream.on('error', (err) => (failure ??= `cannot write to --trace ${path}: ${describeErrno(errnoOf(err))}`));
+  stream.on('error', (err) => {
+    if (failure !== undefined) return;
+    failure = `cannot write to --trace ${path}: ${describeErrno(errnoOf(err))}`;
+    onFailure();
+  });
   await new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
     stream.once('error', (err) =>
@@ -193,6 +202,9 @@ async function openTrace(path: string): Promise<Trace> {
   });
   const t = {
     skipped: 0,
+    get failed(): boolean {
+      return failure !== undefined;
+    },
     write: (entry: Parameters<typeof traceLine>[0]): void => {
       if (failure !== undefined || stream.writableLength > TRACE_BACKLOG) t.skipped++;
       else stream.write(traceLine(entry) + '\n');
