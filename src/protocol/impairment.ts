@@ -12,7 +12,7 @@
  * passed are still valid (say, before the receive buffer they view is reused).
  *
  * Reproducible fates: every impaired datagram takes the same seven numbers from its direction's
- * generator ({@link decide}), in arrival order, before anything that depends on time (the
+ * generator ({@link decide}, impairment-decide.ts), in arrival order, before anything that depends on time (the
  * policer, the bottleneck's queue, the memory bound). So the same seed and the same datagrams in
  * the same order get the same random fates, however fast they come.
  *
@@ -21,10 +21,16 @@
  * counted (`queueFull`), like a router's full queue: without the bound, a flood through a long
  * delay grew a relay by hundreds of MB a second. Held-back (reordered), jittered and bottlenecked
  * datagrams wait in the same queue, so the bound covers them too.
+ *
+ * Longer than most files (about 350 lines): one datagram's path (MTU, policer, loss, bottleneck,
+ * corruption, duplication, both kinds of reordering) shares the queue, the flows and the counters;
+ * what stands alone lives apart (impairment-decide.ts, impairment-loss.ts,
+ * impairment-bottleneck.ts, impairment-options.ts).
  */
 import { DueQueue, type DueEntry } from './due-queue.js';
 import type { Direction, ImpairmentSettings } from './impairment-options.js';
 import { Bottleneck } from './impairment-bottleneck.js';
+import { decide, type Decision } from './impairment-decide.js';
 import { LossProcess } from './impairment-loss.js';
 import { MemoryBudget } from './memory-budget.js';
 import type { Random } from './seeded-random.js';
@@ -81,37 +87,6 @@ export interface ImpairmentCounts {
  * `ENTRY_OVERHEAD`, 512, is for simpler entries.)
  */
 export const QUEUE_ENTRY_OVERHEAD = 1024;
-
-/** The random part of one datagram's fate. */
-export interface Decision {
-  readonly lost: boolean;
-  readonly copies: 1 | 2;
-  /** Where to flip a bit, as a share of the payload's bits (0 to 1), or -1 for no corruption. */
-  readonly corruptAt: number;
-  readonly reorder: boolean;
-  /** Latency, delay plus jitter, in milliseconds (whole microseconds: fractional). */
-  readonly delayMs: number;
-}
-
-/** Numbers {@link decide} takes from the generator for each datagram. */
-export const DRAWS_PER_DATAGRAM = 7;
-
-/**
- * Draws one datagram's fate. Always takes exactly {@link DRAWS_PER_DATAGRAM} numbers from
- * `random` (two for loss, then duplicate, corrupt, the bit to flip, reorder, jitter), so a seed
- * gives the same sequence of decisions whatever the settings. `loss` carries the loss model's
- * state from one datagram to the next (one per direction); a fresh one suits stateless models.
- * @example decide(validateImpairment({ loss: 1 }), Math.random).lost // true
- */
-export function decide(s: ImpairmentSettings, random: Random, loss: LossProcess = new LossProcess(s.lossModel)): Decision {
-  const lost = loss.next(random);
-  const copies = random() < s.duplicate ? 2 : 1;
-  const corrupt = random() < s.corrupt;
-  const at = random();
-  const reorder = random() < s.reorder;
-  const jitter = (2 * random() - 1) * s.jitterMs;
-  return { lost, copies, corruptAt: corrupt ? at : -1, reorder, delayMs: Math.max(0, Math.round((s.delayMs + jitter) * 1000) / 1000) };
-}
 
 /** How the queue handles items (datagrams): their size for its budget, and what it keeps of them. */
 export interface ImpairmentItems<T> {

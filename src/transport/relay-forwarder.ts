@@ -4,9 +4,9 @@
  * client (so replies find their way back) and one timer, armed for whatever comes first: the
  * next datagram due, or the next client gone idle.
  *
- * Longer than most files (about 250 lines): the two directions share the client table, the timer
- * and the queue bound, so they stay together; options, sealing and sessions live apart (relay.ts,
- * relay-sealing.ts, relay-sessions.ts).
+ * Longer than most files (about 320 lines): the two directions share the client table, the timer,
+ * the queue bound, the batched sends and the trace, so they stay together; options, sealing and
+ * sessions live apart (relay.ts, relay-sealing.ts, relay-sessions.ts).
  */
 import { EventEmitter } from 'node:events';
 import type { Fate, Impairment, ImpairmentCounts } from '../protocol/impairment.js';

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decide } from '../../src/protocol/impairment.js';
+import { decide } from '../../src/protocol/impairment-decide.js';
 import { validateImpairment } from '../../src/protocol/impairment-options.js';
 import { seededRandom } from '../../src/protocol/seeded-random.js';
 import { runCli, start, waitForStderr, killedAfterEach, type Running } from '../helpers/cli.js';

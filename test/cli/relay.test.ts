@@ -2,7 +2,7 @@
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { decide } from '../../src/protocol/impairment.js';
+import { decide } from '../../src/protocol/impairment-decide.js';
 import { validateImpairment } from '../../src/protocol/impairment-options.js';
 import { seededRandom } from '../../src/protocol/seeded-random.js';
 import { runCli, start, startListener, waitForLines, waitForStderr, type Running, killedAfterEach } from '../helpers/cli.js';

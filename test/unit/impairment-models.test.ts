@@ -1,6 +1,7 @@
 /** The relay core's netem models, driven with a simulated clock: loss models, corruption, reorder gap, MTU, trace fates. */
 import { describe, expect, it } from 'vitest';
-import { DRAWS_PER_DATAGRAM, Impairment, type Verdict } from '../../src/protocol/impairment.js';
+import { DRAWS_PER_DATAGRAM } from '../../src/protocol/impairment-decide.js';
+import { Impairment, type Verdict } from '../../src/protocol/impairment.js';
 import { expectedLoss, geFromBurst, LossProcess } from '../../src/protocol/impairment-loss.js';
 import { validateImpairment, type ImpairmentOptions } from '../../src/protocol/impairment-options.js';
 import { IMPAIRMENT_PROFILES, withProfile } from '../../src/protocol/impairment-profiles.js';

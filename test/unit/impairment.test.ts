@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DueQueue } from '../../src/protocol/due-queue.js';
-import { decide, Impairment, QUEUE_ENTRY_OVERHEAD } from '../../src/protocol/impairment.js';
+import { decide } from '../../src/protocol/impairment-decide.js';
+import { Impairment, QUEUE_ENTRY_OVERHEAD } from '../../src/protocol/impairment.js';
 import { validateImpairment, validateMilliseconds, validateProbability, type ImpairmentOptions } from '../../src/protocol/impairment-options.js';
 import { seededRandom } from '../../src/protocol/seeded-random.js';
 import { thrown } from '../helpers/thrown.js';

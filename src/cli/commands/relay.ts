@@ -3,10 +3,10 @@
  * corruption, duplicates, reordering, delay, jitter, a policer or a bottleneck queue, an MTU)
  * between clients and one upstream server, both ways, until Ctrl-C.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { describeErrno, errnoOf, formatHostPort, UdpkitError, UsageError } from '../../errors.js';
+import { describeErrno, errnoOf, formatHostPort, UsageError } from '../../errors.js';
 import { CaptureWriter } from '../../transport/capture-writer.js';
-import { describeImpairment, formatRelayStats, relayStatsJson, traceLine } from '../../format/relay.js';
+import { describeImpairment, formatRelayStats, relayStatsJson } from '../../format/relay.js';
+import { openTrace, TRACE_BACKLOG } from './relay-trace.js';
 import { validateImpairment, validateMilliseconds, validateProbability, type ImpairmentOptions } from '../../protocol/impairment-options.js';
 import { relay, type RelayOptions } from '../../transport/relay.js';
 import { parseHostPort, validateByteSize, validateInteger, validatePort, validateSeconds } from '../../validate.js';
@@ -168,52 +168,4 @@ export async function run(_args: readonly string[], opts: RelayCliOptions, io: C
   if (traceFailure !== undefined) io.stderr.write(`udpkit: ${traceFailure}\n`);
   if (captureFailure !== undefined) io.stderr.write(`udpkit: ${captureFailure}\n`);
   return captureFailure !== undefined || traceFailure !== undefined ? EXIT_FAILURE : code;
-}
-
-/**
- * Bytes of trace lines that may wait for the disk. Beyond it lines are skipped and counted: a
- * flood through a relay writes about 150 bytes a datagram, faster than a slow disk takes them.
- */
-const TRACE_BACKLOG = 16 * 1024 * 1024;
-
-interface Trace {
-  readonly write: (entry: Parameters<typeof traceLine>[0]) => void;
-  readonly skipped: number;
-  /** Writing failed (a full disk): the relay stops. */
-  readonly failed: boolean;
-  /** Ends the file; resolves to a failure line if writing failed. */
-  readonly end: () => Promise<string | undefined>;
-}
-
-/** Creates the `--trace` file (failing before anything is relayed) and writes lines to it. */
-async function openTrace(path: string, onFailure: () => void): Promise<Trace> {
-  const stream: WriteStream = createWriteStream(path);
-  let failure: string | undefined;
-  stream.on('error', (err) => {
-    if (failure !== undefined) return;
-    failure = `cannot write to --trace ${path}: ${describeErrno(errnoOf(err))}`;
-    onFailure();
-  });
-  await new Promise<void>((resolve, reject) => {
-    stream.once('open', () => resolve());
-    stream.once('error', (err) =>
-      reject(new UdpkitError('UDPKIT_IO_FAILED', `cannot open trace file ${JSON.stringify(path)}: ${describeErrno(errnoOf(err))}`, { syscall: 'open', errno: errnoOf(err), cause: err })),
-    );
-  });
-  const t = {
-    skipped: 0,
-    get failed(): boolean {
-      return failure !== undefined;
-    },
-    write: (entry: Parameters<typeof traceLine>[0]): void => {
-      if (failure !== undefined || stream.writableLength > TRACE_BACKLOG) t.skipped++;
-      else stream.write(traceLine(entry) + '\n');
-    },
-    end: () =>
-      new Promise<string | undefined>((resolve) => {
-        if (stream.destroyed) resolve(failure);
-        else stream.end(() => resolve(failure));
-      }),
-  };
-  return t;
 }
