@@ -22,8 +22,8 @@ export const IMPAIRMENT_PROFILES = {
 export type ImpairmentProfileName = keyof typeof IMPAIRMENT_PROFILES;
 
 /**
- * A profile's options with `overrides` on top. An override of one loss model (or rate) replaces
- * the profile's, rather than clashing with it.
+ * A profile's options with `overrides` on top. An override of one loss model, rate or queue
+ * limit replaces the profile's, rather than clashing or adding up with it.
  * @example withProfile('3g', { loss: 0.05 }) // 3g's numbers, 5% loss in bursts of 3
  */
 export function withProfile(name: ImpairmentProfileName, overrides: ImpairmentOptions): ImpairmentOptions {
@@ -31,7 +31,8 @@ export function withProfile(name: ImpairmentProfileName, overrides: ImpairmentOp
   const { loss, lossBurst, lossCorrelation, gemodel, rate, bitRate, queueLimit, queueLimitBytes, ...rest } = base;
   const lossPart: ImpairmentOptions =
     overrides.gemodel !== undefined ? {} : overrides.lossCorrelation !== undefined ? { loss } : { loss, lossBurst, lossCorrelation, gemodel };
-  const ratePart: ImpairmentOptions = overrides.rate !== undefined || overrides.bitRate !== undefined ? { queueLimit, queueLimitBytes } : { rate, bitRate, queueLimit, queueLimitBytes };
+  const queuePart: ImpairmentOptions = overrides.queueLimit !== undefined || overrides.queueLimitBytes !== undefined ? {} : { queueLimit, queueLimitBytes };
+  const ratePart: ImpairmentOptions = overrides.rate !== undefined || overrides.bitRate !== undefined ? queuePart : { rate, bitRate, ...queuePart };
   const merged: Record<string, unknown> = { ...rest, ...lossPart, ...ratePart };
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) merged[k] = v;
   for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k];

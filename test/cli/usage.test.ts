@@ -64,6 +64,7 @@ const INAPPLICABLE: readonly (readonly [readonly string[], string])[] = [
   [['relay', '-p', '0', '--to', '127.0.0.1:9', '--down-only'], '--down-only limits an impairment: give --loss, --gemodel, --corrupt, --dup, --reorder, --delay, --jitter, --rate, --mtu or --profile too'],
   [['relay', '-p', '0', '--to', '127.0.0.1:9', '--rate', '10mbit', '--burst', '5'], '--burst is for the policer (--rate in datagrams without --queue-limit); a queue smooths bursts itself'],
   [['relay', '-p', '0', '--to', '127.0.0.1:9', '--queue-limit', '100'], '--queue-limit goes with --rate (the queue of the bottleneck)'],
+  [['relay', '-p', '0', '--to', '127.0.0.1:9', '--profile', 'lossy', '--queue-limit', '100'], '--queue-limit goes with --rate (the queue of the bottleneck)'],
   [['relay', '-p', '0', '--to', '127.0.0.1:9', '--loss-burst', '3'], '--loss-burst goes with --loss (the average loss the bursts keep)'],
   [['relay', '-p', '0', '--to', '127.0.0.1:9', '--loss-corr', '25%'], '--loss-corr goes with --loss'],
   [['relay', '-p', '0', '--to', '127.0.0.1:9', '--reorder-gap', '5', '--delay', '10'], '--reorder-gap goes with --reorder'],

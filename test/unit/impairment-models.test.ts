@@ -206,4 +206,9 @@ describe('profiles', () => {
     expect(validateImpairment(withProfile(profile, { delayMs: 1, gemodel: { p: 0.3 } }))).toMatchObject({ delayMs: 1, loss: 0.3 });
     expect(validateImpairment(withProfile(profile, { rate: 500 })).bottleneck?.unit ?? 'packets').toBe('packets');
   });
+
+  it('lets a queue limit replace the profile\'s, in datagrams or bytes', () => {
+    expect(validateImpairment(withProfile('3g', { queueLimit: 5 })).bottleneck).toEqual({ rate: 2_000_000, unit: 'bits', limitPackets: 5, limitBytes: undefined });
+    expect(validateImpairment(withProfile('wifi', { queueLimitBytes: 4096 })).bottleneck).toEqual({ rate: 50_000_000, unit: 'bits', limitPackets: undefined, limitBytes: 4096 });
+  });
 });

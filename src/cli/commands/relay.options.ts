@@ -23,6 +23,9 @@ const noImpairment = (o: Asked): boolean => [o.loss, o.dup, o.reorder, o.delay, 
 
 const LIMITS_AN_IMPAIRMENT = 'limits an impairment: give --loss, --gemodel, --corrupt, --dup, --reorder, --delay, --jitter, --rate, --mtu or --profile too';
 
+/** Whether a profile brings a bottleneck of its own, which --queue-limit may then resize. */
+const profileHasRate = (name: string | undefined): boolean => name !== undefined && name in IMPAIRMENT_PROFILES && 'bitRate' in IMPAIRMENT_PROFILES[name as keyof typeof IMPAIRMENT_PROFILES];
+
 /** A rate given in bits (`10mbit`) is a bottleneck; a plain number of datagrams per second may be a policer. */
 export const isBitRate = (rate: string | undefined): boolean => rate !== undefined && /bit\s*$/i.test(rate);
 
@@ -71,7 +74,7 @@ export const relaySpec = defineCommand({
     { flag: 'pcapFormat', inapplicable: (o) => o.pcap === undefined, why: 'goes with --pcap FILE' },
     { flag: 'burst', inapplicable: (o) => o.rate === undefined, why: 'goes with --rate' },
     { flag: 'burst', inapplicable: (o) => o.queueLimit !== undefined || isBitRate(o.rate), why: 'is for the policer (--rate in datagrams without --queue-limit); a queue smooths bursts itself' },
-    { flag: 'queueLimit', inapplicable: (o) => o.rate === undefined && o.profile === undefined, why: 'goes with --rate (the queue of the bottleneck)' },
+    { flag: 'queueLimit', inapplicable: (o) => o.rate === undefined && !profileHasRate(o.profile), why: 'goes with --rate (the queue of the bottleneck)' },
     { flag: 'lossBurst', inapplicable: (o) => o.loss === undefined && o.profile === undefined, why: 'goes with --loss (the average loss the bursts keep)' },
     { flag: 'lossCorr', inapplicable: (o) => o.loss === undefined && o.profile === undefined, why: 'goes with --loss' },
     { flag: 'reorderGap', inapplicable: (o) => o.reorder === undefined, why: 'goes with --reorder' },
