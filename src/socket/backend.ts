@@ -18,6 +18,12 @@ export interface ReceiveBackend {
   address(): { address: string; port: number; family: AddressFamily };
   /** Sends one datagram from the bound port. */
   send(data: Uint8Array, port: number, address: string, callback: (err: Error | null) => void): void;
+  /**
+   * Sends several datagrams to one address and port, in order (a relay forwarding a batch: the
+   * native addon sends up to 64 per sendmmsg). `done` gets how many failed. `data` may be views
+   * of a receive buffer: whatever cannot leave at once waits on its own copy.
+   */
+  sendMany(data: readonly Uint8Array[], port: number, address: string, done: (failed: number) => void): void;
   receiveBufferSize(): number;
   setReceiveBufferSize(bytes: number): void;
   /** SO_BROADCAST: lets this socket send to broadcast addresses. */

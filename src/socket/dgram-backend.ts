@@ -39,6 +39,19 @@ export class DgramBackend implements ReceiveBackend {
     this.#socket.send(data, port, address, (err) => callback(err ?? null));
   }
 
+  sendMany(data: readonly Uint8Array[], port: number, address: string, done: (failed: number) => void): void {
+    let left = data.length;
+    let failed = 0;
+    if (left === 0) return done(0);
+    // node:dgram gives each datagram its own buffer (a batch of one), so none is overwritten while it waits.
+    for (const d of data) {
+      this.#socket.send(d, port, address, (err) => {
+        if (err) failed++;
+        if (--left === 0) done(failed);
+      });
+    }
+  }
+
   receiveBufferSize(): number {
     return this.#socket.getRecvBufferSize();
   }

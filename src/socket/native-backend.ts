@@ -100,6 +100,34 @@ export class NativeBackend implements ReceiveBackend {
     this.#socket.waitWritable(this.#sendWaiting);
   }
 
+  sendMany(data: readonly Uint8Array[], port: number, address: string, done: (failed: number) => void): void {
+    let i = 0;
+    let failed = 0;
+    // Nothing waits before them: straight to the kernel, up to 64 per sendmmsg.
+    while (this.#waiting.length === 0 && i < data.length) {
+      let taken: number;
+      try {
+        taken = this.#socket.sendBatch(data, i, address, port);
+      } catch {
+        // The first of the batch failed; the rest go on.
+        failed++;
+        i++;
+        continue;
+      }
+      if (taken === 0) break;
+      i += taken;
+    }
+    let left = data.length - i;
+    if (left === 0) return done(failed);
+    // The kernel is full: the rest wait, one by one, each on its own copy (see send).
+    for (; i < data.length; i++) {
+      this.send(data[i] as Uint8Array, port, address, (err) => {
+        if (err) failed++;
+        if (--left === 0) done(failed);
+      });
+    }
+  }
+
   readonly #sendWaiting = (): void => {
     while (this.#waiting.length > 0) {
       const next = this.#waiting[0]!;

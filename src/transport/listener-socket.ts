@@ -297,6 +297,16 @@ export class Listener extends EventEmitter implements AsyncIterable<Datagram> {
     return this.#send(data, port, address, false);
   }
 
+  /**
+   * Sends several datagrams to one address and port, in order (sealed for that port when keyed),
+   * with as few syscalls as the backend allows: a relay forwarding a batch. Resolves to how many
+   * failed; never rejects (best effort, like UDP).
+   */
+  sendManyTo(data: readonly Uint8Array[], port: number, address: string): Promise<number> {
+    const payloads = this.#sealer ? data.map((d) => this.#sealer!.seal(d, Date.now(), { port, answer: false })) : data;
+    return new Promise((resolve) => this.#backend.sendMany(payloads, port, address, resolve));
+  }
+
   #send(data: Buffer | Uint8Array | string, port: number, address: string, answer: boolean): Promise<void> {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     const payload = this.#sealer ? this.#sealer.seal(bytes, Date.now(), { port, answer }) : bytes;

@@ -52,6 +52,8 @@ export class RelaySessions {
   readonly #o: RelaySessionsOptions;
   readonly #idleMs: number;
   #opened = 0;
+  /** The session touched last: already at the back of the line, so touching it again moves nothing. */
+  #newest: RelaySession | undefined;
 
   constructor(options: RelaySessionsOptions) {
     this.#o = options;
@@ -70,6 +72,12 @@ export class RelaySessions {
 
   /** The client's session, opened if new, marked active at `now` (ms). */
   get(address: string, port: number, now: number): RelaySession {
+    const newest = this.#newest;
+    // A batch is mostly one client's: skip the key and the map for a run of them.
+    if (newest !== undefined && !newest.closed && newest.clientPort === port && newest.clientAddress === address) {
+      newest.lastActive = now;
+      return newest;
+    }
     const key = keyOf(address, port);
     const known = this.#byClient.get(key);
     if (known !== undefined) {
@@ -90,6 +98,7 @@ export class RelaySessions {
       closed: false,
     };
     this.#byClient.set(key, session);
+    this.#newest = session;
     return session;
   }
 
@@ -97,6 +106,8 @@ export class RelaySessions {
   touch(session: RelaySession, now: number): void {
     if (session.closed) return;
     session.lastActive = now;
+    if (session === this.#newest) return;
+    this.#newest = session;
     const key = keyOf(session.clientAddress, session.clientPort);
     if (this.#byClient.delete(key)) this.#byClient.set(key, session);
   }

@@ -7,7 +7,7 @@ import { randomInt } from 'node:crypto';
 import { UdpkitRangeError, formatHostPort } from '../errors.js';
 import { isOwnAddress } from '../net/own-address.js';
 import { readersOf } from '../net/os-readers.js';
-import { Impairment } from '../protocol/impairment.js';
+import { IPV4_UDP_HEADERS, Impairment } from '../protocol/impairment.js';
 import { validateImpairment, type ImpairmentOptions } from '../protocol/impairment-options.js';
 import { seededRandom } from '../protocol/seeded-random.js';
 import { listen } from './listener.js';
@@ -16,10 +16,25 @@ import type { Lookup } from '../types.js';
 import { validateHost, validateInteger, validatePort, type HostPort } from '../validate.js';
 import { RelaySealing } from './relay-sealing.js';
 import { loadSealingKit } from '../socket/sealing.js';
-import { Relay, keepParcel, type Parcel } from './relay-forwarder.js';
+import { Relay, keepParcel, type Parcel, type TraceEntry } from './relay-forwarder.js';
 import type { CaptureWriter } from './capture-writer.js';
 
-export { Relay, type RelayStats, type RelayDirectionStats } from './relay-forwarder.js';
+export { Relay, type RelayStats, type RelayDirectionStats, type TraceEntry } from './relay-forwarder.js';
+
+/**
+ * Mixed into the seed for the down direction's generator, so each direction has its own stream
+ * of decisions: its fates then do not depend on how its datagrams interleave with the other's.
+ */
+const DOWN_SEED_SALT = 0x9e3779b9;
+
+/** IPv6 and UDP headers: what an IPv6 datagram's packet adds to its payload. */
+const IPV6_UDP_HEADERS = 48;
+
+/** Flips one bit of a parcel the core keeps (its own copy, never a receive buffer). */
+const flipBit = (p: Parcel, bit: number): void => {
+  const i = bit >>> 3;
+  p.data[i] = (p.data[i] as number) ^ (1 << (bit & 7));
+};
 
 /** Options of {@link relay}: where to listen, where to forward, and the impairments. */
 export interface RelayOptions extends ImpairmentOptions {
@@ -55,6 +70,12 @@ export interface RelayOptions extends ImpairmentOptions {
    * between a client and an upstream of different families is counted in `capture.dropped`.
    */
   readonly capture?: CaptureWriter;
+  /**
+   * Called for every datagram as it arrives, with its fate (`--trace`). The fates of one
+   * direction depend only on the seed and the order its datagrams arrive in; the policer, the
+   * bottleneck queue and the memory bound also depend on timing.
+   */
+  readonly onTrace?: (entry: TraceEntry) => void;
 }
 
 /**
@@ -89,8 +110,13 @@ export async function relay(options: RelayOptions): Promise<Relay> {
     await front.close();
     throw refuseLoop(bound);
   }
-  const core = new Impairment<Parcel>(settings, seededRandom(seed), { sizeOf: (p) => p.data.length, keep: keepParcel });
-  const r = new Relay(front, { ...target, port: upstreamPort }, core, seed, { idleTimeoutMs, maxSessions }, sealing, options.capture);
+  // IP packet sizes (--mtu, a bit rate): the header of the family the datagram leaves by.
+  const upHeaders = target.family === 6 ? IPV6_UDP_HEADERS : IPV4_UDP_HEADERS;
+  const wireSizeOf = (p: Parcel): number =>
+    p.data.length + (p.direction === 'up' ? upHeaders : p.session.clientAddress.includes(':') && !p.session.clientAddress.startsWith('::ffff:') ? IPV6_UDP_HEADERS : IPV4_UDP_HEADERS);
+  const random = { up: seededRandom(seed), down: seededRandom(seed ^ DOWN_SEED_SALT) };
+  const core = new Impairment<Parcel>(settings, random, { sizeOf: (p) => p.data.length, keep: keepParcel, wireSizeOf, corrupt: flipBit });
+  const r = new Relay(front, { ...target, port: upstreamPort }, core, seed, { idleTimeoutMs, maxSessions }, sealing, options.capture, options.onTrace);
   const signal = options.signal;
   if (signal?.aborted) await r.close();
   else signal?.addEventListener('abort', () => void r.close(), { once: true });

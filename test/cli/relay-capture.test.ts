@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { decide } from '../../src/protocol/impairment.js';
+import { decide } from '../../src/protocol/impairment-decide.js';
 import { validateImpairment } from '../../src/protocol/impairment-options.js';
 import { seededRandom } from '../../src/protocol/seeded-random.js';
 import { killedAfterEach, runCli, start, waitForStderr } from '../helpers/cli.js';

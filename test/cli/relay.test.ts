@@ -2,7 +2,7 @@
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { decide } from '../../src/protocol/impairment.js';
+import { decide } from '../../src/protocol/impairment-decide.js';
 import { validateImpairment } from '../../src/protocol/impairment-options.js';
 import { seededRandom } from '../../src/protocol/seeded-random.js';
 import { runCli, start, startListener, waitForLines, waitForStderr, type Running, killedAfterEach } from '../helpers/cli.js';
@@ -65,7 +65,7 @@ describe('udpkit relay', () => {
     expect(done.code).toBe(0);
     expect(texts(done.stdout)).toEqual(Array.from({ length: 200 }, (_, i) => String(i)));
     const stats = await stop(r);
-    expect(stats.up).toEqual({ received: 200, forwarded: 200, dropped: 0, duplicated: 0, reordered: 0, rateLimited: 0, queueFull: 0, failed: 0, refused: 0 });
+    expect(stats.up).toEqual({ received: 200, forwarded: 200, dropped: 0, duplicated: 0, reordered: 0, rateLimited: 0, queueFull: 0, corrupted: 0, tailDropped: 0, tooBig: 0, failed: 0, refused: 0 });
     expect(stats.sessionsOpened).toBe(1);
   });
 

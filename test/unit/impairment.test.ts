@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DueQueue } from '../../src/protocol/due-queue.js';
-import { decide, Impairment, QUEUE_ENTRY_OVERHEAD } from '../../src/protocol/impairment.js';
+import { decide } from '../../src/protocol/impairment-decide.js';
+import { Impairment, QUEUE_ENTRY_OVERHEAD } from '../../src/protocol/impairment.js';
 import { validateImpairment, validateMilliseconds, validateProbability, type ImpairmentOptions } from '../../src/protocol/impairment-options.js';
 import { seededRandom } from '../../src/protocol/seeded-random.js';
 import { thrown } from '../helpers/thrown.js';
@@ -86,7 +87,7 @@ describe('Impairment', () => {
     expect(out).toEqual(Array.from({ length: 1000 }, (_, i) => i));
     expect(imp.pending).toBe(0);
     expect(imp.nextDeadline()).toBeUndefined();
-    expect(imp.counts.up).toEqual({ received: 1000, forwarded: 1000, dropped: 0, duplicated: 0, reordered: 0, rateLimited: 0, queueFull: 0 });
+    expect(imp.counts.up).toEqual({ received: 1000, forwarded: 1000, dropped: 0, duplicated: 0, reordered: 0, rateLimited: 0, queueFull: 0, corrupted: 0, tailDropped: 0, tooBig: 0 });
   });
 
   it('holds each datagram for the delay; the timer deadline says when', () => {
@@ -182,7 +183,7 @@ describe('Impairment queue bound', () => {
   it('charges a duplicate once, passes-through and held-back datagrams too, and keeps only what it queues', () => {
     const kept: number[] = [];
     const items = { sizeOf: (b: Buffer) => b.length, keep: (b: Buffer) => (kept.push(b[0] as number), Buffer.from(b)) };
-    const imp = new Impairment<Buffer>(validateImpairment({ duplicate: 1, reorder: 1, loss: 0, only: 'up', delayMs: 10, maxQueueBytes: 65_536 }), seededRandom(1), items);
+    const imp = new Impairment<Buffer>(validateImpairment({ duplicate: 1, reorder: 1, loss: 0, only: 'up', maxQueueBytes: 65_536 }), seededRandom(1), items);
     expect(imp.handleDatagram(kib(40, 1), 'up', 'a', 0)).toBe('forwarded');
     expect(imp.handleDatagram(kib(40, 2), 'up', 'a', 0)).toBe('queue-full');
     expect(imp.handleDatagram(kib(24, 3), 'down', 'a', 0)).toBe('queue-full');
