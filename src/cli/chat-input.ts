@@ -1,4 +1,5 @@
 /** What one line typed (or piped) into `udpkit chat` asks for. */
+import { CHAT_FILE_HELP, parseFileCommand, type ChatFileCommand } from './chat-file-input.js';
 
 /** A line, understood. */
 export type ChatCommand =
@@ -10,13 +11,15 @@ export type ChatCommand =
   | { readonly kind: 'quit' }
   | { readonly kind: 'help' }
   | { readonly kind: 'none' }
-  | { readonly kind: 'error'; readonly message: string };
+  | { readonly kind: 'error'; readonly message: string }
+  | ChatFileCommand;
 
 /** The help `/help` shows. */
 export const CHAT_HELP: readonly string[] = [
   'text              send to everyone here',
   '/msg NAME TEXT    send to NAME alone, with a receipt (NAME may be "quoted", or an address)',
   '/who              list who is here',
+  ...CHAT_FILE_HELP,
   '/quit             leave (also Ctrl-C, or Ctrl-D)',
   '//text            send text that starts with "/"',
 ];
@@ -49,6 +52,10 @@ export function parseChatLine(line: string): ChatCommand {
       if (to === undefined || body === '') return { kind: 'error', message: 'usage: /msg NAME TEXT' };
       return { kind: 'msg', to, text: body };
     }
+    case 'send':
+    case 'get':
+    case 'cancel':
+      return parseFileCommand(verb, rest);
     default:
       return { kind: 'error', message: `unknown command /${verb} (try /help)` };
   }

@@ -35,6 +35,9 @@ export function chatEventJson(e: IpmsgEvent): string {
     case 'delivered':
     case 'undelivered':
       return JSON.stringify({ event: e.type, to: e.to.name, packet: e.packetNo });
+    case 'offer': // the chat hands these to its file table, which shows them (chat-files.ts)
+    case 'release':
+      return JSON.stringify({ event: `ipmsg-${e.type}`, from: peerJson(e.from), packet: e.packetNo });
   }
 }
 
@@ -74,6 +77,9 @@ export function formatChatEvent(e: IpmsgEvent, time: string, peers: readonly Ipm
       return `${at} * ${who(e.to, peers)} received your message`;
     case 'undelivered':
       return `${at} * NOT delivered to ${who(e.to, peers)}: no receipt came`;
+    case 'offer':
+    case 'release':
+      return `${at} * ${who(e.from, peers)}: ${e.type === 'offer' ? 'offers files' : 'declined your files'} (packet ${e.packetNo})`;
   }
 }
 

@@ -28,6 +28,7 @@
  */
 import { UdpkitError, UdpkitRangeError, UdpkitTypeError } from '../errors.js';
 import { validateInteger } from '../validate.js';
+import { FILEATTACHOPT, IpmsgFileCommand, decodeAttachments } from './ipmsg-attach.js';
 import { SeenMessages } from './ipmsg-dedupe.js';
 import { IpmsgOutbox } from './ipmsg-outbox.js';
 import {
@@ -187,13 +188,19 @@ export class IpmsgSession {
       if ((p.command & Opt.SENDCHECKOPT) !== 0) answer(() => this.#packet(Cmd.RECVMSG, String(p.packetNo)));
       if (this.#seen.firstTime(`${peer.key}#${p.packetNo}`, now)) {
         const direct = (p.command & (Opt.BROADCASTOPT | Opt.MULTICASTOPT)) === 0;
-        this.#events.push({ type: 'message', from: peer, text: messageText(p.extra), direct, packetNo: p.packetNo });
+        const text = messageText(p.extra);
+        const files = (p.command & FILEATTACHOPT) === 0 ? [] : decodeAttachments(p.extra.slice(text.length + 1));
+        if (text !== '' || files.length === 0) this.#events.push({ type: 'message', from: peer, text, direct, packetNo: p.packetNo });
+        if (files.length > 0) this.#events.push({ type: 'offer', from: peer, packetNo: p.packetNo, files });
       } else this.stats.duplicates++;
     } else if (cmd === Cmd.RECVMSG) {
       const n = confirmedPacketNo(p.extra);
       const m = n === undefined ? undefined : this.#outbox.confirm(peer.key, n);
       // Only the one the message went to knows its packet number: it answered.
       if (m) this.#events.push({ type: 'delivered', to: this.#peers.verify(key) ?? peer, packetNo: m.packetNo });
+    } else if (cmd === IpmsgFileCommand.RELEASEFILES) {
+      const n = confirmedPacketNo(p.extra);
+      if (n !== undefined) this.#events.push({ type: 'release', from: peer, packetNo: n });
     }
     return out;
   }
@@ -223,6 +230,28 @@ export class IpmsgSession {
       if (!all) this.#outbox.add({ packetNo, peer, data }, now);
       return { data, address: peer.address, port: peer.port };
     });
+  }
+
+  /**
+   * Offers files to `to` alone: a SENDMSG with FILEATTACHOPT and `attachments` (an encoded list,
+   * ./ipmsg-attach.ts) after the text, with a receipt. Returns its packet number: requests name it.
+   * @throws as {@link send}.
+   */
+  sendFiles(text: string, to: IpmsgPeer, attachments: string, now: number): { packetNo: number; datagrams: IpmsgDatagram[] } {
+    this.send(text, [], now); // checks the text and the state; sends to nobody
+    const extra = `${text}\0${attachments}`;
+    if (Buffer.byteLength(extra) + 64 + Buffer.byteLength(this.#o.user) + Buffer.byteLength(this.#o.host) > IPMSG_MAX_PACKET) {
+      throw new UdpkitRangeError('UDPKIT_MESSAGE_TOO_LARGE', `the list of files is ${Buffer.byteLength(extra)} bytes; IPMsg packets carry at most about ${IPMSG_MAX_PACKET - 64}`);
+    }
+    const { packetNo, data } = this.#packet(Cmd.SENDMSG | Opt.SENDCHECKOPT | FILEATTACHOPT, extra);
+    this.#outbox.add({ packetNo, peer: to, data }, now);
+    return { packetNo, datagrams: [{ data, address: to.address, port: to.port }] };
+  }
+
+  /** Tells `to` we will not fetch what its SENDMSG `packetNo` offered (RELEASEFILES). */
+  releaseFiles(to: IpmsgEndpoint, packetNo: number): IpmsgDatagram[] {
+    if (this.#state === 'closed') return [];
+    return [{ data: this.#packet(IpmsgFileCommand.RELEASEFILES, String(packetNo)).data, address: to.address, port: to.port }];
   }
 
   /** Probes silent peers, drops those silent too long, resends messages awaiting receipt. */
