@@ -19,9 +19,9 @@ function filesJson(files: readonly { readonly id: number; readonly name: string;
 export function chatFileEventJson(e: ChatFileEvent): string | undefined {
   switch (e.type) {
     case 'offer':
-      return JSON.stringify({ event: 'offer', id: e.offer.id, from: { name: e.offer.from, address: e.offer.address }, files: filesJson(e.offer.files) });
+      return JSON.stringify({ event: 'offer', id: e.offer.id, from: { name: e.offer.from, address: e.offer.address }, packet: e.offer.packetNo, files: filesJson(e.offer.files) });
     case 'offered':
-      return JSON.stringify({ event: 'offered', id: e.offer.id, to: e.offer.to, files: filesJson([...e.offer.files.values()]) });
+      return JSON.stringify({ event: 'offered', id: e.offer.id, to: e.offer.to, packet: e.offer.packetNo, files: filesJson([...e.offer.files.values()]) });
     case 'refused':
       return undefined;
     default: {

@@ -34,6 +34,8 @@ export interface IncomingOffer {
   readonly port: number;
   readonly from: string;
   readonly files: readonly IpmsgAttachment[];
+  /** Ids of the files already fetched whole: a second `/get` fetches only the rest. */
+  readonly fetched: Set<number>;
 }
 
 /** Why a request got nothing. */
@@ -80,8 +82,8 @@ export class OfferTable {
   }
 
   /** Records an offer made to us; the oldest is forgotten past the limit. */
-  received(o: Omit<IncomingOffer, 'id'>): IncomingOffer {
-    const made: IncomingOffer = { ...o, id: this.#next++ };
+  received(o: Omit<IncomingOffer, 'id' | 'fetched'>): IncomingOffer {
+    const made: IncomingOffer = { ...o, id: this.#next++, fetched: new Set() };
     this.#in.set(made.id, made);
     if (this.#in.size > this.#max) this.#in.delete(this.#in.keys().next().value as number);
     return made;

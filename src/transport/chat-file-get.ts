@@ -30,6 +30,7 @@ const PROGRESS_MS = 500;
 /** Fetches all of `offer` into `dir`; rejects only on a bug (failures are `failed` events). */
 export async function fetchWhole(files: FetchHost, offer: IncomingOffer, dir: string, overwrite: boolean, signal?: AbortSignal): Promise<void> {
   for (const f of offer.files) {
+    if (offer.fetched.has(f.id)) continue;
     const safe = safeFileName(f.name);
     if (safe.changed) files.stats.unsafeNames++;
     const t0 = now();
@@ -51,6 +52,7 @@ export async function fetchWhole(files: FetchHost, offer: IncomingOffer, dir: st
     try {
       const name = await chooseName(dir, safe.name, f.kind, overwrite);
       const got = f.kind === 'file' ? { bytes: await fetchFile(job, dir, name, f.size, f.mtime), files: 1 } : await fetchDir(job, dir, name, overwrite);
+      offer.fetched.add(f.id);
       files.stats.received++;
       files.emit('received', { type: 'received', id: offer.id, name: safe.name, path: join(dir, name), kind: f.kind, bytes: got.bytes, files: got.files, seconds: (now() - t0) / 1000 });
     } catch (err) {

@@ -1,0 +1,226 @@
+/**
+ * `udpkit chat` files and folders on a real LAN: three network namespaces on one bridge. Hosts 1
+ * and 2 run `udpkit chat --json` (alice, bob); host 3 runs the independent Python IPMsg peer
+ * (carol), which offers, serves and fetches files written from the protocol description. A 20 MB
+ * file and a folder tree (nested, a non-ASCII name, a colon in a name, an empty file, a symlink
+ * pointing out) go every way and are checked by SHA-256; a cut transfer resumes from its offset;
+ * requests for what was not offered, unsafe names and links out are refused and counted.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { lstat, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN } from '../helpers/cli.js';
+import { JsonLines, type JsonEvent } from '../helpers/json-lines.js';
+import { createLan, probeNetns, type Lan, type LanHost } from '../helpers/netns-lan.js';
+
+const support = probeNetns();
+if (!support.ok) console.warn(`SKIPPED chat files LAN tests: ${support.reason}`);
+
+const peerPy = fileURLToPath(new URL('../fixtures/ipmsg_peer.py', import.meta.url));
+const BIG = 20 * 1024 * 1024;
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** Every file under `dir` (links excluded) by relative path, with its SHA-256; folders end in `/`. */
+async function treeDigest(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        out[relative(dir, p) + '/'] = 'dir';
+        await walk(p);
+      } else if (e.isFile()) out[relative(dir, p)] = sha(await readFile(p));
+      else out[relative(dir, p)] = 'other';
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+describe.skipIf(!support.ok)('`udpkit chat` files and folders on a 3-host LAN', () => {
+  let lan: Lan;
+  let h1: LanHost, h2: LanHost, h3: LanHost;
+  let alice: JsonLines, bob: JsonLines, carol: JsonLines;
+  let root: string;
+  let bigFile: string;
+  let tree: string;
+  let bigSha: string;
+  let treeSha: Record<string, string>;
+
+  const start = (host: LanHost, name: string): JsonLines => new JsonLines(name, lan.run(host, process.execPath, [BIN, 'chat', '--json', '--name', name]));
+  const offerFrom = (from: string) => (e: JsonEvent) => e.event === 'offer' && (e.from as { name: string }).name === from;
+  const out = async (name: string): Promise<string> => {
+    const d = join(root, name);
+    await mkdir(d);
+    return d;
+  };
+
+  beforeAll(async () => {
+    if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npm run build\` first`);
+    root = await mkdtemp(join(os.tmpdir(), 'udpkit-files-lan-'));
+    bigFile = join(root, 'big.bin');
+    const big = randomBytes(BIG);
+    bigSha = sha(big);
+    await writeFile(bigFile, big);
+    tree = join(root, 'tree');
+    await mkdir(join(tree, 'sub', 'deeper'), { recursive: true });
+    await writeFile(join(tree, 'a.txt'), 'alpha\n');
+    await writeFile(join(tree, 'sub', '你好 ü.txt'), 'non-ascii name\n');
+    await writeFile(join(tree, 'sub', 'x:y.txt'), 'a colon\n');
+    await writeFile(join(tree, 'sub', 'deeper', 'empty'), '');
+    await writeFile(join(tree, 'sub', 'deeper', 'random.bin'), randomBytes(300_000));
+    await symlink('/etc', join(tree, 'sub', 'link-out'));
+    treeSha = await treeDigest(tree);
+    delete treeSha[join('sub', 'link-out')];
+
+    lan = await createLan(3);
+    [h1, h2, h3] = lan.hosts as [LanHost, LanHost, LanHost];
+    alice = start(h1, 'alice');
+    bob = start(h2, 'bob');
+    carol = new JsonLines('carol', lan.run(h3, 'python3', ['-u', peerPy, '--name', 'carol', '--bcast', h3.broadcast]));
+    await Promise.all([alice, bob, carol].map((n) => n.waitFor((e) => e.event === 'ready', 'ready', { ms: 10_000 })));
+    const joined = (n: JsonLines, name: string) => n.waitFor((e) => e.event === 'join' && ((e.peer as { name: string } | undefined)?.name ?? e.name) === name, `join of ${name}`, { ms: 5000 });
+    await Promise.all([joined(alice, 'bob'), joined(alice, 'carol'), joined(bob, 'alice'), joined(bob, 'carol'), joined(carol, 'alice'), joined(carol, 'bob')]);
+  }, 60_000);
+  afterAll(async () => {
+    await lan?.destroy();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it('udpkit → udpkit: the 20 MB file and the tree arrive whole; the link out is skipped and counted', { timeout: 60_000 }, async () => {
+    const dst = await out('at-bob');
+    const [a, b] = [alice.mark(), bob.mark()];
+    alice.send(`/send bob ${bigFile} ${tree}`);
+    const offered = await alice.waitFor((e) => e.event === 'offered', 'offered', { since: a });
+    expect(offered).toMatchObject({ to: 'bob', files: [{ name: 'big.bin', size: BIG, kind: 'file' }, { name: 'tree', size: 0, kind: 'dir' }] });
+    const offer = await bob.waitFor(offerFrom('alice'), 'offer', { since: b, ms: 5000 });
+    expect(offer).toMatchObject({ from: { name: 'alice', address: h1.address }, files: [{ name: 'big.bin', size: BIG, kind: 'file' }, { name: 'tree', size: 0, kind: 'dir' }] });
+    bob.send(`/get ${offer.id} ${dst}`);
+    await bob.waitFor(() => bob.filter((e) => e.event === 'received', b).length === 2, 'two received', { ms: 40_000 });
+    expect(bob.filter((e) => e.event === 'failed', b)).toEqual([]);
+    expect(sha(await readFile(join(dst, 'big.bin')))).toBe(bigSha);
+    expect(await treeDigest(join(dst, 'tree'))).toEqual(treeSha);
+    await alice.waitFor((e) => e.event === 'served' && e.name === 'tree', 'served tree', { since: a, ms: 5000 });
+  });
+
+  it('udpkit → Python: carol fetches the file (in two parts: from an offset) and the tree from alice', { timeout: 60_000 }, async () => {
+    const dst = await out('at-carol');
+    const [a, c] = [alice.mark(), carol.mark()];
+    alice.send(`/send carol ${bigFile} ${tree}`);
+    const offer = await carol.waitFor((e) => e.event === 'offer', 'offer', { since: c, ms: 5000 });
+    expect(offer.files).toEqual([
+      { id: 0, name: 'big.bin', size: BIG, kind: 'file' },
+      { id: 1, name: 'tree', size: 0, kind: 'dir' },
+    ]);
+    // As if a first attempt had stopped at 7,000,000 bytes: carol asks from there.
+    const part = join(dst, 'big.bin');
+    await writeFile(part, (await readFile(bigFile)).subarray(0, 7_000_000));
+    const get = (x: object): void => carol.send(JSON.stringify({ cmd: 'get', address: h1.address, packet: offer.packet, ...x }));
+    get({ id: 0, kind: 'file', dest: part, size: BIG, offset: 7_000_000 });
+    expect(await carol.waitFor((e) => e.event === 'got' || e.event === 'get-failed', 'got', { since: c, ms: 40_000 })).toEqual({ event: 'got', path: part, bytes: BIG, files: 1 });
+    expect(await alice.waitFor((e) => e.event === 'served' && e.name === 'big.bin', 'served', { since: a, ms: 5000 })).toMatchObject({ bytes: BIG - 7_000_000, to: 'carol' });
+    expect(sha(await readFile(part))).toBe(bigSha);
+    const c2 = carol.mark();
+    get({ id: 1, kind: 'dir', dest: join(dst, 'tree') });
+    expect(await carol.waitFor((e) => e.event === 'got' || e.event === 'get-failed', 'got', { since: c2, ms: 20_000 })).toMatchObject({ event: 'got', files: 5 });
+    expect(await treeDigest(join(dst, 'tree'))).toEqual(treeSha);
+  });
+
+  it('Python → udpkit: bob fetches carol\'s file and tree; a transfer cut by a reset resumes from its offset', { timeout: 60_000 }, async () => {
+    const dst = await out('from-carol');
+    const [b, c] = [bob.mark(), carol.mark()];
+    carol.send(JSON.stringify({ cmd: 'offer', to: h2.address, paths: [bigFile, tree], cut_after: 5_000_000 }));
+    const offer = await bob.waitFor(offerFrom('carol'), 'offer', { since: b, ms: 5000 });
+    expect(offer.files).toEqual([
+      { name: 'big.bin', size: BIG, kind: 'file' },
+      { name: 'tree', size: 0, kind: 'dir' },
+    ]);
+    bob.send(`/get ${offer.id} ${dst}`);
+    const failed = await bob.waitFor((e) => e.event === 'failed', 'failed', { since: b, ms: 20_000 });
+    expect(failed).toMatchObject({ id: offer.id, name: 'big.bin' });
+    const partial = (await lstat(join(dst, 'big.bin.part'))).size;
+    expect(failed.bytes).toBe(partial);
+    expect(partial).toBeGreaterThan(0);
+    expect(partial).toBeLessThanOrEqual(5_000_000);
+    // The tree still came in the same /get; then /get again continues the file from the .part (and only that).
+    await bob.waitFor((e) => e.event === 'received' && e.name === 'tree', 'received tree', { since: b, ms: 20_000 });
+    const b2 = bob.mark();
+    bob.send(`/get ${offer.id} ${dst}`);
+    await bob.waitFor((e) => e.event === 'received' && e.name === 'big.bin', 'received big.bin', { since: b2, ms: 40_000 });
+    const served = carol.filter((e) => e.event === 'served' && e.id === 0, c);
+    expect(served).toEqual([
+      { event: 'served', packet: offer.packet, id: 0, offset: 0, bytes: 5_000_000, cut: true },
+      { event: 'served', packet: expect.any(Number), id: 0, offset: partial, bytes: BIG - partial, cut: false },
+    ]);
+    expect(sha(await readFile(join(dst, 'big.bin')))).toBe(bigSha);
+    expect(await treeDigest(join(dst, 'tree'))).toEqual(treeSha);
+    expect(existsSync(join(dst, 'big.bin.part'))).toBe(false);
+    expect(bob.filter((e) => e.event === 'received', b2)).toEqual([expect.objectContaining({ name: 'big.bin', bytes: BIG })]);
+    expect((await readdir(dst)).sort()).toEqual(['big.bin', 'tree']);
+  });
+
+  it('refused: an unoffered id (nothing sent, counted), a "../" name (kept inside), a ".." folder entry, a name that exists', { timeout: 60_000 }, async () => {
+    const dst = await out('hostile');
+    let [a, b, c] = [alice.mark(), bob.mark(), carol.mark()];
+    // Carol asks alice for a packet and id alice never offered her.
+    carol.send(JSON.stringify({ cmd: 'get', address: h1.address, packet: 12345, id: 0, kind: 'file', dest: join(dst, 'nothing'), size: 10 }));
+    expect(await carol.waitFor((e) => e.event === 'got' || e.event === 'get-failed', 'get-failed', { since: c, ms: 10_000 })).toEqual({ event: 'get-failed', reason: 'closed after 0 of 10 bytes' });
+    // Something alice offered bob, asked for by carol: still nothing.
+    alice.send(`/send bob ${join(tree, 'a.txt')}`);
+    const toBob = await alice.waitFor((e) => e.event === 'offered', 'offered', { since: a });
+    const bobSees = await bob.waitFor(offerFrom('alice'), 'offer', { since: b });
+    void toBob;
+    c = carol.mark();
+    carol.send(JSON.stringify({ cmd: 'get', address: h1.address, packet: bobSees.packet, id: 0, kind: 'file', dest: join(dst, 'nothing2'), size: 6 }));
+    await carol.waitFor((e) => e.event === 'got' || e.event === 'get-failed', 'get-failed', { since: c, ms: 10_000 });
+    expect(existsSync(join(dst, 'nothing2'))).toBe(true);
+    expect((await readFile(join(dst, 'nothing2'))).length).toBe(0);
+
+    // A file carol names "../escape.txt": bob keeps it inside the folder, under a safe name.
+    [b, c] = [bob.mark(), carol.mark()];
+    await writeFile(join(dst, 'a.txt'), 'bob had this already');
+    carol.send(JSON.stringify({ cmd: 'offer', to: h2.address, paths: [join(tree, 'a.txt'), join(tree, 'a.txt')], names: ['../escape.txt', 'a.txt'] }));
+    const evil = await bob.waitFor(offerFrom('carol'), 'offer', { since: b, ms: 5000 });
+    expect(evil.files).toEqual([
+      { name: '../escape.txt', size: 6, kind: 'file' },
+      { name: 'a.txt', size: 6, kind: 'file' },
+    ]);
+    bob.send(`/get ${evil.id} ${dst}`);
+    await bob.waitFor(() => bob.filter((e) => e.event === 'received', b).length === 2, 'two received', { ms: 10_000 });
+    expect(bob.filter((e) => e.event === 'received', b).map((e) => e.path)).toEqual([join(dst, '.._escape.txt'), join(dst, 'a (1).txt')]);
+    expect(existsSync(join(root, 'escape.txt'))).toBe(false);
+    expect(await readFile(join(dst, 'a.txt'), 'utf8')).toBe('bob had this already');
+
+    // A folder stream with an entry named "..": refused, nothing written outside.
+    b = bob.mark();
+    carol.send(JSON.stringify({ cmd: 'offer', to: h2.address, paths: [tree], evil: 'dotdot' }));
+    const dotdot = await bob.waitFor(offerFrom('carol'), 'offer', { since: b, ms: 5000 });
+    bob.send(`/get ${dotdot.id} ${dst}`);
+    expect(await bob.waitFor((e) => e.event === 'failed' || e.event === 'received', 'failed', { since: b, ms: 10_000 })).toMatchObject({
+      event: 'failed',
+      name: 'tree',
+      reason: 'refused the unsafe name ".." in the folder',
+    });
+    expect(existsSync(join(dst, 'escaped.txt'))).toBe(false);
+    expect(existsSync(join(root, 'escaped.txt'))).toBe(false);
+    expect(existsSync(join(dst, 'tree'))).toBe(false);
+  });
+
+  it('on /quit the summary line counts what was refused', { timeout: 30_000 }, async () => {
+    alice.send('/quit');
+    bob.send('/quit');
+    expect(await alice.closed).toEqual({ code: 0, signal: null });
+    expect(await bob.closed).toEqual({ code: 0, signal: null });
+    // Alice: 2 requests for what was not hers to give to carol; the link in the tree skipped twice (bob, carol).
+    expect(alice.stderr).toMatch(/files offered 5, served 4, received 0, failed 0; refused 4 \(unoffered 2, rate-limited 0, busy 0, malformed 0, unsafe 2\); unsafe names 0/);
+    // Bob: the "../" name made safe, and the ".." entry refused.
+    expect(bob.stderr).toMatch(/files offered 0, served 0, received 6, failed 2; refused 0 \(unoffered 0, rate-limited 0, busy 0, malformed 0, unsafe 0\); unsafe names 2/);
+    carol.send('{"cmd":"quit"}');
+    expect(await carol.closed).toEqual({ code: 0, signal: null });
+  });
+});
