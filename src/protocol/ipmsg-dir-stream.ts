@@ -3,7 +3,7 @@
  * offered folder, its contents depth first, each entry a header and (for files) its bytes:
  *
  *   header-size:filename:file-size:fileattr[:extattr=value...]:<file-size bytes>
- *   0021:photos:0:2:14=65f0c3a2:  001f:a.jpg:5:1:14=65f0c3a2:HELLO  0011:.:0:3:
+ *   001c:photos:0:2:14=65f0c3a2:  001b:a.jpg:5:1:14=65f0c3a2:HELLO  000b:.:0:3:
  *
  * header-size (hex) counts the header's bytes from its first digit to its last colon; sizes and
  * attributes are hex; a colon in a name is doubled; RETPARENT (attribute 3) closes a folder. The
@@ -18,7 +18,7 @@ export const MAX_DIR_DEPTH = 64;
 
 /**
  * Encodes one header. `kind` `'up'` is the RETPARENT that closes the current folder.
- * @example dirHeader({ name: 'a.jpg', size: 5, kind: 'file', mtime: 0x65f0c3a2 }).toString() // '001f:a.jpg:5:1:14=65f0c3a2:'
+ * @example dirHeader({ name: 'a.jpg', size: 5, kind: 'file', mtime: 0x65f0c3a2 }).toString() // '001b:a.jpg:5:1:14=65f0c3a2:'
  */
 export function dirHeader(e: { readonly name: string; readonly size: number; readonly kind: 'file' | 'dir' | 'up'; readonly mtime?: number }): Buffer {
   const attr = e.kind === 'file' ? IpmsgFileKind.REGULAR : e.kind === 'dir' ? IpmsgFileKind.DIR : IpmsgFileKind.RETPARENT;
