@@ -15,7 +15,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { basename } from 'node:path';
 import { UdpkitError, UdpkitRangeError } from '../errors.js';
 import { IpmsgFileCommand, fileRequestExtra, parseFileRequest, type IpmsgAttachment, type IpmsgFileRequest } from '../protocol/ipmsg-attach.js';
-import { OfferTable, noRefusals, type FileRefusal, type FileRefusals, type IncomingOffer, type OfferedFile, type OutgoingOffer } from '../protocol/ipmsg-files.js';
+import { OfferTable, noRefusals, type FileRefusal, type OfferedFile, type OutgoingOffer } from '../protocol/ipmsg-files.js';
 import { decodeIpmsgPacket, encodeIpmsgPacket } from '../protocol/ipmsg-packet.js';
 import type { IpmsgPeer } from '../protocol/ipmsg-peers.js';
 import { MemoryBudget } from '../protocol/memory-budget.js';
