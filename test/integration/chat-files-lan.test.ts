@@ -108,6 +108,39 @@ describe.skipIf(!support.ok)('`udpkit chat` files and folders on a 3-host LAN', 
     await alice.waitFor((e) => e.event === 'served' && e.name === 'tree', 'served tree', { since: a, ms: 5000 });
   });
 
+  it('udpkit → udpkit the other way: bob → alice, cut by killing the TCP connection (ss -K), resumed from its offset', { timeout: 60_000 }, async () => {
+    const dst = await out('at-alice');
+    const sh = async (host: LanHost, cmd: string, args: string[]): Promise<void> => {
+      const child = lan.run(host, cmd, args);
+      const [code] = (await new Promise((resolve) => child.once('close', (...a) => resolve(a)))) as [number];
+      expect(code, `${cmd} ${args.join(' ')}`).toBe(0);
+    };
+    // 50 Mbit/s out of bob: the 20 MB take about 3 s, long enough to cut in the middle.
+    await sh(h2, 'tc', ['qdisc', 'add', 'dev', 'eth0', 'root', 'tbf', 'rate', '50mbit', 'burst', '64kb', 'latency', '50ms']);
+    const [a, b] = [alice.mark(), bob.mark()];
+    bob.send(`/send alice ${bigFile} ${tree}`);
+    const offer = await alice.waitFor(offerFrom('bob'), 'offer', { since: a, ms: 5000 });
+    alice.send(`/get ${offer.id} ${dst}`);
+    await alice.waitFor((e) => e.event === 'progress' && (e.bytes as number) > 1_000_000, 'progress past 1 MB', { since: a, ms: 20_000 });
+    await sh(h1, 'ss', ['-K', 'dst', h2.address, 'dport', '=', '2425']);
+    const failed = await alice.waitFor((e) => e.event === 'failed', 'failed', { since: a, ms: 10_000 });
+    expect(failed).toMatchObject({ id: offer.id, name: 'big.bin' });
+    const partial = (await lstat(join(dst, 'big.bin.part'))).size;
+    expect(failed.bytes).toBe(partial);
+    expect(partial).toBeGreaterThan(1_000_000);
+    expect(partial).toBeLessThan(BIG);
+    expect(await bob.waitFor((e) => e.event === 'failed', 'failed on the sending side', { since: b, ms: 10_000 })).toMatchObject({ name: 'big.bin' });
+    await sh(h2, 'tc', ['qdisc', 'del', 'dev', 'eth0', 'root']);
+    await alice.waitFor((e) => e.event === 'received' && e.name === 'tree', 'received tree', { since: a, ms: 20_000 });
+    const a2 = alice.mark();
+    alice.send(`/get ${offer.id} ${dst}`);
+    expect(await alice.waitFor((e) => e.event === 'received', 'received big.bin', { since: a2, ms: 30_000 })).toMatchObject({ name: 'big.bin', bytes: BIG });
+    // Bob served the rest from where alice's .part ended.
+    expect(await bob.waitFor((e) => e.event === 'served' && e.name === 'big.bin', 'served', { since: b, ms: 5000 })).toMatchObject({ bytes: BIG - partial, to: 'alice' });
+    expect(sha(await readFile(join(dst, 'big.bin')))).toBe(bigSha);
+    expect(await treeDigest(join(dst, 'tree'))).toEqual(treeSha);
+  });
+
   it('udpkit → Python: carol fetches the file (in two parts: from an offset) and the tree from alice', { timeout: 60_000 }, async () => {
     const dst = await out('at-carol');
     const [a, c] = [alice.mark(), carol.mark()];
@@ -216,10 +249,10 @@ describe.skipIf(!support.ok)('`udpkit chat` files and folders on a 3-host LAN', 
     bob.send('/quit');
     expect(await alice.closed).toEqual({ code: 0, signal: null });
     expect(await bob.closed).toEqual({ code: 0, signal: null });
-    // Alice: 2 requests for what was not hers to give to carol; the link in the tree skipped twice (bob, carol).
-    expect(alice.stderr).toMatch(/files offered 5, served 4, received 0, failed 0; refused 4 \(unoffered 2, rate-limited 0, busy 0, malformed 0, unsafe 2\); unsafe names 0/);
-    // Bob: the "../" name made safe, and the ".." entry refused.
-    expect(bob.stderr).toMatch(/files offered 0, served 0, received 6, failed 2; refused 0 \(unoffered 0, rate-limited 0, busy 0, malformed 0, unsafe 0\); unsafe names 2/);
+    // Alice: 2 requests for what was not hers to give to carol; the link in the tree skipped twice (bob, carol); bob's two, the first cut.
+    expect(alice.stderr).toMatch(/\nfiles offered 5, served 4, received 2, failed 1; refused 4 \(unoffered 2, rate-limited 0, busy 0, malformed 0, unsafe 2\); unsafe names 0\n/);
+    // Bob: the "../" name made safe, and the ".." entry refused; his tree and file to alice, the first try cut, the link skipped.
+    expect(bob.stderr).toMatch(/\nfiles offered 2, served 2, received 6, failed 3; refused 1 \(unoffered 0, rate-limited 0, busy 0, malformed 0, unsafe 1\); unsafe names 2\n/);
     carol.send('{"cmd":"quit"}');
     expect(await carol.closed).toEqual({ code: 0, signal: null });
   });

@@ -141,4 +141,35 @@ describe('chat() files on loopback', () => {
     // The right request from bob's address still works, from an offset.
     expect((await ask(LOCAL, fileRequestExtra({ kind: 'file', packetNo: mine.packetNo, fileId: 0, offset: 2 }))).toString()).toBe('cret');
   });
+
+  it('limits: one transfer at a time (busy), a request rate per address, a deadline for the request; each refusal counted', async () => {
+    const alice = await chat({
+      nickname: 'Alice',
+      port: 0,
+      broadcast: false,
+      // 1 a second refills less than one request in the well under 1 s this takes.
+      files: { maxTransfers: 1, requestTimeoutMs: 150, requestLimit: { rate: 1, burst: 3, total: { rate: 100, burst: 100 } } },
+    });
+    open.push(alice);
+    const conn = async (): Promise<{ closed: Promise<Buffer> }> => {
+      const s = connect({ host: LOCAL, port: alice.address().port });
+      await once(s, 'connect');
+      const chunks: Buffer[] = [];
+      s.on('data', (c: Buffer) => chunks.push(c));
+      s.on('error', () => undefined);
+      return { closed: once(s, 'close').then(() => Buffer.concat(chunks)) };
+    };
+    const first = await conn(); // says nothing: holds the one slot until its deadline
+    const second = await conn();
+    expect(await second.closed).toHaveLength(0);
+    expect(alice.files!.stats.refused).toMatchObject({ busy: 1, rateLimited: 0, malformed: 0 });
+    expect(await first.closed).toHaveLength(0);
+    expect(alice.files!.stats.refused).toMatchObject({ busy: 1, rateLimited: 0, malformed: 1 });
+    const third = await conn();
+    third.closed.catch(() => undefined);
+    const fourth = await conn(); // past the burst of 3 from this address
+    expect(await fourth.closed).toHaveLength(0);
+    expect(await third.closed).toHaveLength(0);
+    expect(alice.files!.stats.refused).toEqual({ unoffered: 0, rateLimited: 1, busy: 1, malformed: 2, unsafe: 0 });
+  });
 });

@@ -135,7 +135,8 @@ export async function run(_args: readonly string[], opts: ChatOptions, io: CliIo
   const drops = await c.kernelDrops();
   await c.close();
   await ui.close();
-  io.stderr.write(formatChatSummary(c.stats, drops, key !== undefined) + (c.files ? `; ${formatFileSummary(c.files.stats)}` : '') + '\n');
+  io.stderr.write(formatChatSummary(c.stats, drops, key !== undefined) + '\n');
+  if (c.files) io.stderr.write(formatFileSummary(c.files.stats) + '\n');
   if (failure !== undefined) io.stderr.write(`udpkit: ${failure}\n`);
   return code;
 }
