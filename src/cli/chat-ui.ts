@@ -75,7 +75,7 @@ export function terminalUi(io: CliIo, name: string): ChatUi {
   return {
     input,
     ready: () => {
-      print(['type a message for everyone, /msg NAME TEXT for one person, /who, /help, /quit']);
+      print(['type a message for everyone, /msg NAME TEXT for one person, /send NAME FILE, /who, /help, /quit']);
     },
     event: (e, peers) => print([formatChatEvent(e, now(), peers)]),
     fileEvent: (e) => {

@@ -7,7 +7,7 @@
  *
  * Bytes in flight are bounded twice: each transfer waits while its socket holds
  * {@link SOCKET_HIGH_WATER} unsent bytes, and every chunk read is charged to a {@link MemoryBudget}
- * shared by all transfers until the socket has written it.
+ * shared by all transfers ({@link BudgetGate}) until the socket has written it.
  */
 import { constants, type Stats } from 'node:fs';
 import { open, readdir, realpath, lstat, type FileHandle } from 'node:fs/promises';
@@ -24,7 +24,7 @@ export const SOCKET_HIGH_WATER = 4 << 20;
 
 /** What a transfer needs besides the socket and the file. */
 export interface ServeContext {
-  readonly budget: MemoryBudget;
+  readonly gate: BudgetGate;
   /** Called as bytes are handed to the socket (for progress). */
   readonly onBytes: (n: number) => void;
   /** A symlink or special file skipped inside a folder. */
@@ -34,13 +34,30 @@ export interface ServeContext {
 /** A file that is not what was offered any more (a symlink now, or outside): refused. */
 export class Unsafe extends Error {}
 
-/** Waits until `n` more bytes fit the shared budget, then charges them. */
-async function take(budget: MemoryBudget, n: number, socket: Socket): Promise<void> {
-  while (!budget.fits(n)) {
-    if (socket.destroyed) throw new Error('connection closed');
-    await new Promise((resolve) => setTimeout(resolve, 2));
+/** A {@link MemoryBudget} that transfers wait on: `take` resolves once the bytes fit and are charged. */
+export class BudgetGate {
+  readonly #budget: MemoryBudget;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(budget: MemoryBudget) {
+    this.#budget = budget;
   }
-  budget.charge(n);
+
+  /** Bytes charged now. */
+  get used(): number {
+    return this.#budget.used;
+  }
+
+  async take(n: number): Promise<void> {
+    while (!this.#budget.fits(n)) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#budget.charge(n);
+  }
+
+  release(n: number): void {
+    this.#budget.release(n);
+    // Wake them all: each checks again, in order, and the ones that still do not fit wait again.
+    for (const wake of this.#waiting.splice(0)) wake();
+  }
 }
 
 function drained(socket: Socket): Promise<void> {
@@ -64,21 +81,20 @@ async function pump(fh: FileHandle, position: number, length: number, socket: So
     if (socket.destroyed) throw new Error('connection closed');
     if (socket.writableLength >= SOCKET_HIGH_WATER) await drained(socket);
     const n = Math.min(CHUNK, end - pos);
-    await take(ctx.budget, n, socket);
+    await ctx.gate.take(n);
     const buf = Buffer.allocUnsafe(n);
     let got: number;
     try {
       got = (await fh.read(buf, 0, n, pos)).bytesRead;
+      if (got === 0) throw new Error('the file got shorter while being sent');
+      if (socket.destroyed) throw new Error('connection closed');
     } catch (err) {
-      ctx.budget.release(n);
+      ctx.gate.release(n);
       throw err;
     }
-    if (got === 0) {
-      ctx.budget.release(n);
-      throw new Error('the file got shorter while being sent');
-    }
     pos += got;
-    socket.write(buf.subarray(0, got), () => ctx.budget.release(n));
+    // The callback runs once the bytes are written, or with an error when the socket is destroyed.
+    socket.write(buf.subarray(0, got), () => ctx.gate.release(n));
     ctx.onBytes(got);
   }
 }

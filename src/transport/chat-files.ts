@@ -20,15 +20,20 @@ import { decodeIpmsgPacket, encodeIpmsgPacket } from '../protocol/ipmsg-packet.j
 import type { IpmsgPeer } from '../protocol/ipmsg-peers.js';
 import { MemoryBudget } from '../protocol/memory-budget.js';
 import { PeerRateLimiter, type PeerRateLimiterOptions } from '../protocol/peer-rate-limiter.js';
-import { serveDir, serveFile, Unsafe, CHUNK } from './chat-file-serve.js';
+import { BudgetGate, serveDir, serveFile, Unsafe, CHUNK } from './chat-file-serve.js';
 import { fetchWhole, rate } from './chat-file-get.js';
 import type { ChatFileEvent, ChatFileStats } from './chat-file-types.js';
 
 export type { ChatFileEvent, ChatFileStats } from './chat-file-types.js';
 import { milliseconds as now } from './clock.js';
 
-/** Requests (TCP connections) a second per address, and in total. A whole folder is one. */
-export const DEFAULT_FILE_REQUEST_LIMIT = { rate: 5, burst: 20, total: { rate: 50, burst: 100 } } as const;
+/**
+ * Requests (TCP connections) a second per address, and in total. A whole folder is one request,
+ * but clients fetch an offer of many files one connection per file, and a refused one fails: the
+ * burst covers the largest offer one packet can carry (about 150 files), the rate a fetch of
+ * small files one after the other.
+ */
+export const DEFAULT_FILE_REQUEST_LIMIT = { rate: 20, burst: 100, total: { rate: 100, burst: 200 } } as const;
 
 /** Options of {@link ChatFiles}. */
 export interface ChatFilesOptions {
@@ -56,7 +61,7 @@ export class ChatFiles extends EventEmitter {
   readonly #server: Server;
   readonly #o: Required<Omit<ChatFilesOptions, 'requestLimit'>>;
   readonly #limiter: PeerRateLimiter;
-  readonly #budget: MemoryBudget;
+  readonly #gate: BudgetGate;
   readonly #sockets = new Set<Socket>();
   #serving = 0;
   #fetching = 0;
@@ -67,7 +72,7 @@ export class ChatFiles extends EventEmitter {
     this.#server = server;
     this.#o = { maxTransfers: 8, maxBytesInFlight: 32 << 20, requestTimeoutMs: 10_000, ...o };
     this.#limiter = new PeerRateLimiter(o.requestLimit ?? DEFAULT_FILE_REQUEST_LIMIT);
-    this.#budget = new MemoryBudget({ limit: Math.max(this.#o.maxBytesInFlight, CHUNK + 4096), overhead: 0, name: 'maxBytesInFlight' });
+    this.#gate = new BudgetGate(new MemoryBudget({ limit: Math.max(this.#o.maxBytesInFlight, CHUNK), overhead: 0, name: 'maxBytesInFlight' }));
     server.on('connection', (s) => this.#accept(s));
   }
 
@@ -136,7 +141,7 @@ export class ChatFiles extends EventEmitter {
     let sent = 0;
     let last = t0;
     const ctx = {
-      budget: this.#budget,
+      gate: this.#gate,
       onBytes: (n: number) => {
         sent += n;
         if (now() - last >= 500) this.emit('progress', { type: 'progress', id: offer.id, name: file.name, bytes: r.offset + sent, total: file.kind === 'file' ? file.size : undefined, rate: rate(sent, t0) });
@@ -216,6 +221,11 @@ export class ChatFiles extends EventEmitter {
     } finally {
       this.#fetching--;
     }
+  }
+
+  /** Bytes read from files and not yet written to sockets, now (at most `maxBytesInFlight`). */
+  get bytesInFlight(): number {
+    return this.#gate.used;
   }
 
   /** Transfers running now, both ways (requests being read included). */

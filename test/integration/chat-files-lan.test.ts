@@ -112,7 +112,7 @@ describe.skipIf(!support.ok)('`udpkit chat` files and folders on a 3-host LAN', 
     const dst = await out('at-alice');
     const sh = async (host: LanHost, cmd: string, args: string[]): Promise<void> => {
       const child = lan.run(host, cmd, args);
-      const [code] = (await new Promise((resolve) => child.once('close', (...a) => resolve(a)))) as [number];
+      const code = await new Promise<number | null>((resolve) => child.once('close', (c: number | null) => resolve(c)));
       expect(code, `${cmd} ${args.join(' ')}`).toBe(0);
     };
     // 50 Mbit/s out of bob: the 20 MB take about 3 s, long enough to cut in the middle.

@@ -172,4 +172,31 @@ describe('chat() files on loopback', () => {
     expect(await third.closed).toHaveLength(0);
     expect(alice.files!.stats.refused).toEqual({ unoffered: 0, rateLimited: 1, busy: 1, malformed: 2, unsafe: 0 });
   });
+
+  it('bytes in flight stay within maxBytesInFlight over three transfers at once, and all three arrive whole', async () => {
+    const alice = await chat({ nickname: 'Alice', port: 0, broadcast: false, files: { maxBytesInFlight: 1 << 20 } });
+    open.push(alice);
+    const met = once(alice, 'join');
+    const bob = await chat({ nickname: 'Bob', port: 0, broadcast: false, announceTo: [{ address: LOCAL, port: alice.address().port }] });
+    open.push(bob);
+    await Promise.all([met, once(bob, 'join')]);
+    const src = await tmp();
+    const dst = await tmp();
+    const data = [0, 1, 2].map(() => randomBytes(6 * 1024 * 1024));
+    const offers: number[] = [];
+    bob.files!.on('offer', (e: Extract<ChatFileEvent, { type: 'offer' }>) => offers.push(e.offer.id));
+    for (const [i, d] of data.entries()) {
+      await writeFile(join(src, `f${i}.bin`), d);
+      await alice.sendFiles(alice.find('Bob')[0]!, [join(src, `f${i}.bin`)]);
+    }
+    while (offers.length < 3) await once(bob.files!, 'offer');
+    let most = 0;
+    const sample = setInterval(() => (most = Math.max(most, alice.files!.bytesInFlight)), 1);
+    await Promise.all(offers.map((id) => bob.files!.get(id, dst, false)));
+    clearInterval(sample);
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(1 << 20);
+    expect(alice.files!.bytesInFlight).toBe(0);
+    for (const [i, d] of data.entries()) expect(sha(await readFile(join(dst, `f${i}.bin`)))).toBe(sha(d));
+  });
 });
