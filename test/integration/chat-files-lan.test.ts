@@ -244,15 +244,48 @@ describe.skipIf(!support.ok)('`udpkit chat` files and folders on a 3-host LAN', 
     expect(existsSync(join(dst, 'tree'))).toBe(false);
   });
 
+  it('declined and withdrawn: RELEASEFILES both ways, /cancel; what was released is no longer served', { timeout: 30_000 }, async () => {
+    const dst = await out('released');
+    let [a, b, c] = [alice.mark(), bob.mark(), carol.mark()];
+    // Carol (Python) declines alice's offer: alice forgets it, and serves it no more.
+    alice.send(`/send carol ${join(tree, 'a.txt')}`);
+    const offer = await carol.waitFor((e) => e.event === 'offer', 'offer', { since: c, ms: 5000 });
+    const offered = await alice.waitFor((e) => e.event === 'offered', 'offered', { since: a });
+    carol.send(JSON.stringify({ cmd: 'release', to: h1.address, packet: offer.packet }));
+    expect(await alice.waitFor((e) => e.event === 'released', 'released', { since: a, ms: 5000 })).toEqual({ event: 'released', id: offered.id, by: 'carol' });
+    c = carol.mark();
+    carol.send(JSON.stringify({ cmd: 'get', address: h1.address, packet: offer.packet, id: 0, kind: 'file', dest: join(dst, 'a.txt'), size: 6 }));
+    expect(await carol.waitFor((e) => e.event === 'got' || e.event === 'get-failed', 'get-failed', { since: c, ms: 10_000 })).toEqual({ event: 'get-failed', reason: 'closed after 0 of 6 bytes' });
+    // Bob declines carol's offer with /cancel: carol gets RELEASEFILES for it.
+    [b, c] = [bob.mark(), carol.mark()];
+    carol.send(JSON.stringify({ cmd: 'offer', to: h2.address, paths: [join(tree, 'a.txt')] }));
+    const sent = await carol.waitFor((e) => e.event === 'offered', 'offered', { since: c });
+    const atBob = await bob.waitFor(offerFrom('carol'), 'offer', { since: b, ms: 5000 });
+    bob.send(`/cancel ${atBob.id}`);
+    expect(await carol.waitFor((e) => e.event === 'released', 'released', { since: c, ms: 5000 })).toEqual({ event: 'released', packet: sent.packet, address: h2.address });
+    b = bob.mark();
+    bob.send(`/get ${atBob.id} ${dst}`);
+    await bob.waitForStderr(new RegExp(`cannot get ${atBob.id}: no offer ${atBob.id}`), 5000);
+    // Alice withdraws her offer to bob with /cancel: bob's /get then gets nothing.
+    [a, b] = [alice.mark(), bob.mark()];
+    alice.send(`/send bob ${join(tree, 'a.txt')}`);
+    const mine = await alice.waitFor((e) => e.event === 'offered', 'offered', { since: a });
+    const theirs = await bob.waitFor(offerFrom('alice'), 'offer', { since: b, ms: 5000 });
+    alice.send(`/cancel ${mine.id}`);
+    await alice.waitForStderr(new RegExp(`offer ${mine.id} cancelled`), 5000);
+    bob.send(`/get ${theirs.id} ${dst}`);
+    expect(await bob.waitFor((e) => e.event === 'failed' || e.event === 'received', 'failed', { since: b, ms: 10_000 })).toMatchObject({ event: 'failed', name: 'a.txt', bytes: 0 });
+  });
+
   it('on /quit the summary line counts what was refused', { timeout: 30_000 }, async () => {
     alice.send('/quit');
     bob.send('/quit');
     expect(await alice.closed).toEqual({ code: 0, signal: null });
     expect(await bob.closed).toEqual({ code: 0, signal: null });
-    // Alice: 2 requests for what was not hers to give to carol; the link in the tree skipped twice (bob, carol); bob's two, the first cut.
-    expect(alice.stderr).toMatch(/\nfiles offered 5, served 4, received 2, failed 1; refused 4 \(unoffered 2, rate-limited 0, busy 0, malformed 0, unsafe 2\); unsafe names 0\n/);
+    // Alice: 4 requests for what was not (or no longer) offered to the asker; the link in the tree skipped twice (bob, carol); bob's two, the first cut.
+    expect(alice.stderr).toMatch(/\nfiles offered 7, served 4, received 2, failed 1; refused 6 \(unoffered 4, rate-limited 0, busy 0, malformed 0, unsafe 2\); unsafe names 0\n/);
     // Bob: the "../" name made safe, and the ".." entry refused; his tree and file to alice, the first try cut, the link skipped.
-    expect(bob.stderr).toMatch(/\nfiles offered 2, served 2, received 6, failed 3; refused 1 \(unoffered 0, rate-limited 0, busy 0, malformed 0, unsafe 1\); unsafe names 2\n/);
+    expect(bob.stderr).toMatch(/\nfiles offered 2, served 2, received 6, failed 4; refused 1 \(unoffered 0, rate-limited 0, busy 0, malformed 0, unsafe 1\); unsafe names 2\n/);
     carol.send('{"cmd":"quit"}');
     expect(await carol.closed).toEqual({ code: 0, signal: null });
   });
