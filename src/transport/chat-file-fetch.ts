@@ -6,8 +6,8 @@
  * safe path component (./../protocol/ipmsg-names.ts) or the transfer stops.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { writeSync } from 'node:fs';
-import { lstat, mkdir, open, rename, rm, stat, utimes } from 'node:fs/promises';
+import { constants, writeSync } from 'node:fs';
+import { lstat, mkdir, open, rename, rm, utimes } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { DirStreamDecoder } from '../protocol/ipmsg-dir-stream.js';
@@ -20,6 +20,8 @@ export interface FetchJob {
   /** The request packet to send once connected. */
   readonly request: (offset: number) => Buffer;
   readonly signal?: AbortSignal;
+  /** Reads a name in a folder stream: UTF-8, or the peer's legacy encoding. */
+  readonly decodeName?: (bytes: Buffer) => string;
   /** Bytes written so far (resumed bytes included), for progress. */
   readonly onBytes: (total: number) => void;
 }
@@ -131,8 +133,10 @@ const READ_BUFFER = 1 << 20;
  */
 export async function fetchFile(job: FetchJob, dir: string, name: string, size: number, mtime: number): Promise<number> {
   const part = join(dir, `${name}.part`);
-  const offset = await stat(part).then((s) => (s.isFile() && s.size <= size ? s.size : 0), () => 0);
-  const fh = await open(part, offset > 0 ? 'a' : 'w').catch((err: Error) => {
+  const offset = await lstat(part).then((s) => (s.isFile() && s.size <= size ? s.size : 0), () => 0);
+  // O_NOFOLLOW: a `.part` that is a symbolic link is not ours to write through.
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (offset > 0 ? constants.O_APPEND : constants.O_TRUNC);
+  const fh = await open(part, flags, 0o644).catch((err: Error) => {
     throw new FetchFailed(`cannot write ${part}: ${err.message}`, 0);
   });
   let got = offset;
@@ -184,7 +188,7 @@ export async function fetchFile(job: FetchJob, dir: string, name: string, size: 
  */
 export async function fetchDir(job: FetchJob, dir: string, name: string, overwrite: boolean): Promise<{ bytes: number; files: number }> {
   const part = join(dir, `${name}.part`);
-  const decoder = new DirStreamDecoder();
+  const decoder = new DirStreamDecoder(job.decodeName);
   const stack: string[] = [];
   const closing: Promise<void>[] = [];
   let current: WriteStream | undefined;

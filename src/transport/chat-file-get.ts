@@ -14,6 +14,8 @@ import { milliseconds as now } from './clock.js';
 export interface FetchHost {
   readonly stats: ChatFileStats;
   emit(type: ChatFileEvent['type'], e: ChatFileEvent): boolean;
+  /** Reads a name in a folder stream. */
+  readonly decodeName: (bytes: Buffer) => string;
   /** The request packet for one file or folder of an offer. */
   request(kind: 'file' | 'dir', packetNo: number, fileId: number, offset: number): Buffer;
 }
@@ -40,6 +42,7 @@ export async function fetchWhole(files: FetchHost, offer: IncomingOffer, dir: st
       address: offer.address,
       port: offer.port,
       request: (offset) => files.request(f.kind, offer.packetNo, f.id, offset),
+      decodeName: files.decodeName,
       ...(signal ? { signal } : {}),
       onBytes: (bytes) => {
         first ??= bytes;

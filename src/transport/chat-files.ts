@@ -9,14 +9,16 @@
  * way (`maxTransfers`), bytes read and not yet sent over all transfers (`maxBytesInFlight`), the
  * request's size and the time to send it.
  */
+import { isUtf8 } from 'node:buffer';
 import { EventEmitter } from 'node:events';
+import iconv from 'iconv-lite';
 import { lstat, realpath } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { basename } from 'node:path';
 import { UdpkitError, UdpkitRangeError } from '../errors.js';
 import { IpmsgFileCommand, fileRequestExtra, parseFileRequest, type IpmsgAttachment, type IpmsgFileRequest } from '../protocol/ipmsg-attach.js';
 import { OfferTable, noRefusals, type FileRefusal, type OfferedFile, type OutgoingOffer } from '../protocol/ipmsg-files.js';
-import { decodeIpmsgPacket, encodeIpmsgPacket } from '../protocol/ipmsg-packet.js';
+import { DEFAULT_LEGACY_ENCODING, decodeIpmsgPacket, encodeIpmsgPacket } from '../protocol/ipmsg-packet.js';
 import type { IpmsgPeer } from '../protocol/ipmsg-peers.js';
 import { MemoryBudget } from '../protocol/memory-budget.js';
 import { PeerRateLimiter, type PeerRateLimiterOptions } from '../protocol/peer-rate-limiter.js';
@@ -50,6 +52,8 @@ export interface ChatFilesOptions {
   readonly requestLimit?: Omit<PeerRateLimiterOptions, 'maxKeys'>;
   /** A connection must send its request within this; default 10 000 ms. */
   readonly requestTimeoutMs?: number;
+  /** Names in folder streams that are not UTF-8 are read in this; default gbk (as the chat's). */
+  readonly legacyEncoding?: string;
 }
 
 const MAX_REQUEST = 2048;
@@ -70,7 +74,7 @@ export class ChatFiles extends EventEmitter {
   private constructor(server: Server, o: ChatFilesOptions) {
     super();
     this.#server = server;
-    this.#o = { maxTransfers: 8, maxBytesInFlight: 32 << 20, requestTimeoutMs: 10_000, ...o };
+    this.#o = { maxTransfers: 8, maxBytesInFlight: 32 << 20, requestTimeoutMs: 10_000, legacyEncoding: DEFAULT_LEGACY_ENCODING, ...o };
     this.#limiter = new PeerRateLimiter(o.requestLimit ?? DEFAULT_FILE_REQUEST_LIMIT);
     this.#gate = new BudgetGate(new MemoryBudget({ limit: Math.max(this.#o.maxBytesInFlight, CHUNK), overhead: 0, name: 'maxBytesInFlight' }));
     server.on('connection', (s) => this.#accept(s));
@@ -200,6 +204,9 @@ export class ChatFiles extends EventEmitter {
     const offer = this.table.release(from.address, packetNo);
     if (offer) this.emit('released', { type: 'released', id: offer.id, by: from.name });
   }
+
+  /** Folder stream names: UTF-8 when they are valid UTF-8 (udpkit and most clients now), else the legacy encoding. */
+  readonly decodeName = (bytes: Buffer): string => (isUtf8(bytes) ? bytes.toString('utf8') : iconv.decode(bytes, this.#o.legacyEncoding));
 
   /** The next packet number for a request (they need only differ from each other). */
   request(kind: 'file' | 'dir', packetNo: number, fileId: number, offset: number): Buffer {

@@ -261,7 +261,7 @@ export async function chat(options: ChatOptions): Promise<Chat> {
   let files: ChatFiles | undefined;
   if (options.files !== false && options.key === undefined) {
     try {
-      files = await ChatFiles.listen({ ...options.files, port: listener.address().port, user, host });
+      files = await ChatFiles.listen({ ...(legacyEncoding !== undefined ? { legacyEncoding } : {}), ...options.files, port: listener.address().port, user, host });
     } catch (err) {
       await listener.close();
       throw err;

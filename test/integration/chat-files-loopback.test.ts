@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:
 import { connect } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
+import iconv from 'iconv-lite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeIpmsgPacket } from '../../src/protocol/ipmsg-packet.js';
 import { fileRequestExtra } from '../../src/protocol/ipmsg-attach.js';
@@ -198,5 +199,13 @@ describe('chat() files on loopback', () => {
     expect(most).toBeLessThanOrEqual(1 << 20);
     expect(alice.files!.bytesInFlight).toBe(0);
     for (const [i, d] of data.entries()) expect(sha(await readFile(join(dst, `f${i}.bin`)))).toBe(sha(d));
+  });
+
+  it('names in folder streams: UTF-8 when they are valid UTF-8, else the legacy encoding', async () => {
+    const alice = await chat({ nickname: 'Alice', port: 0, broadcast: false, legacyEncoding: 'cp932' });
+    open.push(alice);
+    const d = alice.files!.decodeName;
+    expect(d(Buffer.from('报告 ü.txt'))).toBe('报告 ü.txt');
+    expect(d(iconv.encode('報告書.txt', 'cp932'))).toBe('報告書.txt');
   });
 });
