@@ -6,7 +6,8 @@
 import { safeFileName } from '../protocol/ipmsg-names.js';
 import type { IncomingOffer } from '../protocol/ipmsg-files.js';
 import { join } from 'node:path';
-import { chooseName, fetchDir, fetchFile, FetchFailed, type FetchJob } from './chat-file-fetch.js';
+import { chooseName, fetchFile, FetchFailed, type FetchJob } from './chat-file-fetch.js';
+import { fetchDir } from './chat-file-fetch-dir.js';
 import type { ChatFileEvent, ChatFileStats } from './chat-file-types.js';
 import { milliseconds as now } from './clock.js';
 

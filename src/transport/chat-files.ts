@@ -12,22 +12,21 @@
 import { isUtf8 } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import iconv from 'iconv-lite';
-import { lstat, realpath } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { basename } from 'node:path';
 import { UdpkitError, UdpkitRangeError } from '../errors.js';
-import { IpmsgFileCommand, fileRequestExtra, parseFileRequest, type IpmsgAttachment, type IpmsgFileRequest } from '../protocol/ipmsg-attach.js';
+import { IpmsgFileCommand, fileRequestExtra, type IpmsgAttachment, type IpmsgFileRequest } from '../protocol/ipmsg-attach.js';
 import { OfferTable, noRefusals, type FileRefusal, type OfferedFile, type OutgoingOffer } from '../protocol/ipmsg-files.js';
-import { DEFAULT_LEGACY_ENCODING, decodeIpmsgPacket, encodeIpmsgPacket } from '../protocol/ipmsg-packet.js';
+import { DEFAULT_LEGACY_ENCODING, encodeIpmsgPacket } from '../protocol/ipmsg-packet.js';
 import type { IpmsgPeer } from '../protocol/ipmsg-peers.js';
 import { MemoryBudget } from '../protocol/memory-budget.js';
 import { PeerRateLimiter, type PeerRateLimiterOptions } from '../protocol/peer-rate-limiter.js';
+import { prepareOffer, readRequest } from './chat-file-request.js';
 import { BudgetGate, serveDir, serveFile, Unsafe, CHUNK } from './chat-file-serve.js';
 import { fetchWhole, rate } from './chat-file-get.js';
 import type { ChatFileEvent, ChatFileStats } from './chat-file-types.js';
+import { milliseconds as now } from './clock.js';
 
 export type { ChatFileEvent, ChatFileStats } from './chat-file-types.js';
-import { milliseconds as now } from './clock.js';
 
 /**
  * Requests (TCP connections) a second per address, and in total. A whole folder is one request,
@@ -56,7 +55,8 @@ export interface ChatFilesOptions {
   readonly legacyEncoding?: string;
 }
 
-const MAX_REQUEST = 2048;
+/** A transfer with no progress for this long is cut, either way. */
+export const IDLE_MS = 60_000;
 
 /** Files both ways for one chat. Create with {@link ChatFiles.listen}. */
 export class ChatFiles extends EventEmitter {
@@ -114,27 +114,16 @@ export class ChatFiles extends EventEmitter {
     if (this.#serving >= this.#o.maxTransfers) return this.#refuse(s, 'busy');
     this.#serving++;
     s.once('close', () => this.#serving--);
-    let buf = Buffer.alloc(0);
-    let wait: NodeJS.Timeout | undefined;
-    const go = (r: IpmsgFileRequest): void => {
-      clearTimeout(wait);
-      s.removeAllListeners('data');
-      s.setTimeout(0);
-      void this.#serve(s, address, r);
-    };
-    s.setTimeout(this.#o.requestTimeoutMs, () => this.#refuse(s, 'malformed'));
-    s.on('data', (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      if (buf.length > MAX_REQUEST) return this.#refuse(s, 'malformed');
-      const p = decodeIpmsgPacket(buf);
-      const r = p && parseFileRequest(p.command, p.extra);
-      clearTimeout(wait);
-      if (p !== undefined && r === undefined && /[\0:]$/.test(p.extra)) return this.#refuse(s, 'malformed');
-      if (r === undefined) return;
-      // A request that ends in ":" or NUL is whole; one without may still be arriving: wait a little.
-      if (/[\0:]$/.test(p!.extra)) go(r);
-      else wait = setTimeout(() => go(r), 30);
-    });
+    readRequest(
+      s,
+      this.#o.requestTimeoutMs,
+      (r) => {
+        // A receiver that stops reading for a minute loses its slot (the transfer fails; it may resume).
+        s.setTimeout(IDLE_MS, () => s.destroy(new Error(`nothing read for ${IDLE_MS / 1000} s`)));
+        void this.#serve(s, address, r);
+      },
+      () => this.#refuse(s, 'malformed'),
+    );
   }
 
   async #serve(s: Socket, address: string, r: IpmsgFileRequest): Promise<void> {
@@ -167,22 +156,9 @@ export class ChatFiles extends EventEmitter {
     }
   }
 
-  /**
-   * Checks the paths to offer and describes them: each must be a regular file or a folder (not
-   * a symbolic link: an offer names what the user pointed at, and nothing it leads to).
-   * @throws `UDPKIT_INVALID_ARGUMENT` for a link or special file, `UDPKIT_IO_FAILED` for a path that cannot be read.
-   */
-  async prepare(paths: readonly string[]): Promise<OfferedFile[]> {
-    const out: OfferedFile[] = [];
-    for (const [i, p] of paths.entries()) {
-      const st = await lstat(p).catch((err: NodeJS.ErrnoException) => {
-        throw new UdpkitError('UDPKIT_IO_FAILED', `cannot offer ${p}: ${err.code ?? err.message}`, { syscall: 'lstat', ...(err.code ? { errno: err.code } : {}) });
-      });
-      if (!st.isFile() && !st.isDirectory()) throw new UdpkitRangeError('UDPKIT_INVALID_ARGUMENT', `cannot offer ${p}: ${st.isSymbolicLink() ? 'a symbolic link' : 'not a file or folder'}`);
-      const kind = st.isFile() ? 'file' : 'dir';
-      out.push({ id: i, name: basename(await realpath(p)), size: kind === 'file' ? st.size : 0, mtime: Math.floor(st.mtimeMs / 1000), kind, path: await realpath(p) });
-    }
-    return out;
+  /** Checks and describes paths to offer (see {@link prepareOffer}). */
+  prepare(paths: readonly string[]): Promise<OfferedFile[]> {
+    return prepareOffer(paths);
   }
 
   /** Records an offer sent to `to` in SENDMSG `packetNo`. */
