@@ -137,14 +137,21 @@ export class ChatFiles extends EventEmitter {
       gate: this.#gate,
       onBytes: (n: number) => {
         sent += n;
-        if (now() - last >= 500) this.emit('progress', { type: 'progress', id: offer.id, name: file.name, bytes: r.offset + sent, total: file.kind === 'file' ? file.size : undefined, rate: rate(sent, t0) });
+        if (now() - last < 500) return;
+        last = now();
+        this.emit('progress', { type: 'progress', id: offer.id, name: file.name, bytes: r.offset + sent, total: file.kind === 'file' ? file.size : undefined, rate: rate(sent, t0) });
       },
       onSkipped: () => void this.stats.refused.unsafe++,
     };
     try {
       if (file.kind === 'file') await serveFile(file, r.offset, s, ctx);
       else await serveDir(file, s, ctx);
-      await new Promise<void>((resolve) => s.end(() => resolve()));
+      await new Promise((resolve) => {
+        s.once('finish', resolve);
+        s.once('close', resolve);
+        s.end();
+      });
+      if (!s.writableFinished) throw new Error('connection closed before the end');
       if (file.kind === 'dir' || r.offset + sent >= file.size) this.table.fetched(offer, file.id);
       this.stats.served++;
       this.emit('served', { type: 'served', id: offer.id, name: file.name, to: offer.to, bytes: sent });
