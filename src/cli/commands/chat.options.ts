@@ -1,6 +1,9 @@
 /** `udpkit chat`: its flags and examples. */
 import { defineCommand, collect, withKeyFlags, type OptsOf } from '../command-spec.js';
 
+/** With a key the chat transfers no files. */
+const keyed = (o: { key?: string; keyFile?: string }): boolean => o.key !== undefined || o.keyFile !== undefined;
+
 /** `udpkit chat` as main.ts declares it and completion lists it. */
 export const chatSpec = defineCommand({
   name: 'chat',
@@ -19,6 +22,11 @@ export const chatSpec = defineCommand({
         .option('--overwrite', 'let /get replace files that exist (default: save as "name (1).ext")')
         .option('--max-transfers <n>', 'file transfers at once, each way (default 8)'),
     ),
+  rules: [
+    { flag: 'downloadDir', inapplicable: keyed, why: 'does not apply with --key (no file transfer: TCP is not sealed)' },
+    { flag: 'overwrite', inapplicable: keyed, why: 'does not apply with --key (no file transfer: TCP is not sealed)' },
+    { flag: 'maxTransfers', inapplicable: keyed, why: 'does not apply with --key (no file transfer: TCP is not sealed)' },
+  ],
 });
 
 /** What `udpkit chat` parses. */
