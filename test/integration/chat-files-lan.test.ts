@@ -84,7 +84,7 @@ describe.skipIf(!support.ok)('`udpkit chat` files and folders on a 3-host LAN', 
     bob = start(h2, 'bob');
     carol = new JsonLines('carol', lan.run(h3, 'python3', ['-u', peerPy, '--name', 'carol', '--bcast', h3.broadcast]));
     await Promise.all([alice, bob, carol].map((n) => n.waitFor((e) => e.event === 'ready', 'ready', { ms: 10_000 })));
-    const joined = (n: JsonLines, name: string) => n.waitFor((e) => e.event === 'join' && ((e.peer as { name: string } | undefined)?.name ?? e.name) === name, `join of ${name}`, { ms: 5000 });
+    const joined = (n: JsonLines, name: string) => n.waitFor((e) => e.event === 'join' && ((e.peer as { name: string } | undefined)?.name ?? e.name) === name, `join of ${name}`, { ms: 15_000 });
     await Promise.all([joined(alice, 'bob'), joined(alice, 'carol'), joined(bob, 'alice'), joined(bob, 'carol'), joined(carol, 'alice'), joined(carol, 'bob')]);
   }, 60_000);
   afterAll(async () => {
@@ -96,16 +96,16 @@ describe.skipIf(!support.ok)('`udpkit chat` files and folders on a 3-host LAN', 
     const dst = await out('at-bob');
     const [a, b] = [alice.mark(), bob.mark()];
     alice.send(`/send bob ${bigFile} ${tree}`);
-    const offered = await alice.waitFor((e) => e.event === 'offered', 'offered', { since: a });
+    const offered = await alice.waitFor((e) => e.event === 'offered', 'offered', { since: a, ms: 15_000 });
     expect(offered).toMatchObject({ to: 'bob', files: [{ name: 'big.bin', size: BIG, kind: 'file' }, { name: 'tree', size: 0, kind: 'dir' }] });
-    const offer = await bob.waitFor(offerFrom('alice'), 'offer', { since: b, ms: 5000 });
+    const offer = await bob.waitFor(offerFrom('alice'), 'offer', { since: b, ms: 15_000 });
     expect(offer).toMatchObject({ from: { name: 'alice', address: h1.address }, files: [{ name: 'big.bin', size: BIG, kind: 'file' }, { name: 'tree', size: 0, kind: 'dir' }] });
     bob.send(`/get ${offer.id} ${dst}`);
     await bob.waitFor(() => bob.filter((e) => e.event === 'received', b).length === 2, 'two received', { ms: 40_000 });
     expect(bob.filter((e) => e.event === 'failed', b)).toEqual([]);
     expect(sha(await readFile(join(dst, 'big.bin')))).toBe(bigSha);
     expect(await treeDigest(join(dst, 'tree'))).toEqual(treeSha);
-    await alice.waitFor((e) => e.event === 'served' && e.name === 'tree', 'served tree', { since: a, ms: 5000 });
+    await alice.waitFor((e) => e.event === 'served' && e.name === 'tree', 'served tree', { since: a, ms: 15_000 });
   });
 
   it('udpkit → udpkit the other way: bob → alice, cut by killing the TCP connection (ss -K), resumed from its offset', { timeout: 60_000 }, async () => {
@@ -119,7 +119,7 @@ describe.skipIf(!support.ok)('`udpkit chat` files and folders on a 3-host LAN', 
     await sh(h2, 'tc', ['qdisc', 'add', 'dev', 'eth0', 'root', 'tbf', 'rate', '50mbit', 'burst', '64kb', 'latency', '50ms']);
     const [a, b] = [alice.mark(), bob.mark()];
     bob.send(`/send alice ${bigFile} ${tree}`);
-    const offer = await alice.waitFor(offerFrom('bob'), 'offer', { since: a, ms: 5000 });
+    const offer = await alice.waitFor(offerFrom('bob'), 'offer', { since: a, ms: 15_000 });
     alice.send(`/get ${offer.id} ${dst}`);
     await alice.waitFor((e) => e.event === 'progress' && (e.bytes as number) > 1_000_000, 'progress past 1 MB', { since: a, ms: 20_000 });
     await sh(h1, 'ss', ['-K', 'dst', h2.address, 'dport', '=', '2425']);
@@ -136,7 +136,7 @@ describe.skipIf(!support.ok)('`udpkit chat` files and folders on a 3-host LAN', 
     alice.send(`/get ${offer.id} ${dst}`);
     expect(await alice.waitFor((e) => e.event === 'received', 'received big.bin', { since: a2, ms: 30_000 })).toMatchObject({ name: 'big.bin', bytes: BIG });
     // Bob served the rest from where alice's .part ended.
-    expect(await bob.waitFor((e) => e.event === 'served' && e.name === 'big.bin', 'served', { since: b, ms: 5000 })).toMatchObject({ bytes: BIG - partial, to: 'alice' });
+    expect(await bob.waitFor((e) => e.event === 'served' && e.name === 'big.bin', 'served', { since: b, ms: 15_000 })).toMatchObject({ bytes: BIG - partial, to: 'alice' });
     expect(sha(await readFile(join(dst, 'big.bin')))).toBe(bigSha);
     expect(await treeDigest(join(dst, 'tree'))).toEqual(treeSha);
   });
@@ -145,7 +145,7 @@ describe.skipIf(!support.ok)('`udpkit chat` files and folders on a 3-host LAN', 
     const dst = await out('at-carol');
     const [a, c] = [alice.mark(), carol.mark()];
     alice.send(`/send carol ${bigFile} ${tree}`);
-    const offer = await carol.waitFor((e) => e.event === 'offer', 'offer', { since: c, ms: 5000 });
+    const offer = await carol.waitFor((e) => e.event === 'offer', 'offer', { since: c, ms: 15_000 });
     expect(offer.files).toEqual([
       { id: 0, name: 'big.bin', size: BIG, kind: 'file' },
       { id: 1, name: 'tree', size: 0, kind: 'dir' },
@@ -156,7 +156,7 @@ describe.skipIf(!support.ok)('`udpkit chat` files and folders on a 3-host LAN', 
     const get = (x: object): void => carol.send(JSON.stringify({ cmd: 'get', address: h1.address, packet: offer.packet, ...x }));
     get({ id: 0, kind: 'file', dest: part, size: BIG, offset: 7_000_000 });
     expect(await carol.waitFor((e) => e.event === 'got' || e.event === 'get-failed', 'got', { since: c, ms: 40_000 })).toEqual({ event: 'got', path: part, bytes: BIG, files: 1 });
-    expect(await alice.waitFor((e) => e.event === 'served' && e.name === 'big.bin', 'served', { since: a, ms: 5000 })).toMatchObject({ bytes: BIG - 7_000_000, to: 'carol' });
+    expect(await alice.waitFor((e) => e.event === 'served' && e.name === 'big.bin', 'served', { since: a, ms: 15_000 })).toMatchObject({ bytes: BIG - 7_000_000, to: 'carol' });
     expect(sha(await readFile(part))).toBe(bigSha);
     const c2 = carol.mark();
     get({ id: 1, kind: 'dir', dest: join(dst, 'tree') });
@@ -168,7 +168,7 @@ describe.skipIf(!support.ok)('`udpkit chat` files and folders on a 3-host LAN', 
     const dst = await out('from-carol');
     const [b, c] = [bob.mark(), carol.mark()];
     carol.send(JSON.stringify({ cmd: 'offer', to: h2.address, paths: [bigFile, tree], cut_after: 5_000_000 }));
-    const offer = await bob.waitFor(offerFrom('carol'), 'offer', { since: b, ms: 5000 });
+    const offer = await bob.waitFor(offerFrom('carol'), 'offer', { since: b, ms: 15_000 });
     expect(offer.files).toEqual([
       { name: 'big.bin', size: BIG, kind: 'file' },
       { name: 'tree', size: 0, kind: 'dir' },
@@ -205,8 +205,8 @@ describe.skipIf(!support.ok)('`udpkit chat` files and folders on a 3-host LAN', 
     expect(await carol.waitFor((e) => e.event === 'got' || e.event === 'get-failed', 'get-failed', { since: c, ms: 10_000 })).toEqual({ event: 'get-failed', reason: 'closed after 0 of 10 bytes' });
     // Something alice offered bob, asked for by carol: still nothing.
     alice.send(`/send bob ${join(tree, 'a.txt')}`);
-    const toBob = await alice.waitFor((e) => e.event === 'offered', 'offered', { since: a });
-    const bobSees = await bob.waitFor(offerFrom('alice'), 'offer', { since: b });
+    const toBob = await alice.waitFor((e) => e.event === 'offered', 'offered', { since: a, ms: 15_000 });
+    const bobSees = await bob.waitFor(offerFrom('alice'), 'offer', { since: b, ms: 15_000 });
     void toBob;
     c = carol.mark();
     carol.send(JSON.stringify({ cmd: 'get', address: h1.address, packet: bobSees.packet, id: 0, kind: 'file', dest: join(dst, 'nothing2'), size: 6 }));
@@ -218,7 +218,7 @@ describe.skipIf(!support.ok)('`udpkit chat` files and folders on a 3-host LAN', 
     [b, c] = [bob.mark(), carol.mark()];
     await writeFile(join(dst, 'a.txt'), 'bob had this already');
     carol.send(JSON.stringify({ cmd: 'offer', to: h2.address, paths: [join(tree, 'a.txt'), join(tree, 'a.txt')], names: ['../escape.txt', 'a.txt'] }));
-    const evil = await bob.waitFor(offerFrom('carol'), 'offer', { since: b, ms: 5000 });
+    const evil = await bob.waitFor(offerFrom('carol'), 'offer', { since: b, ms: 15_000 });
     expect(evil.files).toEqual([
       { name: '../escape.txt', size: 6, kind: 'file' },
       { name: 'a.txt', size: 6, kind: 'file' },
@@ -232,7 +232,7 @@ describe.skipIf(!support.ok)('`udpkit chat` files and folders on a 3-host LAN', 
     // A folder stream with an entry named "..": refused, nothing written outside.
     b = bob.mark();
     carol.send(JSON.stringify({ cmd: 'offer', to: h2.address, paths: [tree], evil: 'dotdot' }));
-    const dotdot = await bob.waitFor(offerFrom('carol'), 'offer', { since: b, ms: 5000 });
+    const dotdot = await bob.waitFor(offerFrom('carol'), 'offer', { since: b, ms: 15_000 });
     bob.send(`/get ${dotdot.id} ${dst}`);
     expect(await bob.waitFor((e) => e.event === 'failed' || e.event === 'received', 'failed', { since: b, ms: 10_000 })).toMatchObject({
       event: 'failed',
@@ -249,30 +249,30 @@ describe.skipIf(!support.ok)('`udpkit chat` files and folders on a 3-host LAN', 
     let [a, b, c] = [alice.mark(), bob.mark(), carol.mark()];
     // Carol (Python) declines alice's offer: alice forgets it, and serves it no more.
     alice.send(`/send carol ${join(tree, 'a.txt')}`);
-    const offer = await carol.waitFor((e) => e.event === 'offer', 'offer', { since: c, ms: 5000 });
-    const offered = await alice.waitFor((e) => e.event === 'offered', 'offered', { since: a });
+    const offer = await carol.waitFor((e) => e.event === 'offer', 'offer', { since: c, ms: 15_000 });
+    const offered = await alice.waitFor((e) => e.event === 'offered', 'offered', { since: a, ms: 15_000 });
     carol.send(JSON.stringify({ cmd: 'release', to: h1.address, packet: offer.packet }));
-    expect(await alice.waitFor((e) => e.event === 'released', 'released', { since: a, ms: 5000 })).toEqual({ event: 'released', id: offered.id, by: 'carol' });
+    expect(await alice.waitFor((e) => e.event === 'released', 'released', { since: a, ms: 15_000 })).toEqual({ event: 'released', id: offered.id, by: 'carol' });
     c = carol.mark();
     carol.send(JSON.stringify({ cmd: 'get', address: h1.address, packet: offer.packet, id: 0, kind: 'file', dest: join(dst, 'a.txt'), size: 6 }));
     expect(await carol.waitFor((e) => e.event === 'got' || e.event === 'get-failed', 'get-failed', { since: c, ms: 10_000 })).toEqual({ event: 'get-failed', reason: 'closed after 0 of 6 bytes' });
     // Bob declines carol's offer with /cancel: carol gets RELEASEFILES for it.
     [b, c] = [bob.mark(), carol.mark()];
     carol.send(JSON.stringify({ cmd: 'offer', to: h2.address, paths: [join(tree, 'a.txt')] }));
-    const sent = await carol.waitFor((e) => e.event === 'offered', 'offered', { since: c });
-    const atBob = await bob.waitFor(offerFrom('carol'), 'offer', { since: b, ms: 5000 });
+    const sent = await carol.waitFor((e) => e.event === 'offered', 'offered', { since: c, ms: 15_000 });
+    const atBob = await bob.waitFor(offerFrom('carol'), 'offer', { since: b, ms: 15_000 });
     bob.send(`/cancel ${atBob.id}`);
-    expect(await carol.waitFor((e) => e.event === 'released', 'released', { since: c, ms: 5000 })).toEqual({ event: 'released', packet: sent.packet, address: h2.address });
+    expect(await carol.waitFor((e) => e.event === 'released', 'released', { since: c, ms: 15_000 })).toEqual({ event: 'released', packet: sent.packet, address: h2.address });
     b = bob.mark();
     bob.send(`/get ${atBob.id} ${dst}`);
-    await bob.waitForStderr(new RegExp(`cannot get ${atBob.id}: no offer ${atBob.id}`), 5000);
+    await bob.waitForStderr(new RegExp(`cannot get ${atBob.id}: no offer ${atBob.id}`), 15_000);
     // Alice withdraws her offer to bob with /cancel: bob's /get then gets nothing.
     [a, b] = [alice.mark(), bob.mark()];
     alice.send(`/send bob ${join(tree, 'a.txt')}`);
-    const mine = await alice.waitFor((e) => e.event === 'offered', 'offered', { since: a });
-    const theirs = await bob.waitFor(offerFrom('alice'), 'offer', { since: b, ms: 5000 });
+    const mine = await alice.waitFor((e) => e.event === 'offered', 'offered', { since: a, ms: 15_000 });
+    const theirs = await bob.waitFor(offerFrom('alice'), 'offer', { since: b, ms: 15_000 });
     alice.send(`/cancel ${mine.id}`);
-    await alice.waitForStderr(new RegExp(`offer ${mine.id} cancelled`), 5000);
+    await alice.waitForStderr(new RegExp(`offer ${mine.id} cancelled`), 15_000);
     bob.send(`/get ${theirs.id} ${dst}`);
     expect(await bob.waitFor((e) => e.event === 'failed' || e.event === 'received', 'failed', { since: b, ms: 10_000 })).toMatchObject({ event: 'failed', name: 'a.txt', bytes: 0 });
   });
