@@ -25,7 +25,11 @@ export const SOCKET_HIGH_WATER = 4 << 20;
 /** What a transfer needs besides the socket and the file. */
 export interface ServeContext {
   readonly gate: BudgetGate;
-  /** Called as bytes are handed to the socket (for progress). */
+  /**
+   * Called as bytes are handed to the kernel (a write's callback without error): for progress,
+   * and so that a transfer whose bytes all went out counts as served even if the receiver
+   * closed before our end of the connection did.
+   */
   readonly onBytes: (n: number) => void;
   /** A symlink or special file skipped inside a folder. */
   readonly onSkipped: (path: string) => void;
@@ -62,6 +66,7 @@ export class BudgetGate {
 
 function drained(socket: Socket): Promise<void> {
   return new Promise((resolve, reject) => {
+    if (socket.destroyed) return reject(new Error('connection closed'));
     const done = (): void => {
       socket.off('drain', done);
       socket.off('close', done);
@@ -94,8 +99,10 @@ async function pump(fh: FileHandle, position: number, length: number, socket: So
     }
     pos += got;
     // The callback runs once the bytes are written, or with an error when the socket is destroyed.
-    socket.write(buf.subarray(0, got), () => ctx.gate.release(n));
-    ctx.onBytes(got);
+    socket.write(buf.subarray(0, got), (err) => {
+      ctx.gate.release(n);
+      if (!err) ctx.onBytes(got);
+    });
   }
 }
 
@@ -133,17 +140,18 @@ export async function serveFile(file: OfferedFile, offset: number, socket: Socke
   }
 }
 
-async function write(socket: Socket, data: Buffer): Promise<void> {
-  if (!socket.write(data)) await drained(socket);
+async function write(socket: Socket, data: Buffer, ctx: ServeContext): Promise<void> {
+  if (!socket.write(data, (err) => !err && ctx.onBytes(data.length))) await drained(socket);
 }
 
-/** Sends the folder `path` (named `name`) and everything below it as a GETDIRFILES stream. */
+/** Sends the folder `path` (named `name`) and everything below it as a GETDIRFILES stream; returns the bytes queued. */
 async function sendDir(path: string, name: string, root: string, depth: number, socket: Socket, ctx: ServeContext): Promise<number> {
   const real = await realpath(path);
   if (real !== root && !real.startsWith(root + sep)) throw new Unsafe(`${path} is outside the offered folder`);
   const st = await lstat(path);
-  await write(socket, dirHeader({ name, size: 0, kind: 'dir', mtime: st.mtimeMs / 1000 }));
-  let bytes = 0;
+  const open = dirHeader({ name, size: 0, kind: 'dir', mtime: st.mtimeMs / 1000 });
+  await write(socket, open, ctx);
+  let bytes = open.length;
   const entries = (await readdir(path, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const e of entries) {
     const p = join(path, e.name);
@@ -151,19 +159,21 @@ async function sendDir(path: string, name: string, root: string, depth: number, 
     else if (e.isFile()) {
       const { fh, st: fst } = await openInside(p, root);
       try {
-        await write(socket, dirHeader({ name: e.name, size: fst.size, kind: 'file', mtime: fst.mtimeMs / 1000 }));
+        const head = dirHeader({ name: e.name, size: fst.size, kind: 'file', mtime: fst.mtimeMs / 1000 });
+        await write(socket, head, ctx);
         await pump(fh, 0, fst.size, socket, ctx);
-        bytes += fst.size;
+        bytes += head.length + fst.size;
       } finally {
         await fh.close();
       }
     } else ctx.onSkipped(p);
   }
-  await write(socket, dirHeader({ name: '.', size: 0, kind: 'up', mtime: st.mtimeMs / 1000 }));
-  return bytes;
+  const close = dirHeader({ name: '.', size: 0, kind: 'up', mtime: st.mtimeMs / 1000 });
+  await write(socket, close, ctx);
+  return bytes + close.length;
 }
 
-/** Sends an offered folder (GETDIRFILES); returns the file bytes sent. */
+/** Sends an offered folder (GETDIRFILES); returns the bytes queued, headers included. */
 export function serveDir(file: OfferedFile, socket: Socket, ctx: ServeContext): Promise<number> {
   return sendDir(file.path, file.name, file.path, 0, socket, ctx);
 }

@@ -144,14 +144,17 @@ export class ChatFiles extends EventEmitter {
       onSkipped: () => void this.stats.refused.unsafe++,
     };
     try {
-      if (file.kind === 'file') await serveFile(file, r.offset, s, ctx);
-      else await serveDir(file, s, ctx);
-      await new Promise((resolve) => {
-        s.once('finish', resolve);
-        s.once('close', resolve);
-        s.end();
-      });
-      if (!s.writableFinished) throw new Error('connection closed before the end');
+      const queued = file.kind === 'file' ? await serveFile(file, r.offset, s, ctx) : await serveDir(file, s, ctx);
+      // The receiver, having it all, may have closed already (while the file was being closed here).
+      if (!s.destroyed) {
+        await new Promise((resolve) => {
+          s.once('finish', resolve);
+          s.once('close', resolve);
+          s.end();
+        });
+      }
+      // Every byte reached the kernel (write callbacks), even if the receiver, having them all, closed first.
+      if (sent < queued) throw new Error(`connection closed after ${sent} of ${queued} bytes`);
       if (file.kind === 'dir' || r.offset + sent >= file.size) this.table.fetched(offer, file.id);
       this.stats.served++;
       this.emit('served', { type: 'served', id: offer.id, name: file.name, to: offer.to, bytes: sent });
