@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN } from '../helpers/cli.js';
 import { JsonLines, type JsonEvent } from '../helpers/json-lines.js';
 import { createLan, probeNetns, type Lan, type LanHost } from '../helpers/netns-lan.js';
+import { procMemory } from '../helpers/proc-memory.js';
 
 const support = probeNetns();
 if (!support.ok) console.warn(`SKIPPED chat files LAN tests: ${support.reason}`);
@@ -92,8 +93,9 @@ describe.skipIf(!support.ok)('`udpkit chat` files and folders on a 3-host LAN', 
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  it('udpkit → udpkit: the 20 MB file and the tree arrive whole; the link out is skipped and counted', { timeout: 60_000 }, async () => {
+  it('udpkit → udpkit: the 20 MB file and the tree arrive whole, in bounded memory; the link out is skipped and counted', { timeout: 60_000 }, async () => {
     const dst = await out('at-bob');
+    const peak0 = { alice: procMemory(alice.child.pid!).hwm, bob: procMemory(bob.child.pid!).hwm };
     const [a, b] = [alice.mark(), bob.mark()];
     alice.send(`/send bob ${bigFile} ${tree}`);
     const offered = await alice.waitFor((e) => e.event === 'offered', 'offered', { since: a, ms: 15_000 });
@@ -106,6 +108,11 @@ describe.skipIf(!support.ok)('`udpkit chat` files and folders on a 3-host LAN', 
     expect(sha(await readFile(join(dst, 'big.bin')))).toBe(bigSha);
     expect(await treeDigest(join(dst, 'tree'))).toEqual(treeSha);
     await alice.waitFor((e) => e.event === 'served' && e.name === 'tree', 'served tree', { since: a, ms: 15_000 });
+    // Neither holds the file: the sender's peak grows by about its bytes in flight (one socket's
+    // 4 MiB and a 1 MiB chunk), the receiver's by its 1 MiB read buffer. 20 MB held would show.
+    const grew = { alice: procMemory(alice.child.pid!).hwm - peak0.alice, bob: procMemory(bob.child.pid!).hwm - peak0.bob };
+    expect(grew.alice, `alice's VmHWM grew by ${grew.alice} bytes`).toBeLessThan(12 << 20);
+    expect(grew.bob, `bob's VmHWM grew by ${grew.bob} bytes`).toBeLessThan(12 << 20);
   });
 
   it('udpkit → udpkit the other way: bob → alice, cut by killing the TCP connection (ss -K), resumed from its offset', { timeout: 60_000 }, async () => {
