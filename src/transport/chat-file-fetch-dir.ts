@@ -33,6 +33,7 @@ function drain(s: Socket, take: (chunk: Buffer) => Take | Promise<Take>, signal?
       else resolve();
     };
     abort = (): void => stop(new Error('cancelled'));
+    if (signal?.aborted) return abort();
     signal?.addEventListener('abort', abort, { once: true });
     s.on('data', (chunk: Buffer) => {
       if (stopped) return;

@@ -119,6 +119,7 @@ export async function fetchFile(job: FetchJob, dir: string, name: string, size: 
           },
         });
         const abort = (): void => void s.destroy(new Error('cancelled'));
+        if (job.signal?.aborted) abort();
         job.signal?.addEventListener('abort', abort, { once: true });
         s.once('connect', () => s.write(job.request(offset)));
         s.setTimeout(IDLE_MS, () => s.destroy(new Error(`nothing came for ${IDLE_MS / 1000} s`)));

@@ -34,6 +34,7 @@ const PROGRESS_MS = 500;
 export async function fetchWhole(files: FetchHost, offer: IncomingOffer, dir: string, overwrite: boolean, signal?: AbortSignal): Promise<void> {
   for (const f of offer.files) {
     if (offer.fetched.has(f.id)) continue;
+    if (signal?.aborted) return; // the chat is closing
     const safe = safeFileName(f.name);
     if (safe.changed) files.stats.unsafeNames++;
     const t0 = now();

@@ -67,6 +67,8 @@ export class ChatFiles extends EventEmitter {
   readonly #limiter: PeerRateLimiter;
   readonly #gate: BudgetGate;
   readonly #sockets = new Set<Socket>();
+  /** Aborted by {@link close}: cuts fetches still running. */
+  readonly #closing = new AbortController();
   #serving = 0;
   #fetching = 0;
   #packetNo = Math.floor(Date.now() / 1000);
@@ -210,7 +212,7 @@ export class ChatFiles extends EventEmitter {
     if (this.#fetching >= this.#o.maxTransfers) throw new UdpkitError('UDPKIT_SERVER_BUSY', `already fetching ${this.#fetching} offers (the most at once)`);
     this.#fetching++;
     try {
-      await fetchWhole(this, offer, dir, overwrite, signal);
+      await fetchWhole(this, offer, dir, overwrite, signal ? AbortSignal.any([signal, this.#closing.signal]) : this.#closing.signal);
     } finally {
       this.#fetching--;
     }
@@ -226,8 +228,9 @@ export class ChatFiles extends EventEmitter {
     return this.#serving + this.#fetching;
   }
 
-  /** Stops listening and cuts every transfer. */
+  /** Stops listening and cuts every transfer, both ways. */
   async close(): Promise<void> {
+    this.#closing.abort();
     for (const s of this.#sockets) s.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }

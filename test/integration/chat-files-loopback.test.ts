@@ -208,4 +208,21 @@ describe('chat() files on loopback', () => {
     expect(d(Buffer.from('报告 ü.txt'))).toBe('报告 ü.txt');
     expect(d(iconv.encode('報告書.txt', 'cp932'))).toBe('報告書.txt');
   });
+
+  it('close() cuts a fetch still running: it fails, and the .part stays for later', async () => {
+    const { alice, bob } = await pair();
+    const src = await tmp();
+    const dst = await tmp();
+    await writeFile(join(src, 'big.bin'), randomBytes(64 * 1024 * 1024));
+    const offered = fileEvent(bob, 'offer');
+    await alice.sendFiles(alice.find('Bob')[0]!, [join(src, 'big.bin')]);
+    const { offer } = await offered;
+    const failed = fileEvent(bob, 'failed');
+    const getting = bob.files!.get(offer.id, dst, false);
+    await bob.close();
+    await getting;
+    expect((await failed).name).toBe('big.bin');
+    expect(await readdir(dst)).toEqual(expect.arrayContaining(['big.bin.part']));
+    expect(await readdir(dst)).not.toContain('big.bin');
+  });
 });
