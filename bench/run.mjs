@@ -3,7 +3,7 @@
 // loopback. Prints the tables; a full run rewrites docs/BENCHMARKS.md.
 //   node bench/run.mjs [SCENARIO...] [--only 1,3] [--runs N] [--quick] [--no-write] [--merge] [--out FILE]
 //                      [--sizes 64,1200] [--kinds text,seq,random] [--receivers "C printer,udpkit text"]
-// SCENARIO is a name (receivers, paced, senders, measure, startup, rtt, flood, ack, replay, capture, relay) or a number;
+// SCENARIO is a name (receivers, paced, senders, measure, startup, rtt, flood, ack, replay, capture, relay, files) or a number;
 // BENCH_ONLY=receivers,paced does the same. Naming any, or narrowing section 1, or --quick, makes
 // a partial run: it prints, and leaves docs/BENCHMARKS.md alone unless --merge is given.
 // --out FILE writes the report there instead of docs/BENCHMARKS.md, for a partial run too.
@@ -28,6 +28,7 @@ import * as ack from './scenarios/ack.mjs';
 import * as replay from './scenarios/replay.mjs';
 import * as capture from './scenarios/capture.mjs';
 import * as relay from './scenarios/relay.mjs';
+import * as files from './scenarios/files.mjs';
 
 /** In section order: the number of each is its place here. */
 const SCENARIOS = [
@@ -42,6 +43,7 @@ const SCENARIOS = [
   ['replay', replay],
   ['capture', capture],
   ['relay', relay],
+  ['files', files],
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));

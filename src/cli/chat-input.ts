@@ -1,4 +1,5 @@
 /** What one line typed (or piped) into `udpkit chat` asks for. */
+import { CHAT_FILE_HELP, parseFileCommand, type ChatFileCommand } from './chat-file-input.js';
 
 /** A line, understood. */
 export type ChatCommand =
@@ -17,7 +18,8 @@ export type ChatCommand =
   | { readonly kind: 'quit' }
   | { readonly kind: 'help' }
   | { readonly kind: 'none' }
-  | { readonly kind: 'error'; readonly message: string };
+  | { readonly kind: 'error'; readonly message: string }
+  | ChatFileCommand;
 
 /** The help `/help` shows. */
 export const CHAT_HELP: readonly string[] = [
@@ -29,6 +31,7 @@ export const CHAT_HELP: readonly string[] = [
   '/back             be back',
   '/info NAME        ask NAME\'s client for its version and absence text',
   '/who              list who is here (with groups, and who is away)',
+  ...CHAT_FILE_HELP,
   '/quit             leave (also Ctrl-C, or Ctrl-D)',
   '//text            send text that starts with "/"',
 ];
@@ -74,6 +77,10 @@ export function parseChatLine(line: string): ChatCommand {
       if (to === undefined) return { kind: 'error', message: 'usage: /info NAME' };
       return { kind: 'info', to };
     }
+    case 'send':
+    case 'get':
+    case 'cancel':
+      return parseFileCommand(verb, rest);
     default:
       return { kind: 'error', message: `unknown command /${verb} (try /help)` };
   }

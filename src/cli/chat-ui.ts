@@ -4,6 +4,8 @@
  */
 import readline from 'node:readline';
 import { chatEventJson, clockTime, formatChatEvent, formatPeerList, peersJson } from '../format/chat.js';
+import { chatFileEventJson, formatChatFileEvent } from '../format/chat-files.js';
+import type { ChatFileEvent } from '../transport/chat-files.js';
 import { sanitizeText } from '../format/sanitize.js';
 import type { IpmsgEvent, IpmsgPeer } from '../protocol/ipmsg-session.js';
 import { CHAT_HELP } from './chat-input.js';
@@ -14,6 +16,8 @@ export interface ChatUi {
   /** Bound and announced on `port`. */
   ready(port: number): void;
   event(e: IpmsgEvent, peers: readonly IpmsgPeer[]): void;
+  /** Offers, progress, files received or sent, failures. */
+  fileEvent(e: ChatFileEvent): void;
   /** The answer to `/who`. */
   peers(peers: readonly IpmsgPeer[]): void;
   /** Something the user should know that is not an event (a typo, nobody to send to). */
@@ -37,6 +41,10 @@ export function jsonUi(io: CliIo): ChatUi {
     input,
     ready: (port) => line(JSON.stringify({ event: 'ready', port })),
     event: (e) => line(chatEventJson(e)),
+    fileEvent: (e) => {
+      const json = chatFileEventJson(e);
+      if (json !== undefined) line(json);
+    },
     peers: (peers) => line(peersJson(peers)),
     notice: (text) => void io.stderr.write(`udpkit: ${text}\n`),
     help: () => void io.stderr.write(CHAT_HELP.join('\n') + '\n'),
@@ -67,9 +75,13 @@ export function terminalUi(io: CliIo, name: string): ChatUi {
   return {
     input,
     ready: () => {
-      print(['type a message for everyone, /msg NAME TEXT for one person, /who, /help, /quit']);
+      print(['type a message for everyone, /msg NAME TEXT for one person, /send NAME FILE, /who, /help, /quit']);
     },
     event: (e, peers) => print([formatChatEvent(e, now(), peers)]),
+    fileEvent: (e) => {
+      const text = formatChatFileEvent(e);
+      if (text !== undefined) print([`[${now()}] ${text}`]);
+    },
     peers: (peers) => print(formatPeerList(peers)),
     notice: (text) => print([`* ${text}`]),
     help: () => print([...CHAT_HELP]),

@@ -48,6 +48,9 @@ export function chatEventJson(e: IpmsgEvent): string {
       return JSON.stringify({ event: 'absence', peer: peerJson(e.peer), away: e.away });
     case 'info':
       return JSON.stringify({ event: 'info', from: peerJson(e.from), kind: e.kind, text: e.text });
+    case 'offer': // the chat hands these to its file table, which shows them (chat-files.ts)
+    case 'release':
+      return JSON.stringify({ event: `ipmsg-${e.type}`, from: peerJson(e.from), packet: e.packetNo });
   }
 }
 
@@ -97,6 +100,9 @@ export function formatChatEvent(e: IpmsgEvent, time: string, peers: readonly Ipm
       return `${at} * ${who(e.peer, peers)} is ${e.away ? 'away' : 'back'}`;
     case 'info':
       return `${at} * ${who(e.from, peers)} ${e.kind === 'version' ? 'runs' : 'is away:'} ${safe(e.text)}`;
+    case 'offer':
+    case 'release':
+      return `${at} * ${who(e.from, peers)}: ${e.type === 'offer' ? 'offers files' : 'declined your files'} (packet ${e.packetNo})`;
   }
 }
 

@@ -26,6 +26,7 @@
 import { UdpkitError, UdpkitRangeError, UdpkitTypeError } from '../errors.js';
 import { validateInteger } from '../validate.js';
 import { IpmsgAbsence } from './ipmsg-absence.js';
+import { FILEATTACHOPT, IpmsgFileCommand, decodeAttachments } from './ipmsg-attach.js';
 import { SeenMessages } from './ipmsg-dedupe.js';
 import { UTF8_ENCODING, hasNonAscii } from './ipmsg-encoding.js';
 import { IpmsgOutbox } from './ipmsg-outbox.js';
@@ -244,6 +245,9 @@ export class IpmsgSession {
     else if (cmd === Cmd.GETABSENCEINFO) answer(() => this.#packet(Cmd.SENDABSENCEINFO, this.#absence.info(), peer));
     else if (cmd === Cmd.SENDINFO || cmd === Cmd.SENDABSENCEINFO) {
       this.#events.push({ type: 'info', from: peer, kind: cmd === Cmd.SENDINFO ? 'version' : 'absence', text: messageText(p.extra) });
+    } else if (cmd === IpmsgFileCommand.RELEASEFILES) {
+      const n = confirmedPacketNo(p.extra);
+      if (n !== undefined) this.#events.push({ type: 'release', from: peer, packetNo: n });
     }
     // The host-list exchange (GETLIST...), DELMSG, and commands of clients' own: counted, not answered.
     else if (!isEntry && cmd !== Cmd.NOOPERATION) this.stats.unanswered++;
@@ -266,12 +270,15 @@ export class IpmsgSession {
       return;
     }
     const direct = (p.command & (Opt.BROADCASTOPT | Opt.MULTICASTOPT)) === 0;
+    // Attachments follow the text's NUL; a message of files alone shows only the offer.
+    const files = (p.command & FILEATTACHOPT) === 0 ? [] : decodeAttachments(p.extra.slice(text.length + 1));
     if (sealed) {
       const held = this.#sealed.hold({ from: peer, packetNo: p.packetNo, text, direct, readCheck: (p.command & Opt.READCHECKOPT) !== 0 }) as SealedMessage;
       this.#events.push({ type: 'sealed', from: peer, id: held.id, packetNo: p.packetNo });
-    } else {
+    } else if (text !== '' || files.length === 0) {
       this.#events.push({ type: 'message', from: peer, text, direct, packetNo: p.packetNo, auto: (p.command & Opt.AUTORETOPT) !== 0, sealed: false });
     }
+    if (files.length > 0) this.#events.push({ type: 'offer', from: peer, packetNo: p.packetNo, files });
     if (this.#absence.autoReplyTo(p.command) && answer(() => this.#packet(Cmd.SENDMSG | Opt.AUTORETOPT, `${this.#absence.info()}\0`, peer))) this.stats.autoReplies++;
   }
 
@@ -355,6 +362,28 @@ export class IpmsgSession {
   #unicast(data: Buffer, to: readonly IpmsgEndpoint[], now: number): IpmsgDatagram[] {
     const allowed = to.filter((e) => this.#peers.get(peerKey(e.address, e.port))?.verified === true || this.#allow(e.address, now));
     return allowed.map((e) => ({ data, address: e.address, port: e.port }));
+  }
+
+  /**
+   * Offers files to `to` alone: a SENDMSG with FILEATTACHOPT and `attachments` (an encoded list,
+   * ./ipmsg-attach.ts) after the text, with a receipt. Returns its packet number: requests name it.
+   * @throws as {@link send}.
+   */
+  sendFiles(text: string, to: IpmsgPeer, attachments: string, now: number): { packetNo: number; datagrams: IpmsgDatagram[] } {
+    this.send(text, [], now); // checks the text and the state; sends to nobody
+    const extra = `${text}\0${attachments}`;
+    if (Buffer.byteLength(extra) + 64 + Buffer.byteLength(this.#o.user) + Buffer.byteLength(this.#o.host) > IPMSG_MAX_PACKET) {
+      throw new UdpkitRangeError('UDPKIT_MESSAGE_TOO_LARGE', `the list of files is ${Buffer.byteLength(extra)} bytes; IPMsg packets carry at most about ${IPMSG_MAX_PACKET - 64}`);
+    }
+    const { packetNo, data } = this.#packet(Cmd.SENDMSG | Opt.SENDCHECKOPT | FILEATTACHOPT, extra, to);
+    this.#outbox.add({ packetNo, peer: to, data }, now);
+    return { packetNo, datagrams: [{ data, address: to.address, port: to.port }] };
+  }
+
+  /** Tells `to` we will not fetch what its SENDMSG `packetNo` offered (RELEASEFILES). */
+  releaseFiles(to: IpmsgEndpoint, packetNo: number): IpmsgDatagram[] {
+    if (this.#state === 'closed') return [];
+    return [{ data: this.#packet(IpmsgFileCommand.RELEASEFILES, String(packetNo)).data, address: to.address, port: to.port }];
   }
 
   /** Probes silent peers, drops those silent too long, resends messages awaiting receipt. */

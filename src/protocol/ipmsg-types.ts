@@ -2,6 +2,7 @@
  * The types an IPMsg session (./ipmsg-session.ts) takes and gives: its options, the datagrams
  * it asks to send, its events and counters.
  */
+import type { IpmsgAttachment } from './ipmsg-attach.js';
 import type { IpmsgPeer } from './ipmsg-peers.js';
 import type { PeerRateLimiterOptions } from './peer-rate-limiter.js';
 
@@ -40,7 +41,11 @@ export type IpmsgEvent =
   /** An answer to our GETINFO (`version`) or GETABSENCEINFO (`absence`). */
   | { readonly type: 'info'; readonly from: IpmsgPeer; readonly kind: 'version' | 'absence'; readonly text: string }
   | { readonly type: 'delivered'; readonly to: IpmsgPeer; readonly packetNo: number }
-  | { readonly type: 'undelivered'; readonly to: IpmsgPeer; readonly packetNo: number };
+  | { readonly type: 'undelivered'; readonly to: IpmsgPeer; readonly packetNo: number }
+  /** A SENDMSG with FILEATTACHOPT: files and folders `from` lets us fetch (ipmsg-attach.ts). */
+  | { readonly type: 'offer'; readonly from: IpmsgPeer; readonly packetNo: number; readonly files: readonly IpmsgAttachment[] }
+  /** RELEASEFILES: `from` will not fetch what our SENDMSG `packetNo` offered. */
+  | { readonly type: 'release'; readonly from: IpmsgPeer; readonly packetNo: number };
 
 /** Options of an `IpmsgSession`; times in ms. */
 export interface IpmsgSessionOptions {

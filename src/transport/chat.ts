@@ -8,7 +8,7 @@
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
-import { UdpkitError } from '../errors.js';
+import { UdpkitError, UdpkitRangeError } from '../errors.js';
 import { listInterfaces, type NetworkInterface } from '../net/interfaces.js';
 import { IPMSG_PORT } from '../protocol/ipmsg-packet.js';
 import { findPeers } from '../protocol/ipmsg-peers.js';
@@ -28,6 +28,9 @@ import { listen, type BoundAddress, type Listener } from './listener.js';
 import type { SocketState } from '../types.js';
 import { validatePort } from '../validate.js';
 import { chatAnnouncement } from './chat-announce.js';
+import { encodeAttachments } from '../protocol/ipmsg-attach.js';
+import type { OutgoingOffer } from '../protocol/ipmsg-files.js';
+import { ChatFiles, type ChatFilesOptions } from './chat-files.js';
 import { milliseconds } from './clock.js';
 import { CloseOnce } from './close-once.js';
 
@@ -66,6 +69,8 @@ export interface ChatOptions
   readonly key?: string | Uint8Array;
   /** Says goodbye and closes when aborted. */
   readonly signal?: AbortSignal;
+  /** File transfer limits; `false`: no TCP server, no files (always so with a `key`: TCP is not sealed). */
+  readonly files?: Omit<ChatFilesOptions, 'port' | 'user' | 'host'> | false;
 }
 
 /** Counters of a {@link Chat}: the session's, sends the OS refused, datagrams the key refused. */
@@ -103,13 +108,16 @@ export class Chat extends EventEmitter {
   #sendFailed = 0;
   /** Where entries and exits go. */
   readonly targets: readonly IpmsgEndpoint[];
+  /** Files and folders both ways (its own events), or `undefined` when off (see `files`). */
+  readonly files: ChatFiles | undefined;
 
   /** True for a peer that the entries and exits sent to {@link targets} reach. */
   readonly #reach: (peer: IpmsgEndpoint) => boolean;
 
   /** @internal use {@link chat} */
-  constructor(listener: Listener, session: IpmsgSession, targets: readonly IpmsgEndpoint[], reach: (peer: IpmsgEndpoint) => boolean) {
+  constructor(listener: Listener, session: IpmsgSession, targets: readonly IpmsgEndpoint[], reach: (peer: IpmsgEndpoint) => boolean, files?: ChatFiles) {
     super();
+    this.files = files;
     this.#listener = listener;
     this.#session = session;
     this.targets = targets;
@@ -218,6 +226,29 @@ export class Chat extends EventEmitter {
     return this.#session.peers().filter((p) => !this.#reach(p));
   }
 
+  /**
+   * Offers the files and folders at `paths` to `to` (its `offered` event follows on
+   * {@link files}); they are served to its address until fetched or cancelled.
+   * @throws `UDPKIT_INVALID_ARGUMENT` (a link, a special file, files are off), `UDPKIT_IO_FAILED`, `UDPKIT_CLOSED`.
+   */
+  async sendFiles(to: IpmsgPeer, paths: readonly string[], text = ''): Promise<OutgoingOffer> {
+    if (this.files === undefined) throw new UdpkitRangeError('UDPKIT_INVALID_ARGUMENT', 'file transfer is off (with a key: TCP is not sealed)');
+    const prepared = await this.files.prepare(paths);
+    if (this.#state !== 'bound') throw new UdpkitError('UDPKIT_CLOSED', 'the chat has ended');
+    const { packetNo, datagrams } = this.#session.sendFiles(text, to, encodeAttachments(prepared), now());
+    const offer = this.files.record(to, packetNo, prepared);
+    void this.#flush(datagrams);
+    return offer;
+  }
+
+  /** Withdraws our offer `id`, or declines an offer to us (RELEASEFILES to its sender). False if unknown. */
+  cancelFiles(id: number): boolean {
+    const o = this.files?.table.cancel(id);
+    if (o === undefined) return false;
+    if ('port' in o && this.#state === 'bound') void this.#flush(this.#session.releaseFiles(o, o.packetNo));
+    return true;
+  }
+
   #onBatch(b: DatagramBatch): void {
     const t = now();
     const out: IpmsgDatagram[] = [];
@@ -232,7 +263,11 @@ export class Chat extends EventEmitter {
   /** Sends, emits what happened, and arms the one timer for the next deadline. */
   #flush(out: readonly IpmsgDatagram[]): Promise<void> {
     const sent = Promise.all(out.map((d) => this.#listener.sendTo(d.data, d.port, d.address).catch(() => void this.#sendFailed++))).then(() => undefined);
-    for (const e of this.#session.pollEvents()) this.emit(e.type, e);
+    for (const e of this.#session.pollEvents()) {
+      if (e.type === 'offer') this.files?.offered(e.from, e.packetNo, e.files);
+      else if (e.type === 'release') this.files?.released(e.from, e.packetNo);
+      else this.emit(e.type, e);
+    }
     const next = this.#session.nextDeadline();
     if (this.#state !== 'bound' || next === undefined || (this.#timerAt !== undefined && this.#timerAt <= next)) return sent;
     clearTimeout(this.#timer);
@@ -252,6 +287,7 @@ export class Chat extends EventEmitter {
       clearTimeout(this.#timer);
       this.#listener.onBatch(undefined);
       await this.#flush(this.#session.quit(now(), this.#unreached()));
+      await this.files?.close();
       await this.#listener.close();
       this.#state = 'closed';
       this.emit('close');
@@ -277,15 +313,25 @@ export async function chat(options: ChatOptions): Promise<Chat> {
   const interfaces = options.broadcast === false ? undefined : (options.interfaces ?? (await listInterfaces()));
   const { targets, reach } = chatAnnouncement(options, port || IPMSG_PORT, interfaces);
   const { nickname, group, legacyEncoding, probeAfterMs, probeIntervalMs, dropAfterMs, retransmitMs, maxRetransmits, maxPeers, maxPeersPerAddress, answerLimit, version, maxSealedBytes } = options;
+  const [user, host] = [fieldSafe(options.user ?? loginName()), fieldSafe(options.host ?? os.hostname())];
   const session = new IpmsgSession({
     ...{ nickname, group, legacyEncoding, probeAfterMs, probeIntervalMs, dropAfterMs, retransmitMs, maxRetransmits, maxPeers, maxPeersPerAddress, answerLimit, version, maxSealedBytes },
-    user: fieldSafe(options.user ?? loginName()),
-    host: fieldSafe(options.host ?? os.hostname()),
+    user,
+    host,
     broadcast: targets,
     firstPacketNo: ((Math.floor(Date.now() / 1000) + randomInt(1 << 20)) % 0x7fffffff) + 1,
   });
   const listener = await listen({ port, family: 4, reliable: false, broadcast: true, ...(options.key !== undefined ? { key: options.key } : {}) });
-  const c = new Chat(listener, session, targets, reach);
+  let files: ChatFiles | undefined;
+  if (options.files !== false && options.key === undefined) {
+    try {
+      files = await ChatFiles.listen({ ...(legacyEncoding !== undefined ? { legacyEncoding } : {}), ...options.files, port: listener.address().port, user, host });
+    } catch (err) {
+      await listener.close();
+      throw err;
+    }
+  }
+  const c = new Chat(listener, session, targets, reach, files);
   const signal = options.signal;
   if (signal?.aborted) await c.close();
   else signal?.addEventListener('abort', () => void c.close(), { once: true });

@@ -113,7 +113,7 @@ describe('udpkit chat (scripted)', () => {
   });
 
   it('refuses bad options with exit 2', async () => {
-    for (const args of [['--legacy-encoding', 'klingon'], ['--name', ''], ['--name', 'a\tb'], ['--port', '70000'], ['--peer', 'not a host'], ['--group', 'a\nb']]) {
+    for (const args of [['--legacy-encoding', 'klingon'], ['--name', ''], ['--name', 'a\tb'], ['--port', '70000'], ['--peer', 'not a host'], ['--group', 'a\nb'], ['--max-transfers', '0'], ['--overwrite', '--key', 'k']]) {
       const r = await runCli(['chat', '--json', '--no-broadcast', '--port', '0', ...args]);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(/^udpkit: /);

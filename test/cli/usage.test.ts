@@ -11,6 +11,9 @@ import { runInProcess } from '../helpers/in-process-cli.js';
 /** Each flag that does not apply, the command line that gives it, and the one line expected. */
 const INAPPLICABLE: readonly (readonly [readonly string[], string])[] = [
   [['listen', '-p', '0', '--max-connections', '5'], '--max-connections goes with --tcp'],
+  [['chat', '--key', 'k', '--overwrite'], '--overwrite does not apply with --key (no file transfer: TCP is not sealed)'],
+  [['chat', '--key', 'k', '--download-dir', '/tmp'], '--download-dir does not apply with --key (no file transfer: TCP is not sealed)'],
+  [['chat', '--key-file', '/dev/null', '--max-transfers', '2'], '--max-transfers does not apply with --key (no file transfer: TCP is not sealed)'],
   [['listen', '-p', '0', '--max-buffered', '1M'], '--max-buffered goes with --tcp'],
   [['listen', '-p', '0', '--idle-timeout', '5'], '--idle-timeout goes with --tcp'],
   [['listen', '--tcp', '-p', '0', '--hex'], '--hex does not apply to --tcp'],

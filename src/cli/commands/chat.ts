@@ -10,8 +10,10 @@ import { IPMSG_PORT, validateLegacyEncoding } from '../../protocol/ipmsg-packet.
 import type { IpmsgEndpoint, IpmsgEvent } from '../../protocol/ipmsg-session.js';
 import { resolveHost } from '../../socket/resolve.js';
 import { chat, type Chat } from '../../transport/chat.js';
-import { parseHostPort, validatePort } from '../../validate.js';
+import { parseHostPort, validateInteger, validatePort } from '../../validate.js';
 import { parseChatLine, type ChatCommand } from '../chat-input.js';
+import { performFileCommand, showFileEvents, type FileSettings } from '../chat-file-run.js';
+import { formatFileSummary } from '../../format/chat-files.js';
 import { jsonUi, terminalUi, type ChatUi } from '../chat-ui.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
@@ -44,11 +46,13 @@ function parse(opts: ChatOptions, io: CliIo) {
     json: opts.json === true || io.stdin.isTTY !== true,
     broadcast: opts.broadcast,
     peers: (opts.peer ?? []).map((p) => parseHostPort(p, port || IPMSG_PORT)),
+    files: { downloadDir: opts.downloadDir ?? '.', overwrite: opts.overwrite === true } satisfies FileSettings,
+    maxTransfers: opts.maxTransfers === undefined ? undefined : validateInteger(opts.maxTransfers, { name: '--max-transfers', min: 1, max: 1000 }),
   } as const;
 }
 
 /** Carries out one typed command. */
-function perform(cmd: ChatCommand, c: Chat, ui: ChatUi, quit: () => void): void {
+function perform(cmd: ChatCommand, c: Chat, ui: ChatUi, quit: () => void, files: (cmd: Extract<ChatCommand, { kind: 'send' | 'get' | 'cancel' }>) => void): void {
   try {
     switch (cmd.kind) {
       case 'say':
@@ -90,6 +94,10 @@ function perform(cmd: ChatCommand, c: Chat, ui: ChatUi, quit: () => void): void 
         return ui.notice(cmd.message);
       case 'none':
         return;
+      case 'send':
+      case 'get':
+      case 'cancel':
+        return files(cmd);
     }
   } catch (err) {
     if (!isUdpkitError(err)) throw err;
@@ -103,7 +111,8 @@ export async function run(_args: readonly string[], opts: ChatOptions, io: CliIo
   const key = await keyFrom(opts, io.env);
   const announceTo: IpmsgEndpoint[] = [];
   for (const p of o.peers) announceTo.push({ address: (await resolveHost(p.host, { family: 4 })).address, port: p.port });
-  const c = await chat({ nickname: o.name, group: o.group, version: `udpkit ${VERSION}`, port: o.port, legacyEncoding: o.legacyEncoding, broadcast: o.broadcast, announceTo, ...(key !== undefined ? { key } : {}) });
+  const files = o.maxTransfers === undefined ? {} : { maxTransfers: o.maxTransfers };
+  const c = await chat({ nickname: o.name, group: o.group, version: `udpkit ${VERSION}`, port: o.port, legacyEncoding: o.legacyEncoding, broadcast: o.broadcast, announceTo, files, ...(key !== undefined ? { key } : {}) });
   const a = c.address();
   const to = c.targets.length === 0 ? 'no network to announce to (add --peer HOST)' : `announced to ${c.targets.map((t) => `${t.address}:${t.port}`).join(', ')}`;
   const sealed = key === undefined ? '' : '; sealed (--key): only udpkit peers with the same key understand it';
@@ -117,20 +126,23 @@ export async function run(_args: readonly string[], opts: ChatOptions, io: CliIo
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
   const quit = (): void => resolveDone(EXIT_OK);
   // Once input ends, wait for the receipts of messages still in flight (5 s at most), then go.
+  // ...and for file commands and transfers still running.
+  const fileCommands = { count: 0 };
   const settle = (): void => {
-    if (inputEnded && c.pending === 0) quit();
+    if (inputEnded && c.pending === 0 && fileCommands.count === 0 && (c.files?.active ?? 0) === 0) quit();
   };
   const show = (e: IpmsgEvent): void => {
     ui.event(e, c.peers());
     if (e.type === 'delivered' || e.type === 'undelivered') settle();
   };
   for (const type of EVENTS) c.on(type, show);
+  showFileEvents(c, ui, settle);
   c.on('error', (err: Error) => {
     failure = `receiving on port ${a.port}/udp failed: ${describeErrno(errnoOf(err))}`;
     resolveDone(EXIT_FAILURE);
   });
   ui.input.on('line', (line: string) => {
-    if (!inputEnded) perform(parseChatLine(line), c, ui, quit);
+    if (!inputEnded) perform(parseChatLine(line), c, ui, quit, (cmd) => performFileCommand(cmd, c, ui, o.files, fileCommands, settle));
   });
   ui.input.on('close', () => {
     inputEnded = true;
@@ -147,6 +159,7 @@ export async function run(_args: readonly string[], opts: ChatOptions, io: CliIo
   await c.close();
   await ui.close();
   io.stderr.write(formatChatSummary(c.stats, drops, key !== undefined) + '\n');
+  if (c.files) io.stderr.write(formatFileSummary(c.files.stats) + '\n');
   if (failure !== undefined) io.stderr.write(`udpkit: ${failure}\n`);
   return code;
 }
