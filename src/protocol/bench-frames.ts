@@ -7,6 +7,9 @@
  *
  * Control ops: START, START_ACK, RESULT_REQUEST, RESULT, ECHO_REQUEST, ECHO_REPLY. A reply is
  * never larger than the request that caused it, so a server cannot be used to amplify a flood.
+ * RESULT_REQUEST and RESULT with flag EXTENDED (0x02) are 96 bytes and carry one-way delay
+ * variation as well; a server older than that flag ignores such a request, and the client then
+ * asks again without it.
  *
  * Longer than most files (about 300 lines) for a reason: it is one wire format, and its encoder,
  * decoder and in-place fast paths (stamping, echo checks) share the private offsets and limits
@@ -42,8 +45,11 @@ const START_LENGTH = 28;
 const START_ACK_LENGTH = 20;
 /** RESULT, and RESULT_REQUEST padded to it (no amplification). */
 const RESULT_LENGTH = 72;
+/** RESULT with the delay variation fields, and the RESULT_REQUEST padded to it. */
+const RESULT_EXTENDED_LENGTH = 96;
 const ECHO_MIN_LENGTH = 32;
 const FLAG_FINAL = 0x01;
+const FLAG_EXTENDED = 0x02;
 /** Two 32-bit halves of all ones: "unknown" in an optional u64 field. */
 const UNKNOWN_HI = 0xffffffff;
 const TWO_32 = 2 ** 32;
@@ -54,6 +60,15 @@ const SAFE_HI = 2 ** 21;
 export interface BenchResultStats extends ReceiverCounts {
   /** Drops the kernel counted on the server's socket during the session, if it could read them. */
   readonly kernelDrops: number | undefined;
+  /** One-way delay variation so far (see `DelayVariation`); only in an extended RESULT. */
+  readonly delay?: DelayTotals | undefined;
+}
+
+/** Running totals of one-way delay variation, in µs: differences of two give an interval's mean. */
+export interface DelayTotals {
+  readonly sumUs: number;
+  readonly count: number;
+  readonly maxUs: number;
 }
 
 /** One decoded bench frame. Session ids are random 64-bit numbers chosen by the client. */
@@ -61,7 +76,7 @@ export type BenchFrame =
   | { readonly kind: 'data'; readonly session: bigint; readonly seq: number; readonly sentAt: number; readonly length: number }
   | { readonly kind: 'start'; readonly session: bigint; readonly length: number; readonly durationMs: number; readonly rate: number }
   | { readonly kind: 'start-ack'; readonly session: bigint; readonly status: 'accepted' | 'busy' }
-  | { readonly kind: 'result-request'; readonly session: bigint; readonly final: boolean; readonly sent: number }
+  | { readonly kind: 'result-request'; readonly session: bigint; readonly final: boolean; readonly sent: number; readonly extended?: boolean }
   | { readonly kind: 'result'; readonly session: bigint; readonly final: boolean; readonly stats: BenchResultStats }
   | BenchEcho<'echo-request'>
   | BenchEcho<'echo-reply'>;
@@ -116,7 +131,9 @@ export function encodeBenchFrame(frame: BenchFrame): Buffer {
     return buf;
   }
   const size = frame.kind === 'start' ? START_LENGTH : frame.kind === 'start-ack' ? START_ACK_LENGTH
-    : frame.kind === 'result' || frame.kind === 'result-request' ? RESULT_LENGTH : Math.max(ECHO_MIN_LENGTH, frame.length);
+    : frame.kind === 'result' ? (frame.stats.delay ? RESULT_EXTENDED_LENGTH : RESULT_LENGTH)
+    : frame.kind === 'result-request' ? (frame.extended === true ? RESULT_EXTENDED_LENGTH : RESULT_LENGTH)
+    : Math.max(ECHO_MIN_LENGTH, frame.length);
   const buf = frameBuffer(BenchFrameType.CONTROL, size);
   buf[4] = OP_OF[frame.kind];
   buf.writeBigUInt64BE(frame.session, 8);
@@ -130,13 +147,14 @@ export function encodeBenchFrame(frame: BenchFrame): Buffer {
       buf[16] = frame.status === 'accepted' ? 0 : 1;
       break;
     case 'result-request':
-      buf[5] = frame.final ? FLAG_FINAL : 0;
+      buf[5] = (frame.final ? FLAG_FINAL : 0) | (frame.extended === true ? FLAG_EXTENDED : 0);
       writeU64(buf, 16, frame.sent);
       break;
     case 'result': {
       const s = frame.stats;
-      buf[5] = frame.final ? FLAG_FINAL : 0;
-      [s.received, s.duplicates, s.outOfOrder, s.late, Math.round(s.jitterUs * 1000), s.spanUs, s.kernelDrops]
+      buf[5] = (frame.final ? FLAG_FINAL : 0) | (s.delay ? FLAG_EXTENDED : 0);
+      const d = s.delay;
+      [s.received, s.duplicates, s.outOfOrder, s.late, Math.round(s.jitterUs * 1000), s.spanUs, s.kernelDrops, ...(d ? [d.sumUs, d.count, d.maxUs] : [])]
         .forEach((n, i) => writeU64(buf, 16 + 8 * i, n));
       break;
     }
@@ -247,8 +265,10 @@ function decodeControl(buf: Buffer): BenchFrame | undefined {
   const flags = buf[5] as number;
   const session = buf.readBigUInt64BE(8);
   const isResult = op === BenchOp.RESULT || op === BenchOp.RESULT_REQUEST;
-  if ((flags & ~(isResult ? FLAG_FINAL : 0)) !== 0) return undefined;
-  const final = flags === FLAG_FINAL;
+  if ((flags & ~(isResult ? FLAG_FINAL | FLAG_EXTENDED : 0)) !== 0) return undefined;
+  const final = (flags & FLAG_FINAL) !== 0;
+  const extended = (flags & FLAG_EXTENDED) !== 0;
+  const resultLength = extended ? RESULT_EXTENDED_LENGTH : RESULT_LENGTH;
   switch (op) {
     case BenchOp.START: {
       if (buf.length !== START_LENGTH) return undefined;
@@ -262,15 +282,20 @@ function decodeControl(buf: Buffer): BenchFrame | undefined {
       return { kind: 'start-ack', session, status: status === 0 ? 'accepted' : 'busy' };
     }
     case BenchOp.RESULT_REQUEST: {
-      const sent = buf.length === RESULT_LENGTH ? readU64(buf, 16) : NaN;
-      return sent === null || Number.isNaN(sent) ? undefined : { kind: 'result-request', session, final, sent };
+      const sent = buf.length === resultLength ? readU64(buf, 16) : NaN;
+      if (sent === null || Number.isNaN(sent)) return undefined;
+      return { kind: 'result-request', session, final, sent, ...(extended ? { extended } : {}) };
     }
     case BenchOp.RESULT: {
-      if (buf.length !== RESULT_LENGTH) return undefined;
-      const n = Array.from({ length: 7 }, (_, i) => readU64(buf, 16 + 8 * i));
-      if (n.some((v, i) => Number.isNaN(v) || (v === null && i < 6))) return undefined;
-      const [received, duplicates, outOfOrder, late, jitterNs, spanUs, drops] = n as number[];
-      const stats = { received, duplicates, outOfOrder, late, jitterUs: (jitterNs as number) / 1000, spanUs, kernelDrops: drops ?? undefined };
+      if (buf.length !== resultLength) return undefined;
+      const n = Array.from({ length: (resultLength - CONTROL_HEADER) / 8 }, (_, i) => readU64(buf, 16 + 8 * i));
+      // Only the kernel's drop count (7th) may be unknown.
+      if (n.some((v, i) => Number.isNaN(v) || (v === null && i !== 6))) return undefined;
+      const [received, duplicates, outOfOrder, late, jitterNs, spanUs, drops, sumUs, count, maxUs] = n as number[];
+      const stats = {
+        received, duplicates, outOfOrder, late, jitterUs: (jitterNs as number) / 1000, spanUs, kernelDrops: drops ?? undefined,
+        ...(extended ? { delay: { sumUs, count, maxUs } } : {}),
+      };
       return { kind: 'result', session, final, stats: stats as BenchResultStats };
     }
     case BenchOp.ECHO_REQUEST:

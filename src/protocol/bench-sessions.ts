@@ -14,7 +14,7 @@
  * (bench-frames.ts, bench-stats.ts).
  */
 import { decodeBenchFrame, echoReplyFor, encodeBenchFrame, formatSessionId, isBenchDataAt, isEchoRequest, u64At, type BenchResultStats } from './bench-frames.js';
-import { InterarrivalJitter, SequenceCounter, lossOf, type ReceiverCounts } from './bench-stats.js';
+import { DelayVariation, InterarrivalJitter, SequenceCounter, lossOf } from './bench-stats.js';
 
 /** Where a frame came from. */
 export interface BenchPeer {
@@ -24,7 +24,7 @@ export interface BenchPeer {
 
 /** Limits of a {@link BenchSessions}. */
 export interface BenchSessionsOptions {
-  /** Sessions kept at once; a START beyond is answered "busy". Default 64. */
+  /** Sessions kept at once; a START beyond is answered "busy". Default 128 (one -P 128 test). */
   readonly maxSessions?: number;
   /** A session silent this long (ms) is dropped; default 10 s. */
   readonly idleTimeoutMs?: number;
@@ -66,6 +66,9 @@ interface Session {
   state: SessionState;
   readonly seq: SequenceCounter;
   readonly jitter: InterarrivalJitter;
+  readonly delay: DelayVariation;
+  /** Whether the final RESULT_REQUEST asked for the extended RESULT. */
+  extended: boolean;
   firstArrival: number | undefined;
   lastArrival: number;
   lastActivity: number;
@@ -98,7 +101,7 @@ export class BenchSessions {
   ignored = 0;
 
   constructor(options: BenchSessionsOptions = {}) {
-    this.#maxSessions = options.maxSessions ?? 64;
+    this.#maxSessions = options.maxSessions ?? 128;
     this.#idleTimeoutUs = (options.idleTimeoutMs ?? 10_000) * 1000;
     this.#windowSize = options.windowSize;
   }
@@ -135,11 +138,13 @@ export class BenchSessions {
       return NONE;
     }
     if (frame.kind !== 'result-request') return this.#ignore();
+    const extended = frame.extended === true;
     if (!frame.final) {
-      if (session.summary) return { kind: 'reply', data: this.#result(session, session.summary, true) };
-      return { kind: 'reply', data: this.#result(session, { ...this.#counts(session), kernelDrops: undefined }, false) };
+      if (session.summary) return { kind: 'reply', data: this.#result(session, session.summary, true, extended) };
+      return { kind: 'reply', data: this.#result(session, { ...this.#counts(session), kernelDrops: undefined }, false, extended) };
     }
-    if (session.state === 'finished' && session.summary) return { kind: 'reply', data: this.#result(session, session.summary, true) };
+    if (session.state === 'finished' && session.summary) return { kind: 'reply', data: this.#result(session, session.summary, true, extended) };
+    session.extended = extended;
     if (session.state === 'finishing') return NONE;
     session.state = 'finishing';
     session.sent = frame.sent;
@@ -180,7 +185,7 @@ export class BenchSessions {
     const kernelDrops = drops === undefined || s.dropsAtStart === undefined ? undefined : Math.max(0, drops - s.dropsAtStart);
     s.summary = this.#summarize(s, 'finished', kernelDrops);
     s.state = 'finished';
-    return { data: this.#result(s, s.summary, true), summary: s.summary };
+    return { data: this.#result(s, s.summary, true, s.extended), summary: s.summary };
   }
 
   /** Drops sessions idle since before `nowMs - idleTimeout`; returns those that never finished. */
@@ -216,6 +221,8 @@ export class BenchSessions {
       state: 'running',
       seq: new SequenceCounter(this.#windowSize),
       jitter: new InterarrivalJitter(),
+      delay: new DelayVariation(),
+      extended: false,
       firstArrival: undefined,
       lastArrival: now,
       lastActivity: now,
@@ -229,14 +236,16 @@ export class BenchSessions {
     return encodeBenchFrame({ kind: 'start-ack', session, status });
   }
 
-  #counts(s: Session): ReceiverCounts {
+  #counts(s: Session): Omit<BenchResultStats, 'kernelDrops'> {
     const { received, duplicates, outOfOrder, late } = s.seq;
     const spanUs = s.firstArrival === undefined ? 0 : s.lastArrival - s.firstArrival;
-    return { received, duplicates, outOfOrder, late, jitterUs: s.jitter.value, spanUs };
+    const { sumUs, count, maxUs } = s.delay;
+    return { received, duplicates, outOfOrder, late, jitterUs: s.jitter.value, spanUs, delay: { sumUs, count, maxUs } };
   }
 
-  #result(s: Session, stats: BenchResultStats, final: boolean): Buffer {
-    return encodeBenchFrame({ kind: 'result', session: s.id, final, stats });
+  /** An extended RESULT (delay variation included) only for a request that asked for one. */
+  #result(s: Session, stats: BenchResultStats, final: boolean, extended: boolean): Buffer {
+    return encodeBenchFrame({ kind: 'result', session: s.id, final, stats: extended ? stats : { ...stats, delay: undefined } });
   }
 
   #summarize(s: Session, ended: 'finished' | 'expired', kernelDrops: number | undefined): BenchSessionSummary {
@@ -256,7 +265,10 @@ export class BenchSessions {
 
 /** One data frame of a running session: its sequence number, and its transit for the jitter. */
 function countData(session: Session, seq: number, sentAt: number, now: number): void {
-  if (session.seq.record(seq) !== 'duplicate') session.jitter.update(sentAt, now);
+  if (session.seq.record(seq) !== 'duplicate') {
+    session.jitter.update(sentAt, now);
+    session.delay.update(sentAt, now);
+  }
   session.firstArrival ??= now;
   session.lastArrival = now;
 }

@@ -26,7 +26,7 @@ export interface BenchServerOptions {
   readonly address?: string;
   /** 4 or 6 for one family only; 0 (default) for both. */
   readonly family?: 0 | 4 | 6;
-  /** Sessions at once; more clients are told the server is busy. Default 64. */
+  /** Sessions at once; more clients are told the server is busy. Default 128. */
   readonly maxSessions?: number;
   /** A session whose client is silent this long is dropped (and reported expired); default 10 s. */
   readonly idleTimeoutMs?: number;
@@ -163,7 +163,7 @@ export class BenchServer extends EventEmitter {
  */
 export async function benchServer(options: BenchServerOptions = {}): Promise<BenchServer> {
   const port = validatePort(options.port ?? DEFAULT_BENCH_PORT, { allowZero: true });
-  const maxSessions = validateInteger(options.maxSessions ?? 64, { name: 'maxSessions', min: 1, max: 65_536 });
+  const maxSessions = validateInteger(options.maxSessions ?? 128, { name: 'maxSessions', min: 1, max: 65_536 });
   const idleTimeoutMs = validateInteger(options.idleTimeoutMs ?? 10_000, { name: 'idleTimeoutMs', min: 1, max: 86_400_000 });
   const backend = await openBackend({ port, family: options.family ?? 0, ...(options.address !== undefined ? { address: options.address } : {}) });
   try {

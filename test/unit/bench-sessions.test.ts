@@ -60,6 +60,29 @@ describe('BenchSessions', () => {
     expect(again.kind === 'reply' && again.data.equals(done.data)).toBe(true);
   });
 
+  it('answers an extended request with delay variation, and an older client the old way', () => {
+    const s = new BenchSessions();
+    s.handleDatagram(start(1n), alice, us(0));
+    // Transit 100, 150, 120 µs: variation over the least so far 0, 50, 20.
+    s.handleDatagram(data(1n, 0, 0), alice, us(100));
+    s.handleDatagram(data(1n, 1, 1000), alice, us(1150));
+    s.handleDatagram(data(1n, 2, 2000), alice, us(2120));
+    const extended = encodeBenchFrame({ kind: 'result-request', session: 1n, final: false, sent: 3, extended: true });
+    const reply = s.handleDatagram(extended, alice, us(3000));
+    expect(reply.kind === 'reply' && reply.data.length).toBe(96);
+    expect(replyOf(reply)).toMatchObject({ kind: 'result', final: false, stats: { received: 3, delay: { sumUs: 70, count: 3, maxUs: 50 } } });
+    const old = s.handleDatagram(ask(1n, false, 3), alice, us(3001));
+    expect(old.kind === 'reply' && old.data.length).toBe(72);
+    expect((replyOf(old) as { stats: object }).stats).not.toHaveProperty('delay');
+    // The final answer follows the final request's wish, and so does a repeat of it.
+    expect(s.handleDatagram(encodeBenchFrame({ kind: 'result-request', session: 1n, final: true, sent: 3, extended: true }), alice, us(4000)).kind).toBe('finishing');
+    const done = s.finish(1n, undefined)!;
+    expect(done.data.length).toBe(96);
+    expect(done.summary.delay).toEqual({ sumUs: 70, count: 3, maxUs: 50 });
+    const repeat = s.handleDatagram(ask(1n, true, 3), alice, us(4001));
+    expect(repeat.kind === 'reply' && repeat.data.length).toBe(72);
+  });
+
   it('computes jitter from send timestamps and arrival times', () => {
     const s = new BenchSessions();
     s.handleDatagram(start(2n), alice, us(0));
