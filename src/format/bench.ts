@@ -31,7 +31,7 @@ function splitLine(r: BenchReport): string {
 
 function delayLine(r: BenchReport): string {
   const d = r.delay;
-  const range = Number.isFinite(d.jitterMinMs) ? ` (min ${fixed(d.jitterMinMs, 3)}, max ${fixed(d.jitterMaxMs, 3)} over ${quantity(r.intervals.length, 'interval')})` : '';
+  const range = r.intervals.length > 1 ? ` (min ${fixed(d.jitterMinMs, 3)}, max ${fixed(d.jitterMaxMs, 3)} over ${quantity(r.intervals.length, 'interval')})` : '';
   const variation = d.delayVarMeanMs === null ? 'one-way delay variation n/a (older server)'
     : `one-way delay variation mean ${fixed(d.delayVarMeanMs, 3)} ms, max ${fixed(d.delayVarMaxMs ?? NaN, 3)} ms`;
   return `jitter      ${fixed(r.jitterMs, 3)} ms${range}; ${variation}`;

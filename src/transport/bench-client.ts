@@ -270,7 +270,7 @@ export async function benchClient(options: BenchClientOptions): Promise<BenchRep
       const start = encodeBenchFrame({ kind: 'start', session: s.session, length: v.length, durationMs: v.durationMs, rate: v.rate });
       const ack = await ask(s.sender, s.replies, start, is('start-ack', s.session), schedule);
       if (ack === undefined) throw noAnswer('');
-      if (ack.frame.status === 'busy') throw new BenchError('UDPKIT_SERVER_BUSY', `bench server at ${where} is busy (${v.streams} streams asked for); try again later`, server);
+      if (ack.frame.status === 'busy') throw new BenchError('UDPKIT_SERVER_BUSY', `bench server at ${where} is busy${v.streams > 1 ? ` (${v.streams} streams asked for)` : ''}; try again later`, server);
     }));
     const sent = await traffic(t, v);
     t.live.sending = false;

@@ -55,6 +55,7 @@ const INAPPLICABLE: readonly (readonly [readonly string[], string])[] = [
   [['bench', '--server', '-t', '1'], '-t/--time is for a client'],
   [['bench', '--server', '--rate', '5'], '--rate is for a client'],
   [['bench', '--server', '--rtt'], '--rtt is for a client'],
+  [['bench', '--server', '--json-stream'], '--json-stream is for a client (the server prints one JSON object per session with --json)'],
   [['bench', '--loopback', '-p', '5201'], '-p/--port does not apply to --loopback, which picks a free port itself'],
   [['bench', '--loopback', '-4'], '-4/--ipv4 does not apply to --loopback (it runs over 127.0.0.1)'],
   [['bench', '--loopback', '-6'], '-6/--ipv6 does not apply to --loopback (it runs over 127.0.0.1)'],
