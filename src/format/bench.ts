@@ -79,11 +79,11 @@ export function formatBenchReport(r: BenchReport): string {
   return lines.join('\n') + '\n';
 }
 
-/** One interval's line, like iperf3's: `[  1]   0.00-1.00   s  sent ...`. */
+/** One interval's line, like iperf3's: `[  1]     0.00-1.00 s  sent ...`. */
 function intervalLine(i: BenchInterval, stream: number | 'sum'): string {
   const dv = i.delayVarMs === null ? '' : `, delay var ${fixed(i.delayVarMs, 3)} ms`;
   return (
-    `${label(stream)} ${fixed(i.startS, 2).padStart(7)}-${fixed(i.endS, 2).padEnd(7)} s  sent ${i.sent}, received ${i.received}, ` +
+    `${label(stream)} ${`${fixed(i.startS, 2)}-${fixed(i.endS, 2)}`.padStart(13)} s  sent ${i.sent}, received ${i.received}, ` +
     `lost ${i.lost} (${pct(i.lossPercent)}), ${fixed(i.mbps, 2)} Mbit/s, jitter ${fixed(i.jitterMs, 3)} ms${dv}`
   );
 }
