@@ -17,7 +17,8 @@ function toJson(value: object): string {
 
 function lossLine(r: BenchReport): string {
   let line = `loss        ${r.lost} (${pct(r.lossPercent)})`;
-  if (r.kernelDrops === undefined) line += '; server kernel drops: n/a';
+  if (r.direction === 'reverse') line += "; this client's kernel drops: not read";
+  else if (r.kernelDrops === undefined) line += '; server kernel drops: n/a';
   else if (r.lost > 0) line += `, of which the server's kernel dropped ${Math.min(r.kernelDrops, r.lost)} (receive buffer full)`;
   else line += `; server kernel drops: ${r.kernelDrops}`;
   if (r.late > 0) line += `; ${r.late} arrived too late to tell from duplicates, so loss may be off by that much`;
@@ -26,7 +27,10 @@ function lossLine(r: BenchReport): string {
 
 function splitLine(r: BenchReport): string {
   const l = r.loss;
-  return `loss split  path ${l.path}, receiving socket ${l.socket ?? 'n/a'}; reordered ${l.reordered}, duplicated ${l.duplicated}`;
+  const where = l.socket === undefined
+    ? `path and receiving socket ${l.path} (the socket's drop counter could not be read)`
+    : `path ${l.path}, receiving socket ${l.socket}`;
+  return `loss split  ${where}; reordered ${l.reordered}, duplicated ${l.duplicated}`;
 }
 
 function delayLine(r: BenchReport): string {
@@ -64,11 +68,12 @@ function streamLine(r: BenchReport, stream: number | 'sum'): string {
 export function formatBenchReport(r: BenchReport): string {
   const rate = r.rate === 0 ? 'as fast as possible' : `${r.rate} datagrams/s${r.streams ? ' per stream' : ''}`;
   const streams = r.streams ? `${r.streams.length} streams of ` : '';
+  const toFrom = r.direction === 'reverse' ? `from ${formatHostPort(r.server.address, r.server.port)}/udp (the server sends)` : `to ${formatHostPort(r.server.address, r.server.port)}/udp`;
   const lines = [
-    `bench to ${formatHostPort(r.server.address, r.server.port)}/udp, session ${r.session}: ${streams}${r.length}-byte datagrams for ${fixed(r.seconds, 2)} s, ${rate}${r.stopped ? ' (stopped early)' : ''}`,
+    `bench ${toFrom}, session ${r.session}: ${streams}${r.length}-byte datagrams for ${fixed(r.seconds, 2)} s, ${rate}${r.stopped ? ' (stopped early)' : ''}`,
     ...(r.streams ? [...r.streams.map((s, k) => streamLine(s, k + 1)), streamLine(r, 'sum')] : []),
     `sent        ${quantity(r.sent, 'datagram')}, ${int(r.sentPerSecond)}/s, ${fixed(r.sentMbps, 2)} Mbit/s`,
-    ...(r.rate > 0 ? [`pacing      burst ${r.burst}; gaps between sends mean ${fixed(r.gaps.meanUs, 2)} µs, CV ${fixed(r.gaps.cv, 3)}`] : []),
+    ...(r.rate > 0 && Number.isFinite(r.gaps.meanUs) ? [`pacing      burst ${r.burst}; gaps between sends mean ${fixed(r.gaps.meanUs, 2)} µs, CV ${fixed(r.gaps.cv, 3)}`] : []),
     `received    ${quantity(r.received, 'datagram')}, ${int(r.receivedPerSecond)}/s, ${fixed(r.receivedMbps, 2)} Mbit/s`,
     lossLine(r),
     splitLine(r),
@@ -76,7 +81,8 @@ export function formatBenchReport(r: BenchReport): string {
     delayLine(r),
     ...rttLines(r),
   ];
-  return lines.join('\n') + '\n';
+  // --bidir: the server's traffic, as this end counted it, after the client's.
+  return lines.join('\n') + '\n' + (r.reverse ? formatBenchReport(r.reverse) : '');
 }
 
 /** One interval's line, like iperf3's: `[  1]     0.00-1.00 s  sent ...`. */
@@ -136,7 +142,8 @@ export function formatBenchSession(s: BenchSessionSummary): string {
   return (
     `session ${s.id} from ${from} ${s.ended}: ${s.length}-byte datagrams over ${fixed(s.spanUs / 1e6, 2)} s, ${counted}, ` +
     `${quantity(s.duplicates, 'duplicate')}, ${s.outOfOrder} out of order, jitter ${fixed(s.jitterUs / 1000, 3)} ms, ` +
-    `kernel drops ${s.kernelDrops ?? 'n/a'}`
+    `kernel drops ${s.kernelDrops ?? 'n/a'}` +
+    (s.sentToClient === undefined ? '' : `; ${s.direction}: sent ${s.sentToClient} to the client`)
   );
 }
 

@@ -2,7 +2,7 @@
  * What `udpkit bench` reports at the end of a test, computed from the client's counts and the
  * server's RESULT (docs/protocol.md, "Bench frames"). Pure arithmetic.
  */
-import type { BenchResultStats } from './bench-frames.js';
+import type { BenchDirection, BenchResultStats } from './bench-frames.js';
 import { jitterRange, type BenchInterval } from './bench-intervals.js';
 import { latencyHistogram, lossOf, summarizeLatency, type HistogramBin } from './bench-stats.js';
 
@@ -25,9 +25,9 @@ export interface BenchRtt {
 
 /** Where the lost datagrams went, and what arrived twice or out of order. */
 export interface BenchLossSplit {
-  /** Lost on the way: lost less what the server's kernel dropped. */
+  /** Lost on the way: lost less what the receiving socket dropped; all of the loss when that is unknown. */
   readonly path: number;
-  /** Dropped by the server's socket (receive buffer full), as far as the kernel counter tells. */
+  /** Dropped by the receiving socket (buffer full), as far as its kernel counter tells; unknown for the client's (`--reverse`). */
   readonly socket: number | undefined;
   readonly reordered: number;
   readonly duplicated: number;
@@ -88,6 +88,15 @@ export interface BenchReport {
   readonly rtt?: BenchRtt;
   /** With several streams (`-P`): each one's report; the fields above are then their total. */
   readonly streams?: readonly BenchReport[];
+  /** Whose traffic this report counts: the client's (`forward`) or the server's (`reverse`). With `--bidir`, the client's, and `reverse` holds the server's. */
+  readonly direction: 'forward' | 'reverse';
+  /** With `--bidir`: the server's traffic, counted by the client. */
+  readonly reverse?: BenchReport;
+}
+
+/** A report of the client's traffic with the report of the server's (`--bidir`) beside it. */
+export function withReverse(forward: BenchReport, reverse: BenchReport): BenchReport {
+  return { ...forward, reverse };
 }
 
 /** What {@link buildBenchReport} needs. */
@@ -97,6 +106,8 @@ export interface BenchReportInput {
   readonly length: number;
   readonly rate: number;
   readonly burst: number;
+  /** `reverse`: the server sent, this client counted. Default `forward`. */
+  readonly direction?: Exclude<BenchDirection, 'bidir'>;
   readonly sent: number;
   /** Microseconds the sending loop ran. */
   readonly sendUs: number;
@@ -156,6 +167,7 @@ export function buildBenchReport(input: BenchReportInput): BenchReport {
       delayVarMaxMs: d ? d.maxUs / 1000 : null,
     },
     intervals: input.intervals,
+    direction: input.direction ?? 'forward',
     ...(input.echo && {
       rtt: {
         echoes: input.echo.sent,

@@ -13,8 +13,12 @@
  * result, echo, timeout) reads and changes the same session; the frames and statistics live apart
  * (bench-frames.ts, bench-stats.ts).
  */
-import { decodeBenchFrame, echoReplyFor, encodeBenchFrame, formatSessionId, isBenchDataAt, isEchoRequest, u64At, type BenchResultStats } from './bench-frames.js';
-import { DelayVariation, InterarrivalJitter, SequenceCounter, lossOf } from './bench-stats.js';
+import { randomBytes } from 'node:crypto';
+import {
+  decodeBenchFrame, echoReplyFor, encodeBenchFrame, formatSessionId, isBenchDataAt, isEchoRequest, u64At, type BenchDirection, type BenchResultStats,
+} from './bench-frames.js';
+import { BenchArrivals } from './bench-arrivals.js';
+import { lossOf } from './bench-stats.js';
 
 /** Where a frame came from. */
 export interface BenchPeer {
@@ -30,6 +34,8 @@ export interface BenchSessionsOptions {
   readonly idleTimeoutMs?: number;
   /** Sequence numbers remembered exactly per session. */
   readonly windowSize?: number;
+  /** Where GO cookies come from; default 64 random bits. Tests pass their own. */
+  readonly cookie?: () => bigint;
 }
 
 /** What the server says about one session once it ends. */
@@ -46,6 +52,10 @@ export interface BenchSessionSummary extends BenchResultStats {
   /** Datagrams the client says it sent; unknown when the session expired. */
   readonly sent: number | undefined;
   readonly lost: number | undefined;
+  /** Who sent test traffic. */
+  readonly direction: BenchDirection;
+  /** Datagrams the server sent to the client (`--reverse`, `--bidir`); undefined for forward. */
+  readonly sentToClient: number | undefined;
 }
 
 /** What the driver does with a datagram. */
@@ -55,7 +65,9 @@ export type BenchStep =
   /** Reply, then read the kernel's drop counter and pass it to `noteStartDrops`. */
   | { readonly kind: 'started'; readonly session: bigint; readonly data: Buffer }
   /** Read the kernel's drop counter and call `finish`, which gives the reply. */
-  | { readonly kind: 'finishing'; readonly session: bigint };
+  | { readonly kind: 'finishing'; readonly session: bigint }
+  /** Reply, then send the test's traffic to the peer (it returned the cookie), reporting with `noteSent`. */
+  | { readonly kind: 'send'; readonly session: bigint; readonly data: Buffer; readonly length: number; readonly durationMs: number; readonly rate: number };
 
 type SessionState = 'running' | 'finishing' | 'finished';
 
@@ -63,14 +75,14 @@ interface Session {
   readonly id: bigint;
   readonly peer: BenchPeer;
   readonly start: { readonly length: number; readonly durationMs: number; readonly rate: number };
+  readonly direction: BenchDirection;
+  /** For reverse and bidir: the GO cookie, and the server's own traffic. */
+  readonly cookie: bigint | undefined;
+  reverse: { state: 'waiting' | 'sending' | 'done'; sent: number };
   state: SessionState;
-  readonly seq: SequenceCounter;
-  readonly jitter: InterarrivalJitter;
-  readonly delay: DelayVariation;
+  readonly arrivals: BenchArrivals;
   /** Whether the final RESULT_REQUEST asked for the extended RESULT. */
   extended: boolean;
-  firstArrival: number | undefined;
-  lastArrival: number;
   lastActivity: number;
   dropsAtStart: number | undefined;
   sent: number | undefined;
@@ -91,6 +103,7 @@ export class BenchSessions {
   readonly #maxSessions: number;
   readonly #idleTimeoutUs: number;
   readonly #windowSize: number | undefined;
+  readonly #cookie: () => bigint;
   /**
    * The running session the last data frame counted by {@link handle} belonged to, with its
    * id's two u32 halves: what {@link takeData} compares a frame with instead of making a BigInt
@@ -104,6 +117,7 @@ export class BenchSessions {
     this.#maxSessions = options.maxSessions ?? 128;
     this.#idleTimeoutUs = (options.idleTimeoutMs ?? 10_000) * 1000;
     this.#windowSize = options.windowSize;
+    this.#cookie = options.cookie ?? (() => randomBytes(8).readBigUInt64BE());
   }
 
   /** Sessions kept now, finished ones waiting out their idle timeout included. */
@@ -121,16 +135,29 @@ export class BenchSessions {
     if (frame.kind === 'start') {
       const known = this.#sessions.get(frame.session);
       if (known === undefined && this.#sessions.size < this.#maxSessions) {
-        this.#sessions.set(frame.session, this.#open(frame, peer, now));
-        return { kind: 'started', session: frame.session, data: this.#ack(frame.session, 'accepted') };
+        const opened = this.#open(frame, peer, now);
+        this.#sessions.set(frame.session, opened);
+        return { kind: 'started', session: frame.session, data: this.#ack(frame.session, 'accepted', opened.cookie) };
       }
       const mine = known !== undefined && samePeer(known.peer, peer);
       if (mine) known.lastActivity = now;
-      return { kind: 'reply', data: this.#ack(frame.session, mine ? 'accepted' : 'busy') };
+      return { kind: 'reply', data: this.#ack(frame.session, mine ? 'accepted' : 'busy', mine ? known.cookie : undefined) };
     }
     const session = this.#sessions.get(frame.session);
     if (session === undefined || !samePeer(session.peer, peer)) return this.#ignore();
     session.lastActivity = now;
+    if (frame.kind === 'go') {
+      if (session.cookie === undefined || frame.cookie !== session.cookie) return this.#ignore();
+      const data = this.#ack(session.id, 'accepted', session.cookie);
+      if (session.reverse.state !== 'waiting') return { kind: 'reply', data };
+      session.reverse.state = 'sending';
+      return { kind: 'send', session: session.id, data, ...session.start };
+    }
+    if (frame.kind === 'sent-request') {
+      if (session.cookie === undefined) return this.#ignore();
+      const { sent, state } = session.reverse;
+      return { kind: 'reply', data: encodeBenchFrame({ kind: 'sent', session: session.id, final: state === 'done', sent }) };
+    }
     if (frame.kind === 'data') {
       if (session.state !== 'running') return NONE;
       this.#last = { hi: Number(frame.session >> 32n), lo: Number(frame.session & 0xffffffffn), session };
@@ -167,6 +194,19 @@ export class BenchSessions {
     session.lastActivity = now;
     countData(session, u64At(buf, start + 12), u64At(buf, start + 20), now);
     return true;
+  }
+
+  /** Records how many datagrams the server has sent in `session` so far, and whether it is done. */
+  noteSent(session: bigint, sent: number, done: boolean): void {
+    const s = this.#sessions.get(session);
+    if (s === undefined || s.reverse.state === 'waiting') return;
+    s.reverse = { state: done ? 'done' : 'sending', sent };
+  }
+
+  /** Whether the client of `session` was heard within the last `ms` before `nowMs`: the server stops sending to a silent one. */
+  heardWithin(session: bigint, ms: number, nowMs: number): boolean {
+    const s = this.#sessions.get(session);
+    return s !== undefined && Math.round(nowMs * 1000) - s.lastActivity < ms * 1000;
   }
 
   /** Records the kernel's drop counter as it was when `session` started. */
@@ -213,18 +253,18 @@ export class BenchSessions {
     return NONE;
   }
 
-  #open(start: Session['start'] & { session: bigint }, peer: BenchPeer, now: number): Session {
+  #open(start: Session['start'] & { session: bigint; direction?: BenchDirection }, peer: BenchPeer, now: number): Session {
+    const direction = start.direction ?? 'forward';
     return {
       id: start.session,
       peer: { address: peer.address, port: peer.port },
       start: { length: start.length, durationMs: start.durationMs, rate: start.rate },
+      direction,
+      cookie: direction === 'forward' ? undefined : this.#cookie(),
+      reverse: { state: 'waiting', sent: 0 },
       state: 'running',
-      seq: new SequenceCounter(this.#windowSize),
-      jitter: new InterarrivalJitter(),
-      delay: new DelayVariation(),
+      arrivals: new BenchArrivals(this.#windowSize),
       extended: false,
-      firstArrival: undefined,
-      lastArrival: now,
       lastActivity: now,
       dropsAtStart: undefined,
       sent: undefined,
@@ -232,15 +272,12 @@ export class BenchSessions {
     };
   }
 
-  #ack(session: bigint, status: 'accepted' | 'busy'): Buffer {
-    return encodeBenchFrame({ kind: 'start-ack', session, status });
+  #ack(session: bigint, status: 'accepted' | 'busy', cookie?: bigint): Buffer {
+    return encodeBenchFrame({ kind: 'start-ack', session, status, ...(cookie !== undefined ? { cookie } : {}) });
   }
 
-  #counts(s: Session): Omit<BenchResultStats, 'kernelDrops'> {
-    const { received, duplicates, outOfOrder, late } = s.seq;
-    const spanUs = s.firstArrival === undefined ? 0 : s.lastArrival - s.firstArrival;
-    const { sumUs, count, maxUs } = s.delay;
-    return { received, duplicates, outOfOrder, late, jitterUs: s.jitter.value, spanUs, delay: { sumUs, count, maxUs } };
+  #counts(s: Session): BenchResultStats {
+    return s.arrivals.counts(undefined);
   }
 
   /** An extended RESULT (delay variation included) only for a request that asked for one. */
@@ -259,18 +296,15 @@ export class BenchSessions {
       lost: s.sent === undefined ? undefined : lossOf(s.sent, counts.received).lost,
       ...counts,
       kernelDrops,
+      direction: s.direction,
+      sentToClient: s.direction === 'forward' ? undefined : s.reverse.sent,
     };
   }
 }
 
-/** One data frame of a running session: its sequence number, and its transit for the jitter. */
+/** One data frame of a running session. */
 function countData(session: Session, seq: number, sentAt: number, now: number): void {
-  if (session.seq.record(seq) !== 'duplicate') {
-    session.jitter.update(sentAt, now);
-    session.delay.update(sentAt, now);
-  }
-  session.firstArrival ??= now;
-  session.lastArrival = now;
+  session.arrivals.record(seq, sentAt, now);
 }
 
 function samePeer(a: BenchPeer, b: BenchPeer): boolean {

@@ -9,10 +9,12 @@
  * series); the traffic loop, the streams' requests and the arithmetic each stand alone.
  */
 import { randomBytes } from 'node:crypto';
-import { UdpkitError, formatHostPort } from '../errors.js';
+import { UdpkitError, UdpkitRangeError, formatHostPort } from '../errors.js';
 import { BENCH_DATA_HEADER_LENGTH, BENCH_MAX_LENGTH, echoReplySeq, encodeBenchFrame, formatSessionId, stampBenchEcho, type BenchFrame } from '../protocol/bench-frames.js';
 import { IntervalSeries, readingOf, sumReadings, type BenchInterval, type BenchReading } from '../protocol/bench-intervals.js';
-import { buildBenchReport, combineBenchReports, type BenchReport } from '../protocol/bench-report.js';
+import { buildBenchReport, combineBenchReports, withReverse, type BenchReport } from '../protocol/bench-report.js';
+import type { BenchDirection } from '../protocol/bench-frames.js';
+import { goReverse, reverseReport, waitReverse } from './bench-reverse.js';
 import { lossOf } from '../protocol/bench-stats.js';
 import { openSender, type SenderOptions } from './sender.js';
 import { checkPayloadSize, validateInteger } from '../validate.js';
@@ -52,6 +54,12 @@ export interface BenchClientOptions extends Pick<SenderOptions, 'host' | 'family
   readonly burst?: number;
   /** Parallel streams, each its own socket and session, 1 (default) to 128. */
   readonly streams?: number;
+  /**
+   * Who sends: this client (`forward`, default), the server (`reverse`), or both at once
+   * (`bidir`). `length`, `rate` and `durationMs` apply to both directions. Needs a server that
+   * knows it (issue 15): an older one does not answer, and the test fails with UDPKIT_NO_ANSWER.
+   */
+  readonly direction?: BenchDirection;
   /** Read the server's counts this often (ms) and report each interval (`intervals`, `onInterval`). */
   readonly intervalMs?: number;
   /** Called as each interval closes: the streams' intervals (by stream) and their total. */
@@ -213,13 +221,19 @@ function validate(options: BenchClientOptions) {
     rate: validateInteger(options.rate ?? DEFAULT_BENCH_RATE, { name: 'rate', min: 0, max: 2 ** 32 - 1 }),
     burst: validateInteger(options.burst ?? 1, { name: 'burst', min: 1, max: 1_000_000 }),
     streams: validateInteger(options.streams ?? 1, { name: 'streams', min: 1, max: MAX_BENCH_STREAMS }),
+    direction: validateDirection(options.direction),
     ...(options.intervalMs !== undefined ? { intervalMs: validateInteger(options.intervalMs, { name: 'intervalMs', min: 1, max: 86_400_000 }) } : {}),
     echoes: rtt === undefined || rtt === false ? 0 : rtt === true ? DEFAULT_ECHOES : validateInteger(rtt, { name: 'rtt', min: 1, max: 1_000_000 }),
     answerMs: validateInteger(options.answerTimeoutMs ?? 3000, { name: 'answerTimeoutMs', min: 1, max: 600_000 }),
   };
 }
 
-async function openStreams(options: BenchClientOptions, count: number, length: number): Promise<BenchStream[]> {
+function validateDirection(d: unknown): BenchDirection {
+  if (d === undefined || d === 'forward' || d === 'reverse' || d === 'bidir') return d ?? 'forward';
+  throw new UdpkitRangeError('UDPKIT_INVALID_ARGUMENT', `direction must be 'forward', 'reverse' or 'bidir', got ${JSON.stringify(String(d))}`);
+}
+
+async function openStreams(options: BenchClientOptions, count: number, length: number, direction: BenchDirection): Promise<BenchStream[]> {
   const streams: BenchStream[] = [];
   try {
     for (let k = 0; k < count; k++) {
@@ -230,7 +244,7 @@ async function openStreams(options: BenchClientOptions, count: number, length: n
         highWaterMark: HIGH_WATER_MARK,
         ...(options.lookup ? { lookup: options.lookup } : {}),
       });
-      streams.push(new BenchStream(sender, randomBytes(8).readBigUInt64BE(), length));
+      streams.push(new BenchStream(sender, randomBytes(8).readBigUInt64BE(), length, direction));
     }
     return streams;
   } catch (err) {
@@ -254,28 +268,39 @@ async function closeStreams(streams: readonly BenchStream[]): Promise<void> {
  */
 export async function benchClient(options: BenchClientOptions): Promise<BenchReport> {
   const v = validate(options);
-  const streams = await openStreams(options, v.streams, v.length);
+  const streams = await openStreams(options, v.streams, v.length, v.direction);
+  const reverse = v.direction !== 'forward';
   const first = streams[0] as BenchStream;
   const server = { address: first.sender.destination.address, port: first.sender.destination.port };
   const where = `${formatHostPort(server.address, server.port)}/udp`;
   const t: Test = { streams, total: new IntervalSeries(v.length), length: v.length, options: { ...options, ...v }, live: { sending: true } };
   const schedule = retrySchedule(v.answerMs);
   const noAnswer = (what: string): BenchError => {
-    const hint = streams.some((s) => s.sender.stats.refused > 0) ? ' (port unreachable: is a bench server running there?)' : '';
+    const hint = streams.some((s) => s.sender.stats.refused > 0) ? ' (port unreachable: is a bench server running there?)'
+      : reverse && what === '' ? ' (a server older than reverse and bidirectional tests ignores them: update udpkit there, or test one way)' : '';
     return new BenchError('UDPKIT_NO_ANSWER', `no answer from bench server at ${where}${what}${hint}`, server);
   };
   try {
     checkPayloadSize(v.length, first.sender.destination.family);
     await Promise.all(streams.map(async (s) => {
-      const start = encodeBenchFrame({ kind: 'start', session: s.session, length: v.length, durationMs: v.durationMs, rate: v.rate });
+      const start = encodeBenchFrame({ kind: 'start', session: s.session, length: v.length, durationMs: v.durationMs, rate: v.rate, direction: v.direction });
       const ack = await ask(s.sender, s.replies, start, is('start-ack', s.session), schedule);
       if (ack === undefined) throw noAnswer('');
       if (ack.frame.status === 'busy') throw new BenchError('UDPKIT_SERVER_BUSY', `bench server at ${where} is busy${v.streams > 1 ? ` (${v.streams} streams asked for)` : ''}; try again later`, server);
+      if (reverse && (ack.frame.cookie === undefined || !(await goReverse(s, ack.frame.cookie, schedule)))) throw noAnswer(' to GO');
     }));
-    const sent = await traffic(t, v);
+    const sent = v.direction === 'reverse'
+      ? { sent: streams.map(() => 0), sendUs: await waitReverse(streams, v.durationMs, options.signal), gaps: streams.map(() => ({ count: 0, meanUs: NaN, cv: NaN })) }
+      : await traffic(t, v);
     t.live.sending = false;
     const stopped = options.signal?.aborted === true;
     await pause(SETTLE_MS);
+    const serverSent = reverse ? await Promise.all(streams.map((s) => s.serverSent(schedule))) : [];
+    for (const s of streams) s.stopArrivals();
+    if (serverSent.some((n) => n === undefined)) throw noAnswer(' for its sent count');
+    const back = reverse
+      ? reverseReport(streams, { server, length: v.length, rate: v.rate, sendUs: sent.sendUs, sent: serverSent as number[], stopped })
+      : undefined;
     const results = await Promise.all(streams.map((s, k) => s.final(sent.sent[k] as number, schedule)));
     if (results.some((r) => r === undefined)) throw noAnswer(' for the result');
     const atS = sent.sendUs / 1e6;
@@ -297,7 +322,10 @@ export async function benchClient(options: BenchClientOptions): Promise<BenchRep
       stopped,
       ...(echo && k === 0 ? { echo } : {}),
     }));
-    return reports.length === 1 ? (reports[0] as BenchReport) : combineBenchReports(reports, t.total.intervals);
+    const forward = reports.length === 1 ? (reports[0] as BenchReport) : combineBenchReports(reports, t.total.intervals);
+    if (back === undefined) return forward;
+    // Reverse: the server's traffic is the report (round trips measured all the same).
+    return v.direction === 'reverse' ? { ...back, ...(forward.rtt ? { rtt: forward.rtt } : {}) } : withReverse(forward, back);
   } finally {
     await closeStreams(streams);
   }

@@ -14,6 +14,7 @@ import type { SocketState } from '../types.js';
 import { validateInteger, validatePort } from '../validate.js';
 import { milliseconds } from './clock.js';
 import { CloseOnce } from './close-once.js';
+import { SILENT_STOP_MS, serveTraffic } from './bench-server-traffic.js';
 
 /** The port `udpkit bench` uses unless told otherwise (iperf3's). */
 export const DEFAULT_BENCH_PORT = 5201;
@@ -49,6 +50,8 @@ export class BenchServer extends EventEmitter {
   #state: SocketState = 'bound';
   readonly #closer = new CloseOnce();
   #timer: NodeJS.Timeout | undefined;
+  /** Aborts the server's own traffic (reverse sessions) when it closes. */
+  readonly #sending = new AbortController();
 
   /** @internal use {@link benchServer} */
   constructor(backend: ReceiveBackend, sessions: BenchSessions) {
@@ -113,6 +116,22 @@ export class BenchServer extends EventEmitter {
         void this.#drops().then((n) => this.#sessions.noteStartDrops(step.session, n));
         this.#schedule();
         return;
+      case 'send':
+        this.#reply(step.data, port, address, ignore);
+        if (this.#state !== 'bound') return;
+        void serveTraffic({
+          backend: this.#backend,
+          session: step.session,
+          port,
+          address,
+          length: step.length,
+          durationMs: step.durationMs,
+          rate: step.rate,
+          signal: this.#sending.signal,
+          alive: () => this.#sessions.heardWithin(step.session, SILENT_STOP_MS, milliseconds()),
+          progress: (sent, done) => this.#sessions.noteSent(step.session, sent, done),
+        }).catch((err: Error) => this.emit('error', err));
+        return;
       case 'finishing':
         void this.#drops().then((n) => {
           const done = this.#sessions.finish(step.session, n);
@@ -147,6 +166,7 @@ export class BenchServer extends EventEmitter {
   close(): Promise<void> {
     return this.#closer.run(async () => {
       this.#state = 'closing';
+      this.#sending.abort();
       clearTimeout(this.#timer);
       await this.#backend.close();
       this.#state = 'closed';

@@ -7,12 +7,14 @@
  * the request: the first one that goes unanswered, with no extended answer heard before, makes
  * the stream ask the old way from then on.
  */
-import { encodeBenchFrame, type BenchFrame, type BenchResultStats } from '../protocol/bench-frames.js';
+import { BenchArrivals } from '../protocol/bench-arrivals.js';
+import { encodeBenchFrame, isBenchDataAt, u64At, type BenchDirection, type BenchFrame, type BenchResultStats } from '../protocol/bench-frames.js';
 import { IntervalSeries, readingOf, type BenchInterval, type BenchReading } from '../protocol/bench-intervals.js';
-import { ReplyPump, type Heard } from './bench-replies.js';
+import { ReplyPump, ask, type Heard } from './bench-replies.js';
 import type { Sender } from './sender.js';
 
 type Result = Extract<BenchFrame, { kind: 'result' }>;
+type Sent = Extract<BenchFrame, { kind: 'sent' }>;
 
 /** A stream's socket, session and what it has heard. */
 export class BenchStream {
@@ -20,17 +22,56 @@ export class BenchStream {
   readonly replies: ReplyPump;
   readonly session: bigint;
   readonly series: IntervalSeries;
+  readonly direction: BenchDirection;
+  /** The server's traffic as this end counts it (`--reverse`, `--bidir`), once {@link countArrivals} ran. */
+  arrivals: BenchArrivals | undefined;
   /** Ask for extended RESULTs: until an older server shows it does not answer them. */
   #extended = true;
   #heardExtended = false;
   /** A reading asked for and not yet answered (or given up on). */
   #pending = false;
 
-  constructor(sender: Sender, session: bigint, length: number) {
+  constructor(sender: Sender, session: bigint, length: number, direction: BenchDirection = 'forward') {
     this.sender = sender;
     this.replies = new ReplyPump(sender);
     this.session = session;
     this.series = new IntervalSeries(length);
+    this.direction = direction;
+  }
+
+  /**
+   * Counts the server's data frames of this session where they arrive, in the receive buffer
+   * (no object each), until {@link stopArrivals}.
+   */
+  countArrivals(): void {
+    const arrivals = new BenchArrivals();
+    this.arrivals = arrivals;
+    const hi = Number(this.session >> 32n);
+    const lo = Number(this.session & 0xffff_ffffn);
+    // Arrival times on the epoch, in whole microseconds, as the server stamps its sends.
+    const originUs = performance.timeOrigin * 1000;
+    this.replies.tap((buf, start, length, at) => {
+      if (!isBenchDataAt(buf, start, length) || buf.readUInt32BE(start + 4) !== hi || buf.readUInt32BE(start + 8) !== lo) return false;
+      arrivals.record(u64At(buf, start + 12), u64At(buf, start + 20), Math.round(originUs + at));
+      return true;
+    });
+  }
+
+  /** Stops counting the server's traffic. */
+  stopArrivals(): void {
+    this.replies.tap(undefined);
+  }
+
+  /** Tells the server this client is still there (it stops sending to a silent one). */
+  keepAlive(): void {
+    this.sender.writeNow(encodeBenchFrame({ kind: 'sent-request', session: this.session }));
+  }
+
+  /** How many datagrams the server sent, once it is done; asked again after each wait of `schedule`. */
+  async serverSent(schedule: readonly number[]): Promise<number | undefined> {
+    const request = encodeBenchFrame({ kind: 'sent-request', session: this.session });
+    const done = (f: BenchFrame): f is Sent => f.kind === 'sent' && f.session === this.session && f.final;
+    return (await ask(this.sender, this.replies, request, done, schedule))?.frame.sent;
   }
 
   #isResult(final: boolean): (f: BenchFrame) => f is Result {

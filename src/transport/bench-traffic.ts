@@ -17,7 +17,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { encodeBenchFrame, stampBenchData } from '../protocol/bench-frames.js';
 import { GapStats, Pacer } from '../protocol/bench-pacer.js';
-import type { Sender } from './sender.js';
+import type { DatagramSpans } from './sender.js';
 import { milliseconds, nanoseconds, spinUntil } from './clock.js';
 
 /** Datagrams written per event-loop turn at most unpaced, so replies and timers get their turn. */
@@ -37,9 +37,21 @@ const BLOCK_MARGIN_NS = 120_000;
 /** What Atomics.wait waits on: nothing ever wakes it, its timeout ends it. */
 const never = new Int32Array(new SharedArrayBuffer(4));
 
+/**
+ * Where data frames go: a client's {@link Sender}, or the server's socket toward one client
+ * (`--reverse`). `writeNow` hands one datagram over at once when it can; a datagram it could
+ * not (`inFlight` > 0 after it) is held until sent, so its buffer must not be reused.
+ */
+export interface DataSink {
+  writeNow(data: Buffer): boolean;
+  readonly inFlight: number;
+  writeSpans(spans: DatagramSpans): Promise<void>;
+  flush(): Promise<void>;
+}
+
 /** Where one stream's data frames go. */
 export interface TrafficStream {
-  readonly sender: Sender;
+  readonly sender: DataSink;
   readonly session: bigint;
 }
 
@@ -112,7 +124,7 @@ export async function sendTraffic(plan: TrafficPlan): Promise<TrafficResult> {
 
 /** One stream's state in the loop. */
 interface Lane {
-  readonly sender: Sender;
+  readonly sender: DataSink;
   readonly template: Buffer;
   readonly gaps: GapStats;
   /** Frames stamped in place: one for single sends, spans for batches. */

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { BenchInterval } from '../../src/protocol/bench-intervals.js';
 import type { BenchReport } from '../../src/protocol/bench-report.js';
 import type { BenchSessionSummary } from '../../src/protocol/bench-sessions.js';
+import { expectAccounted } from '../helpers/bench-accounted.js';
 import { runCli, start, waitForLines, waitForStderr, type Running } from '../helpers/cli.js';
 
 const children: Running[] = [];
@@ -14,12 +15,6 @@ afterEach(() => {
   for (const r of children.splice(0)) if (r.child.exitCode === null) r.child.kill('SIGKILL');
 });
 
-/** Every datagram accounted for: received, or lost on the path or by the receiving socket. */
-function accounted(r: BenchReport): void {
-  expect(r.received + r.lost).toBe(r.sent);
-  expect(r.loss.path + (r.loss.socket ?? 0)).toBe(r.lost);
-  expect(r.late).toBe(0);
-}
 
 describe('udpkit bench -P', () => {
   it('-P 4 sends four streams from four ports; the server counts each as the client does', async () => {
@@ -34,7 +29,7 @@ describe('udpkit bench -P', () => {
     expect((await server.done).code).toBe(0);
 
     expect(report.streams).toHaveLength(4);
-    accounted(report);
+    expectAccounted(report);
     const streams = report.streams!;
     expect(report.session).toBe(streams.map((s) => s.session).join(','));
     expect(report.sent).toBe(streams.reduce((a, s) => a + s.sent, 0));
@@ -42,7 +37,7 @@ describe('udpkit bench -P', () => {
     // Each stream came from its own source port, and the server's count is the client's.
     expect(new Set(sessions.map((s) => s.peer.port)).size).toBe(4);
     for (const s of streams) {
-      accounted(s);
+      expectAccounted(s);
       expect(s.sent).toBeGreaterThan(200);
       const served = sessions.find((x) => x.id === s.session);
       expect(served).toMatchObject({ ended: 'finished', sent: s.sent, received: s.received, peer: { address: '127.0.0.1' } });
@@ -78,7 +73,7 @@ describe('udpkit bench --json-stream', () => {
     expect(intervals.at(-1)!.endS).toBeCloseTo(report.seconds, 9);
     const sum = (key: 'sent' | 'received' | 'lost'): number => intervals.reduce((a, i) => a + i[key], 0);
     expect([sum('sent'), sum('received'), sum('lost')]).toEqual([report.sent, report.received, report.lost]);
-    accounted(report);
+    expectAccounted(report);
     // The report keeps the same series, for charts.
     expect(report.intervals).toEqual(intervals);
     expect(report.delay.delayVarMeanMs).not.toBeNull();
@@ -98,7 +93,7 @@ describe('udpkit bench pacing', () => {
     expect(report.gaps.meanUs).toBeGreaterThan(450);
     expect(report.gaps.meanUs).toBeLessThan(560);
     expect(report.gaps.cv).toBeGreaterThanOrEqual(0);
-    accounted(report);
+    expectAccounted(report);
   });
 
   it('--bitrate sets the rate from the datagram length; --burst is reported', async () => {

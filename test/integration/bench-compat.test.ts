@@ -25,7 +25,7 @@ async function bound(): Promise<dgram.Socket> {
   return s;
 }
 
-/** A relay to `serverPort` that drops 96-byte RESULT_REQUESTs; counts what it dropped. */
+/** A relay to `serverPort` that drops 96-byte RESULT_REQUESTs and STARTs with flags, as an older server's decoder does; counts what it dropped. */
 async function olderServerFront(serverPort: number): Promise<{ port: number; dropped: () => number }> {
   const front = await bound();
   const back = await bound();
@@ -33,7 +33,8 @@ async function olderServerFront(serverPort: number): Promise<{ port: number; dro
   let dropped = 0;
   front.on('message', (msg, from) => {
     client = from;
-    if (msg.length === 96 && msg[3] === 0x43 && msg[4] === BenchOp.RESULT_REQUEST) {
+    const control = msg[3] === 0x43;
+    if ((control && msg.length === 96 && msg[4] === BenchOp.RESULT_REQUEST) || (control && msg[4] === BenchOp.START && msg[5] !== 0)) {
       dropped++;
       return;
     }
@@ -61,6 +62,19 @@ describe('bench against an older server', () => {
     expect(report.intervals.length).toBeGreaterThanOrEqual(2);
     expect(report.intervals.every((i) => i.delayVarMs === null)).toBe(true);
     expect(report.intervals.reduce((a, i) => a + i.received, 0)).toBe(report.received);
+  });
+
+  it('--reverse against it fails with one clear message: the server is older than --reverse', async () => {
+    const server = await benchServer({ address: '127.0.0.1', port: 0 });
+    servers.push(server);
+    const front = await olderServerFront(server.address().port);
+    const err = await benchClient({ host: '127.0.0.1', port: front.port, durationMs: 100, direction: 'reverse', answerTimeoutMs: 600 }).then(
+      () => undefined,
+      (e: { code: string; message: string }) => e,
+    );
+    expect(err?.code).toBe('UDPKIT_NO_ANSWER');
+    expect(err?.message).toBe(`no answer from bench server at 127.0.0.1:${front.port}/udp (a server older than reverse and bidirectional tests ignores them: update udpkit there, or test one way)`);
+    expect(front.dropped()).toBeGreaterThanOrEqual(1);
   });
 
   it('a newer server answers both kinds: the report carries delay variation', async () => {

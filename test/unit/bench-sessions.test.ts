@@ -83,6 +83,33 @@ describe('BenchSessions', () => {
     expect(repeat.kind === 'reply' && repeat.data.length).toBe(72);
   });
 
+  it('reverse: sends only after GO returns the cookie from the START_ACK, and tells what it sent', () => {
+    const s = new BenchSessions({ cookie: () => 0xc0ffeen });
+    const reverseStart = encodeBenchFrame({ kind: 'start', session: 1n, length: 100, durationMs: 500, rate: 2000, direction: 'reverse' });
+    expect(replyOf(s.handleDatagram(reverseStart, alice, us(0)))).toEqual({ kind: 'start-ack', session: 1n, status: 'accepted', cookie: 0xc0ffeen });
+    const sentRequest = encodeBenchFrame({ kind: 'sent-request', session: 1n });
+    expect(replyOf(s.handleDatagram(sentRequest, alice, us(1)))).toEqual({ kind: 'sent', session: 1n, final: false, sent: 0 });
+    // A wrong cookie, or the right one from elsewhere: nothing is sent.
+    expect(s.handleDatagram(encodeBenchFrame({ kind: 'go', session: 1n, cookie: 1n }), alice, us(2)).kind).toBe('none');
+    expect(s.handleDatagram(encodeBenchFrame({ kind: 'go', session: 1n, cookie: 0xc0ffeen }), mallory, us(3)).kind).toBe('none');
+    const go = encodeBenchFrame({ kind: 'go', session: 1n, cookie: 0xc0ffeen });
+    const step = s.handleDatagram(go, alice, us(4));
+    expect(step).toMatchObject({ kind: 'send', session: 1n, length: 100, durationMs: 500, rate: 2000 });
+    // A repeated GO is answered, and starts nothing more.
+    expect(s.handleDatagram(go, alice, us(5)).kind).toBe('reply');
+    s.noteSent(1n, 400, false);
+    expect(s.heardWithin(1n, 2000, us(5) + 1999)).toBe(true);
+    expect(s.heardWithin(1n, 2000, us(5) + 2000)).toBe(false);
+    s.noteSent(1n, 1000, true);
+    expect(replyOf(s.handleDatagram(sentRequest, alice, us(6)))).toEqual({ kind: 'sent', session: 1n, final: true, sent: 1000 });
+    expect(s.handleDatagram(ask(1n, true, 0), alice, us(7)).kind).toBe('finishing');
+    expect(s.finish(1n, 0)!.summary).toMatchObject({ direction: 'reverse', sent: 0, received: 0, sentToClient: 1000 });
+    // A forward session has no cookie: GO and SENT_REQUEST are ignored.
+    s.handleDatagram(start(2n), alice, us(8));
+    expect(s.handleDatagram(encodeBenchFrame({ kind: 'go', session: 2n, cookie: 0xc0ffeen }), alice, us(9)).kind).toBe('none');
+    expect(s.handleDatagram(encodeBenchFrame({ kind: 'sent-request', session: 2n }), alice, us(9)).kind).toBe('none');
+  });
+
   it('computes jitter from send timestamps and arrival times', () => {
     const s = new BenchSessions();
     s.handleDatagram(start(2n), alice, us(0));

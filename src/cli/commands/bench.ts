@@ -62,6 +62,7 @@ function clientOptions(opts: BenchOptions, io: CliIo): BenchLoopbackOptions {
     rate: rateOf(opts, length),
     burst: validateInteger(opts.burst ?? '1', { name: '--burst', min: 1, max: 1_000_000 }),
     streams: validateInteger(opts.parallel ?? '1', { name: '-P/--parallel', min: 1, max: MAX_BENCH_STREAMS }),
+    direction: opts.reverse === true ? 'reverse' : opts.bidir === true ? 'bidir' : 'forward',
     rtt: opts.rtt === true,
     signal: io.signal,
     ...(intervalMs !== undefined ? { intervalMs } : {}),
