@@ -5,7 +5,8 @@
  *   DATA     type 0x42 'B'  session u64 @4, seq u64 @12, sentAt µs u64 @20, zero padding to -l
  *   CONTROL  type 0x43 'C'  op u8 @4, flags u8 @5, reserved u16 @6, session u64 @8, body @16
  *
- * Control ops: START, START_ACK, RESULT_REQUEST, RESULT, ECHO_REQUEST, ECHO_REPLY. A reply is
+ * Control ops: START, START_ACK, RESULT_REQUEST, RESULT, ECHO_REQUEST, ECHO_REPLY, GO, SENT_REQUEST,
+ * SENT. A reply is
  * never larger than the request that caused it, so a server cannot be used to amplify a flood.
  * RESULT_REQUEST and RESULT with flag EXTENDED (0x02) are 96 bytes and carry one-way delay
  * variation as well; a server older than that flag ignores such a request, and the client then
