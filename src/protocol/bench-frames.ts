@@ -5,9 +5,9 @@
  *   DATA     type 0x42 'B'  session u64 @4, seq u64 @12, sentAt µs u64 @20, zero padding to -l
  *   CONTROL  type 0x43 'C'  op u8 @4, flags u8 @5, reserved u16 @6, session u64 @8, body @16
  *
- * Control ops: START, START_ACK, RESULT_REQUEST, RESULT, ECHO_REQUEST, ECHO_REPLY, GO, SENT_REQUEST,
- * SENT. A reply is
- * never larger than the request that caused it, so a server cannot be used to amplify a flood.
+ * Control ops: START, START_ACK, RESULT_REQUEST, RESULT, ECHO_REQUEST, ECHO_REPLY, GO,
+ * SENT_REQUEST, SENT. A reply is never larger than the request that caused it, so a server
+ * cannot be used to amplify a flood.
  * RESULT_REQUEST and RESULT with flag EXTENDED (0x02) are 96 bytes and carry one-way delay
  * variation as well; a server older than that flag ignores such a request, and the client then
  * asks again without it.
@@ -17,7 +17,7 @@
  * thing (no traffic toward an address that did not prove it receives). SENT_REQUEST / SENT
  * (28 bytes each) ask and tell how many the server sent.
  *
- * Longer than most files (about 360 lines) for a reason: it is one wire format, and its encoder,
+ * Longer than most files (about 400 lines) for a reason: it is one wire format, and its encoder,
  * decoder and in-place fast paths (stamping, echo checks) share the private offsets and limits
  * above; split, the two halves of one layout would live in two files and drift apart.
  */

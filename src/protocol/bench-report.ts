@@ -4,7 +4,8 @@
  */
 import type { BenchDirection, BenchResultStats } from './bench-frames.js';
 import { jitterRange, type BenchInterval } from './bench-intervals.js';
-import { latencyHistogram, lossOf, summarizeLatency, type HistogramBin } from './bench-stats.js';
+import { latencyHistogram, type HistogramBin } from './bench-histogram.js';
+import { lossOf, summarizeLatency } from './bench-stats.js';
 
 /** Round-trip times of echo requests, in microseconds. */
 export interface BenchRtt {

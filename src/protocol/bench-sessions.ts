@@ -9,7 +9,7 @@
  * at {@link BenchSessions.nextDeadline} (early is harmless); {@link BenchSessions.noteStartDrops}
  * and {@link BenchSessions.finish} when `handleDatagram` asks for the kernel's drop counter.
  *
- * Longer than most files (about 260 lines): one table of sessions whose every input (start, data,
+ * Longer than most files (about 310 lines): one table of sessions whose every input (start, data,
  * result, echo, timeout) reads and changes the same session; the frames and statistics live apart
  * (bench-frames.ts, bench-stats.ts).
  */

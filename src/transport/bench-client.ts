@@ -4,7 +4,7 @@
  * (docs/protocol.md, "Bench frames"). Control requests are sent again until answered, within
  * bounds.
  *
- * Longer than most files (about 280 lines) for a reason: the phases (start, traffic with its
+ * Longer than most files (about 330 lines) for a reason: the phases (start, traffic with its
  * readings, result, echoes) share one test's state (streams, what was sent, the interval
  * series); the traffic loop, the streams' requests and the arithmetic each stand alone.
  */

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DelayVariation, InterarrivalJitter, SequenceCounter, latencyHistogram, lossOf, percentile, summarizeLatency } from '../../src/protocol/bench-stats.js';
+import { latencyHistogram } from '../../src/protocol/bench-histogram.js';
+import { DelayVariation, InterarrivalJitter, SequenceCounter, lossOf, percentile, summarizeLatency } from '../../src/protocol/bench-stats.js';
 
 function counted(seqs: readonly number[], window?: number) {
   const c = new SequenceCounter(window);
