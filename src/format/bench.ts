@@ -85,11 +85,15 @@ export function formatBenchReport(r: BenchReport): string {
   return lines.join('\n') + '\n' + (r.reverse ? formatBenchReport(r.reverse) : '');
 }
 
-/** One interval's line, like iperf3's: `[  1]     0.00-1.00 s  sent ...`. */
-function intervalLine(i: BenchInterval, stream: number | 'sum'): string {
+/**
+ * One interval's line, like iperf3's: `[  1]     0.00-1.00 s  sent ...`; the server's traffic
+ * (`--reverse`, `--bidir`) as `[R  1]` and `[RSUM]`.
+ */
+function intervalLine(i: BenchInterval, stream: number | 'sum', reverse: boolean): string {
   const dv = i.delayVarMs === null ? '' : `, delay var ${fixed(i.delayVarMs, 3)} ms`;
+  const tag = reverse ? `[R${label(stream).slice(1)}` : label(stream);
   return (
-    `${label(stream)} ${`${fixed(i.startS, 2)}-${fixed(i.endS, 2)}`.padStart(13)} s  sent ${i.sent}, received ${i.received}, ` +
+    `${tag} ${`${fixed(i.startS, 2)}-${fixed(i.endS, 2)}`.padStart(13)} s  sent ${i.sent}, received ${i.received}, ` +
     `lost ${i.lost} (${pct(i.lossPercent)}), ${fixed(i.mbps, 2)} Mbit/s, jitter ${fixed(i.jitterMs, 3)} ms${dv}`
   );
 }
@@ -99,19 +103,20 @@ function intervalLine(i: BenchInterval, stream: number | 'sum'): string {
  * @example io.stderr.write(formatBenchInterval(event))
  */
 export function formatBenchInterval(e: BenchIntervalEvent): string {
-  const lines = e.streams.flatMap((i, k) => (i ? [intervalLine(i, k + 1)] : []));
-  if (e.streams.length > 1 && e.total) lines.push(intervalLine(e.total, 'sum'));
+  const reverse = e.direction === 'reverse';
+  const lines = e.streams.flatMap((i, k) => (i ? [intervalLine(i, k + 1, reverse)] : []));
+  if (e.streams.length > 1 && e.total) lines.push(intervalLine(e.total, 'sum', reverse));
   return lines.map((l) => l + '\n').join('');
 }
 
 /**
- * One closed interval as one JSON line (`--json-stream`): `{"type":"interval",...}` with the total
+ * One closed interval as one JSON line (`--json-stream`): `{"type":"interval","direction":...}` with the total
  * and, with several streams, each stream's.
  * @example JSON.parse(benchIntervalJson(event)).interval.sent
  */
 export function benchIntervalJson(e: BenchIntervalEvent): string {
   const interval = e.total ?? (e.streams.length === 1 ? e.streams[0] : undefined);
-  return toJson({ type: 'interval', interval, ...(e.streams.length > 1 ? { streams: e.streams } : {}) });
+  return toJson({ type: 'interval', direction: e.direction, interval, ...(e.streams.length > 1 ? { streams: e.streams } : {}) });
 }
 
 /**

@@ -76,6 +76,8 @@ export interface BenchClientOptions extends Pick<SenderOptions, 'host' | 'family
 
 /** One closed interval: each stream's that closed at this reading, and the total of all of them. */
 export interface BenchIntervalEvent {
+  /** Whose traffic: the client's, or the server's as this client counted it (`reverse`, `bidir`). */
+  readonly direction: 'forward' | 'reverse';
   /** By stream number; a stream whose reading went unanswered has none (its interval runs on). */
   readonly streams: readonly (BenchInterval | undefined)[];
   /** Only when every stream answered (else it runs on into the next). */
@@ -105,6 +107,8 @@ export class BenchError extends UdpkitError {
 interface Test {
   readonly streams: readonly BenchStream[];
   readonly total: IntervalSeries;
+  /** The server's traffic's total, in intervals (`reverse`, `bidir`). */
+  readonly reverseTotal: IntervalSeries;
   readonly length: number;
   readonly options: BenchClientOptions;
   /** Cleared when the traffic ends: a reading answered later is not reported. */
@@ -128,7 +132,7 @@ async function readAll(t: Test, atS: number, sent: readonly number[], timeoutMs:
   const closed = readings.map((r, k) => (r ? (t.streams[k] as BenchStream).close(r) : undefined));
   const all = readings.every((r) => r !== undefined);
   const total = all ? t.total.close(sumReadings(readings as BenchReading[])) : undefined;
-  t.options.onInterval?.({ streams: closed, total });
+  t.options.onInterval?.({ direction: 'forward', streams: closed, total });
   const onProgress = t.options.onProgress;
   if (onProgress && t.options.intervalMs === undefined) {
     const sentAll = sent.reduce((a, b) => a + b, 0);
@@ -140,11 +144,35 @@ async function readAll(t: Test, atS: number, sent: readonly number[], timeoutMs:
   }
 }
 
-/** The traffic, read every interval (if asked for) while it runs. */
-function traffic(t: Test, v: ReturnType<typeof validate>): Promise<TrafficResult> {
-  const everyMs = t.options.intervalMs ?? (t.options.onProgress ? PROGRESS_INTERVAL_MS : undefined);
-  let next = everyMs === undefined ? Infinity : everyMs * 1e6;
+/** Reads the server's traffic on every stream at `atS`, as {@link readAll} reads the client's. */
+async function readReverse(t: Test, atS: number, timeoutMs: number): Promise<void> {
+  const readings = await Promise.all(t.streams.map((s) => s.readSent(atS, timeoutMs)));
+  if (!t.live.sending) return;
+  const closed = readings.map((r, k) => (r ? (t.streams[k] as BenchStream).reverseSeries.close(r) : undefined));
+  const total = readings.every((r) => r !== undefined) ? t.reverseTotal.close(sumReadings(readings as BenchReading[])) : undefined;
+  t.options.onInterval?.({ direction: 'reverse', streams: closed, total });
+}
+
+/**
+ * What runs at each interval boundary, on a grid from the start: readings of the client's
+ * traffic (given what was sent) and of the server's. One boundary missed (a stall) is not made up.
+ */
+function ticker(t: Test, direction: BenchDirection): ((elapsedNs: number, sent?: readonly number[]) => void) | undefined {
+  const everyMs = t.options.intervalMs ?? (t.options.onProgress && direction === 'forward' ? PROGRESS_INTERVAL_MS : undefined);
+  if (everyMs === undefined) return undefined;
+  let next = everyMs * 1e6;
   const progress = { sent: 0, atS: 0 };
+  return (elapsedNs, sent) => {
+    if (elapsedNs < next) return;
+    while (next <= elapsedNs) next += everyMs * 1e6;
+    if (sent && direction !== 'reverse') void readAll(t, elapsedNs / 1e9, sent, everyMs, progress);
+    if (direction !== 'forward') void readReverse(t, elapsedNs / 1e9, everyMs);
+  };
+}
+
+/** The client's traffic, read every interval (if asked for) while it runs. */
+function traffic(t: Test, v: ReturnType<typeof validate>): Promise<TrafficResult> {
+  const tick = ticker(t, v.direction);
   return sendTraffic({
     streams: t.streams.map((s) => ({ sender: s.sender, session: s.session })),
     length: v.length,
@@ -152,12 +180,7 @@ function traffic(t: Test, v: ReturnType<typeof validate>): Promise<TrafficResult
     rate: v.rate,
     burst: v.burst,
     signal: t.options.signal,
-    tick: (elapsedNs, sent) => {
-      if (elapsedNs < next || everyMs === undefined) return;
-      // Boundaries stay on the grid; one missed (a stall) is not made up.
-      while (next <= elapsedNs) next += everyMs * 1e6;
-      void readAll(t, elapsedNs / 1e9, sent, everyMs, progress);
-    },
+    ...(tick ? { tick } : {}),
   });
 }
 
@@ -273,7 +296,9 @@ export async function benchClient(options: BenchClientOptions): Promise<BenchRep
   const first = streams[0] as BenchStream;
   const server = { address: first.sender.destination.address, port: first.sender.destination.port };
   const where = `${formatHostPort(server.address, server.port)}/udp`;
-  const t: Test = { streams, total: new IntervalSeries(v.length), length: v.length, options: { ...options, ...v }, live: { sending: true } };
+  const t: Test = {
+    streams, total: new IntervalSeries(v.length), reverseTotal: new IntervalSeries(v.length), length: v.length, options: { ...options, ...v }, live: { sending: true },
+  };
   const schedule = retrySchedule(v.answerMs);
   const noAnswer = (what: string): BenchError => {
     const hint = streams.some((s) => s.sender.stats.refused > 0) ? ' (port unreachable: is a bench server running there?)'
@@ -290,7 +315,7 @@ export async function benchClient(options: BenchClientOptions): Promise<BenchRep
       if (reverse && (ack.frame.cookie === undefined || !(await goReverse(s, ack.frame.cookie, schedule)))) throw noAnswer(' to GO');
     }));
     const sent = v.direction === 'reverse'
-      ? { sent: streams.map(() => 0), sendUs: await waitReverse(streams, v.durationMs, options.signal), gaps: streams.map(() => ({ count: 0, meanUs: NaN, cv: NaN })) }
+      ? { sent: streams.map(() => 0), sendUs: await waitReverse(streams, v.durationMs, options.signal, ticker(t, v.direction)), gaps: streams.map(() => ({ count: 0, meanUs: NaN, cv: NaN })) }
       : await traffic(t, v);
     t.live.sending = false;
     const stopped = options.signal?.aborted === true;
@@ -299,14 +324,15 @@ export async function benchClient(options: BenchClientOptions): Promise<BenchRep
     for (const s of streams) s.stopArrivals();
     if (serverSent.some((n) => n === undefined)) throw noAnswer(' for its sent count');
     const back = reverse
-      ? reverseReport(streams, { server, length: v.length, rate: v.rate, sendUs: sent.sendUs, sent: serverSent as number[], stopped })
+      ? reverseReport(streams, t.reverseTotal, { server, length: v.length, rate: v.rate, sendUs: sent.sendUs, sent: serverSent as number[], stopped })
       : undefined;
+    if (back) options.onInterval?.({ direction: 'reverse', ...back.closed });
     const results = await Promise.all(streams.map((s, k) => s.final(sent.sent[k] as number, schedule)));
     if (results.some((r) => r === undefined)) throw noAnswer(' for the result');
     const atS = sent.sendUs / 1e6;
     const finals = results.map((r, k) => readingOf(atS, sent.sent[k] as number, r!));
     const closed = finals.map((r, k) => (streams[k] as BenchStream).close(r));
-    options.onInterval?.({ streams: closed, total: t.total.close(sumReadings(finals)) });
+    if (v.direction !== 'reverse') options.onInterval?.({ direction: 'forward', streams: closed, total: t.total.close(sumReadings(finals)) });
     const echo = v.echoes > 0 && !options.signal?.aborted ? await measureRtt(first, v.length, v.echoes) : undefined;
     const reports = streams.map((s, k) => buildBenchReport({
       server,
@@ -325,7 +351,7 @@ export async function benchClient(options: BenchClientOptions): Promise<BenchRep
     const forward = reports.length === 1 ? (reports[0] as BenchReport) : combineBenchReports(reports, t.total.intervals);
     if (back === undefined) return forward;
     // Reverse: the server's traffic is the report (round trips measured all the same).
-    return v.direction === 'reverse' ? { ...back, ...(forward.rtt ? { rtt: forward.rtt } : {}) } : withReverse(forward, back);
+    return v.direction === 'reverse' ? { ...back.report, ...(forward.rtt ? { rtt: forward.rtt } : {}) } : withReverse(forward, back.report);
   } finally {
     await closeStreams(streams);
   }

@@ -4,7 +4,7 @@
  * sent count at the end, and the reports of what this end counted.
  */
 import { encodeBenchFrame, formatSessionId, type BenchFrame } from '../protocol/bench-frames.js';
-import { IntervalSeries, readingOf, sumReadings } from '../protocol/bench-intervals.js';
+import { readingOf, sumReadings, type BenchInterval, type IntervalSeries } from '../protocol/bench-intervals.js';
 import { buildBenchReport, combineBenchReports, type BenchReport } from '../protocol/bench-report.js';
 import { ask } from './bench-replies.js';
 import type { BenchStream } from './bench-stream.js';
@@ -12,6 +12,8 @@ import { nanoseconds } from './clock.js';
 
 /** While only the server sends, the client says it is there this often (the server stops after 2 s of silence). */
 const KEEP_ALIVE_MS = 500;
+/** With interval readings, how often the wait looks at the clock. */
+const TICK_MS = 10;
 
 type Ack = Extract<BenchFrame, { kind: 'start-ack' }>;
 
@@ -27,14 +29,28 @@ export async function goReverse(s: BenchStream, cookie: bigint, schedule: readon
   return ack !== undefined;
 }
 
-/** Waits out the test while only the server sends, keeping the sessions alive; resolves with µs waited. */
-export async function waitReverse(streams: readonly BenchStream[], durationMs: number, signal: AbortSignal | undefined): Promise<number> {
+/**
+ * Waits out the test while only the server sends, keeping the sessions alive and calling `tick`
+ * (interval readings) about every 10 ms; resolves with µs waited.
+ */
+export async function waitReverse(
+  streams: readonly BenchStream[],
+  durationMs: number,
+  signal: AbortSignal | undefined,
+  tick?: (elapsedNs: number) => void,
+): Promise<number> {
   const start = nanoseconds();
   const end = start + durationMs * 1e6;
+  let aliveAt = start;
   while (!signal?.aborted && nanoseconds() < end) {
-    for (const s of streams) s.keepAlive();
+    const now = nanoseconds();
+    tick?.(now - start);
+    if (now >= aliveAt) {
+      for (const s of streams) s.keepAlive();
+      aliveAt = now + KEEP_ALIVE_MS * 1e6;
+    }
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, Math.min(KEEP_ALIVE_MS, Math.max(0, (end - nanoseconds()) / 1e6)));
+      const timer = setTimeout(done, Math.min(tick ? TICK_MS : KEEP_ALIVE_MS, Math.max(0, (end - nanoseconds()) / 1e6)));
       function done(): void {
         clearTimeout(timer);
         signal?.removeEventListener('abort', done);
@@ -59,15 +75,20 @@ export interface ReverseInput {
 }
 
 /**
- * The report of the server's traffic as this end counted it: one interval (the whole test), the
- * receiving socket's drops unknown (the client's counter is not read), the sender's gaps unknown.
+ * The report of the server's traffic as this end counted it, its intervals closed with the
+ * final counts (`closed`: those last intervals, for `onInterval`): the receiving socket's drops
+ * unknown (the client's counter is not read), the sender's gaps unknown.
  */
-export function reverseReport(streams: readonly BenchStream[], r: ReverseInput): BenchReport {
+export function reverseReport(
+  streams: readonly BenchStream[],
+  total: IntervalSeries,
+  r: ReverseInput,
+): { report: BenchReport; closed: { streams: BenchInterval[]; total: BenchInterval } } {
   const atS = r.sendUs / 1e6;
   const readings = streams.map((s, k) => readingOf(atS, r.sent[k] as number, (s.arrivals as NonNullable<BenchStream['arrivals']>).counts(undefined)));
+  const closed = { streams: streams.map((s, k) => s.reverseSeries.close(readings[k]!)), total: total.close(sumReadings(readings)) };
   const reports = streams.map((s, k) => {
-    const series = new IntervalSeries(r.length);
-    series.close(readings[k]!);
+    const series = s.reverseSeries;
     return buildBenchReport({
       server: r.server,
       session: formatSessionId(s.session),
@@ -83,8 +104,5 @@ export function reverseReport(streams: readonly BenchStream[], r: ReverseInput):
       stopped: r.stopped,
     });
   });
-  if (reports.length === 1) return reports[0] as BenchReport;
-  const total = new IntervalSeries(r.length);
-  total.close(sumReadings(readings));
-  return combineBenchReports(reports, total.intervals);
+  return { report: reports.length === 1 ? (reports[0] as BenchReport) : combineBenchReports(reports, total.intervals), closed };
 }

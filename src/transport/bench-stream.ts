@@ -22,20 +22,24 @@ export class BenchStream {
   readonly replies: ReplyPump;
   readonly session: bigint;
   readonly series: IntervalSeries;
+  /** The server's traffic in intervals, as this end counted it (`--reverse`, `--bidir`). */
+  readonly reverseSeries: IntervalSeries;
   readonly direction: BenchDirection;
   /** The server's traffic as this end counts it (`--reverse`, `--bidir`), once {@link countArrivals} ran. */
   arrivals: BenchArrivals | undefined;
   /** Ask for extended RESULTs: until an older server shows it does not answer them. */
   #extended = true;
   #heardExtended = false;
-  /** A reading asked for and not yet answered (or given up on). */
+  /** A reading asked for and not yet answered (or given up on), of the client's traffic and of the server's. */
   #pending = false;
+  #pendingSent = false;
 
   constructor(sender: Sender, session: bigint, length: number, direction: BenchDirection = 'forward') {
     this.sender = sender;
     this.replies = new ReplyPump(sender);
     this.session = session;
     this.series = new IntervalSeries(length);
+    this.reverseSeries = new IntervalSeries(length);
     this.direction = direction;
   }
 
@@ -65,6 +69,22 @@ export class BenchStream {
   /** Tells the server this client is still there (it stops sending to a silent one). */
   keepAlive(): void {
     this.sender.writeNow(encodeBenchFrame({ kind: 'sent-request', session: this.session }));
+  }
+
+  /**
+   * Reads the server's traffic at `atS`: its count sent (asked for, which also keeps the session
+   * alive) against this end's counts when the answer comes; `undefined` when none came within
+   * `timeoutMs` or one was still pending.
+   */
+  async readSent(atS: number, timeoutMs: number): Promise<BenchReading | undefined> {
+    const arrivals = this.arrivals;
+    if (this.#pendingSent || arrivals === undefined) return undefined;
+    this.#pendingSent = true;
+    const answer = this.replies.wait((f): f is Sent => f.kind === 'sent' && f.session === this.session, timeoutMs);
+    this.keepAlive();
+    const heard = await answer;
+    this.#pendingSent = false;
+    return heard && readingOf(atS, heard.frame.sent, arrivals.counts(undefined));
   }
 
   /** How many datagrams the server sent, once it is done; asked again after each wait of `schedule`. */

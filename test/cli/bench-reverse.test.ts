@@ -4,6 +4,7 @@
  * what it received and what it sent; the client's report what it sent and received).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { BenchInterval } from '../../src/protocol/bench-intervals.js';
 import type { BenchReport } from '../../src/protocol/bench-report.js';
 import type { BenchSessionSummary } from '../../src/protocol/bench-sessions.js';
 import { expectAccounted } from '../helpers/bench-accounted.js';
@@ -84,9 +85,30 @@ describe('udpkit bench --reverse / --bidir', () => {
     expect(served.stdout).toMatch(/, kernel drops \d+; bidir: sent \d+ to the client\n$/);
   });
 
-  it('-i does not apply to --reverse: exit 2, one line', async () => {
-    const r = await runCli(['bench', '--loopback', '--reverse', '-i', '1']);
-    expect(r.code).toBe(2);
-    expect(r.stderr.split('\n')[0]).toBe("udpkit: -i/--interval does not apply to --reverse (intervals count the client's traffic; --bidir has them)");
+  it('--bidir --json-stream: intervals of each direction add up to that direction\'s report', async () => {
+    const r = await runCli(['bench', '--loopback', '--bidir', '-t', '0.8', '--rate', '2000', '-i', '0.2', '--json-stream'], { timeoutMs: 30_000 });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    const objects = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; direction?: string; interval?: BenchInterval } & BenchReport);
+    const report = objects.pop()!;
+    expect(report.type).toBe('report');
+    for (const [direction, counted] of [['forward', report], ['reverse', report.reverse!]] as const) {
+      const intervals = objects.filter((o) => o.direction === direction).map((o) => o.interval!);
+      expect(intervals.length).toBeGreaterThanOrEqual(2);
+      expect(intervals[0]!.startS).toBe(0);
+      intervals.slice(1).forEach((i, k) => expect(i.startS).toBe(intervals[k]!.endS));
+      const sum = (key: 'sent' | 'received' | 'lost'): number => intervals.reduce((a, i) => a + i[key], 0);
+      expect([sum('sent'), sum('received'), sum('lost')]).toEqual([counted.sent, counted.received, counted.lost]);
+      expect(counted.intervals).toEqual(intervals);
+      expectAccounted(counted);
+    }
+    expect(objects.every((o) => o.type === 'interval')).toBe(true);
+  });
+
+  it('--reverse -i prints the server\'s traffic per interval as [R  1]', async () => {
+    const r = await runCli(['bench', '--loopback', '--reverse', '-t', '0.6', '--rate', '1000', '-i', '0.2'], { timeoutMs: 30_000 });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/^\[R {2}1\] {5}0\.00-0\.[\d]{2} s {2}sent \d+, received \d+, lost -?\d+/);
+    expect(lines.filter((l) => l.startsWith('[  1]'))).toEqual([]);
   });
 });

@@ -113,11 +113,13 @@ describe('loss split, delay and streams', () => {
 describe('intervals', () => {
   it('prints a line per stream and a [SUM], and one JSON object', () => {
     const one = new IntervalSeries(125).close({ atS: 1, sent: 1000, received: 998, jitterUs: 40, delay: { sumUs: 998, count: 998, maxUs: 9 } });
-    expect(formatBenchInterval({ streams: [one], total: one })).toBe(
+    expect(formatBenchInterval({ direction: 'forward', streams: [one], total: one })).toBe(
       '[  1]     0.00-1.00 s  sent 1000, received 998, lost 2 (0.200%), 1.00 Mbit/s, jitter 0.040 ms, delay var 0.001 ms\n',
     );
-    expect(formatBenchInterval({ streams: [one, undefined], total: undefined }).split('\n')).toHaveLength(2);
-    expect(formatBenchInterval({ streams: [one, one], total: one }).split('\n')[2]).toMatch(/^\[SUM\] {5}0\.00-1\.00 s  sent/);
-    expect(JSON.parse(benchIntervalJson({ streams: [one], total: one }))).toEqual({ type: 'interval', interval: { ...one } });
+    expect(formatBenchInterval({ direction: 'forward', streams: [one, undefined], total: undefined }).split('\n')).toHaveLength(2);
+    expect(formatBenchInterval({ direction: 'forward', streams: [one, one], total: one }).split('\n')[2]).toMatch(/^\[SUM\] {5}0\.00-1\.00 s  sent/);
+    expect(JSON.parse(benchIntervalJson({ direction: 'forward', streams: [one], total: one }))).toEqual({ type: 'interval', direction: 'forward', interval: { ...one } });
+    // The server's traffic (--reverse, --bidir) is told apart.
+    expect(formatBenchInterval({ direction: 'reverse', streams: [one, one], total: one }).split('\n').map((l) => l.slice(0, 6))).toEqual(['[R  1]', '[R  2]', '[RSUM]', '']);
   });
 });

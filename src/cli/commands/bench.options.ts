@@ -52,8 +52,6 @@ export const benchSpec = defineCommand({
     { flag: 'jsonStream', inapplicable: server, why: 'is for a client (the server prints one JSON object per session with --json)' },
     { flag: 'reverse', inapplicable: server, why: 'is for a client (it asks the server to send)' },
     { flag: 'bidir', inapplicable: server, why: 'is for a client (it asks the server to send too)' },
-    { flag: 'interval', inapplicable: (o) => o.reverse === true, why: 'does not apply to --reverse (intervals count the client\'s traffic; --bidir has them)' },
-    { flag: 'jsonStream', inapplicable: (o) => o.reverse === true, why: 'does not apply to --reverse (intervals count the client\'s traffic; --bidir has them)' },
     { flag: 'port', inapplicable: loopback, why: 'does not apply to --loopback, which picks a free port itself' },
     { flag: 'ipv4', inapplicable: loopback, why: 'does not apply to --loopback (it runs over 127.0.0.1)' },
     { flag: 'ipv6', inapplicable: loopback, why: 'does not apply to --loopback (it runs over 127.0.0.1)' },
