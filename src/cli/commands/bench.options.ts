@@ -29,7 +29,7 @@ export const benchSpec = defineCommand({
         .option('-t, --time <seconds>', 'how long to send (default 5)')
         .addOption(new Option('--rate <pps>', 'datagrams per second per stream, k/M/G for 1e3/1e6/1e9 (20k); 0: as fast as possible (default 10000)').conflicts('bitrate'))
         .option('--bitrate <bits>', 'UDP payload bits per second per stream, k/M/G (100M); sets --rate from -l')
-        .option('--burst <n>', 'datagrams the pacer may send back to back (default 1: every gap the same)')
+        .option('--burst <n>', 'datagrams sent back to back, every n/rate (default 1: every gap the same)')
         .addOption(new Option('-R, --reverse', 'the server sends and this client counts (needs a server that knows it)').conflicts('bidir'))
         .option('--bidir', 'both send at once: the client\'s traffic and the server\'s, each counted by the other end')
         .option('-P, --parallel <n>', 'streams at once, each its own socket and session, 1 to 128 (default 1)')
