@@ -3,7 +3,8 @@
 // loopback. Prints the tables; a full run rewrites docs/BENCHMARKS.md.
 //   node bench/run.mjs [SCENARIO...] [--only 1,3] [--runs N] [--quick] [--no-write] [--merge] [--out FILE]
 //                      [--sizes 64,1200] [--kinds text,seq,random] [--receivers "C printer,udpkit text"]
-// SCENARIO is a name (receivers, paced, senders, measure, startup, rtt, flood, ack, replay, capture, relay, files) or a number;
+// SCENARIO is a name (receivers, paced, senders, measure, startup, rtt, flood, ack, replay, capture,
+// relay, files, pacing) or a number;
 // BENCH_ONLY=receivers,paced does the same. Naming any, or narrowing section 1, or --quick, makes
 // a partial run: it prints, and leaves docs/BENCHMARKS.md alone unless --merge is given.
 // --out FILE writes the report there instead of docs/BENCHMARKS.md, for a partial run too.
@@ -29,6 +30,7 @@ import * as replay from './scenarios/replay.mjs';
 import * as capture from './scenarios/capture.mjs';
 import * as relay from './scenarios/relay.mjs';
 import * as files from './scenarios/files.mjs';
+import * as pacing from './scenarios/pacing.mjs';
 
 /** In section order: the number of each is its place here. */
 const SCENARIOS = [
@@ -44,6 +46,7 @@ const SCENARIOS = [
   ['capture', capture],
   ['relay', relay],
   ['files', files],
+  ['pacing', pacing],
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -20,9 +20,12 @@ export type { NetworkInterface, Ipv4Address, Ipv6Address, InterfaceState, Ipv6Sc
 export type { Route, Ipv4Route, Ipv6Route, RoutingTables } from './net/routes.js';
 export type { NetOsReaders, NetOsOptions } from './net/os-readers.js';
 export { benchServer, BenchServer, DEFAULT_BENCH_PORT, type BenchServerOptions } from './transport/bench-server.js';
-export { benchClient, BenchError, DEFAULT_BENCH_RATE, type BenchClientOptions, type BenchProgress } from './transport/bench-client.js';
+export { benchClient, BenchError, DEFAULT_BENCH_RATE, type BenchClientOptions, type BenchIntervalEvent, type BenchProgress } from './transport/bench-client.js';
 export { benchLoopback, type BenchLoopbackOptions } from './transport/bench-loopback.js';
-export type { BenchReport, BenchRtt } from './protocol/bench-report.js';
+export type { BenchDelay, BenchLossSplit, BenchReport, BenchRtt } from './protocol/bench-report.js';
+export type { BenchInterval } from './protocol/bench-intervals.js';
+export type { HistogramBin } from './protocol/bench-histogram.js';
+export type { BenchDirection } from './protocol/bench-frames.js';
 export { CaptureWriter, type CaptureWriterOptions, type CaptureFormat, type CaptureEndpoint } from './transport/capture-writer.js';
 export { relay, Relay, type RelayOptions, type RelayStats, type RelayDirectionStats } from './transport/relay.js';
 export type { ImpairmentOptions, ImpairmentSettings, Direction } from './protocol/impairment-options.js';

@@ -171,3 +171,23 @@ export function validateByteSize(value: unknown, { name, min = 0, max = Number.M
   }
   return n;
 }
+
+const DECIMAL_UNITS: Readonly<Record<string, number>> = { '': 1, k: 1e3, m: 1e6, g: 1e9 };
+
+/**
+ * A rate (per second), whole after scaling, from a number or a string with an optional decimal
+ * unit (`20k`, `2.5M`, `1G`: powers of 1000, as rates are quoted), so that `--rate 100k` and
+ * `--bitrate 100M` read as people say them.
+ * @example validateRate('2.5k', { name: '--rate' }) // 2500
+ */
+export function validateRate(value: unknown, { name, min = 0, max = Number.MAX_SAFE_INTEGER }: { name: string; min?: number; max?: number }): number {
+  const m = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)\s*$/i.exec(value) : null;
+  const n = m ? Math.round(Number(m[1]) * (DECIMAL_UNITS[(m[2] as string).toLowerCase()] as number)) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UdpkitRangeError(
+      'UDPKIT_INVALID_ARGUMENT',
+      `${name} must be a rate from ${min} to ${max} per second (k, M, G for thousands, millions, billions), got ${JSON.stringify(String(value))}`,
+    );
+  }
+  return n;
+}

@@ -5,10 +5,19 @@
  *   DATA     type 0x42 'B'  session u64 @4, seq u64 @12, sentAt µs u64 @20, zero padding to -l
  *   CONTROL  type 0x43 'C'  op u8 @4, flags u8 @5, reserved u16 @6, session u64 @8, body @16
  *
- * Control ops: START, START_ACK, RESULT_REQUEST, RESULT, ECHO_REQUEST, ECHO_REPLY. A reply is
- * never larger than the request that caused it, so a server cannot be used to amplify a flood.
+ * Control ops: START, START_ACK, RESULT_REQUEST, RESULT, ECHO_REQUEST, ECHO_REPLY, GO,
+ * SENT_REQUEST, SENT. A reply is never larger than the request that caused it, so a server
+ * cannot be used to amplify a flood.
+ * RESULT_REQUEST and RESULT with flag EXTENDED (0x02) are 96 bytes and carry one-way delay
+ * variation as well; a server older than that flag ignores such a request, and the client then
+ * asks again without it.
  *
- * Longer than most files (about 300 lines) for a reason: it is one wire format, and its encoder,
+ * START with flag REVERSE (0x04) or BIDIR (0x08) asks the server to send test traffic too; its
+ * START_ACK is then 28 bytes, with a cookie the client returns in GO before the server sends a
+ * thing (no traffic toward an address that did not prove it receives). SENT_REQUEST / SENT
+ * (28 bytes each) ask and tell how many the server sent.
+ *
+ * Longer than most files (about 400 lines) for a reason: it is one wire format, and its encoder,
  * decoder and in-place fast paths (stamping, echo checks) share the private offsets and limits
  * above; split, the two halves of one layout would live in two files and drift apart.
  */
@@ -31,7 +40,13 @@ export const BenchOp = {
   RESULT: 4,
   ECHO_REQUEST: 5,
   ECHO_REPLY: 6,
+  GO: 7,
+  SENT_REQUEST: 8,
+  SENT: 9,
 } as const;
+
+/** Who sends test traffic: the client (default), the server (`--reverse`), or both (`--bidir`). */
+export type BenchDirection = 'forward' | 'reverse' | 'bidir';
 
 /** Bytes before a data frame's padding: the smallest test datagram (`-l`). */
 export const BENCH_DATA_HEADER_LENGTH = 28;
@@ -40,10 +55,17 @@ export const BENCH_MAX_LENGTH = 65535;
 const CONTROL_HEADER = 16;
 const START_LENGTH = 28;
 const START_ACK_LENGTH = 20;
+/** START_ACK with a cookie (reverse and bidir sessions), GO, SENT_REQUEST and SENT. */
+const COOKIE_LENGTH = 28;
+const FLAG_REVERSE = 0x04;
+const FLAG_BIDIR = 0x08;
 /** RESULT, and RESULT_REQUEST padded to it (no amplification). */
 const RESULT_LENGTH = 72;
+/** RESULT with the delay variation fields, and the RESULT_REQUEST padded to it. */
+const RESULT_EXTENDED_LENGTH = 96;
 const ECHO_MIN_LENGTH = 32;
 const FLAG_FINAL = 0x01;
+const FLAG_EXTENDED = 0x02;
 /** Two 32-bit halves of all ones: "unknown" in an optional u64 field. */
 const UNKNOWN_HI = 0xffffffff;
 const TWO_32 = 2 ** 32;
@@ -54,14 +76,26 @@ const SAFE_HI = 2 ** 21;
 export interface BenchResultStats extends ReceiverCounts {
   /** Drops the kernel counted on the server's socket during the session, if it could read them. */
   readonly kernelDrops: number | undefined;
+  /** One-way delay variation so far (see `DelayVariation`); only in an extended RESULT. */
+  readonly delay?: DelayTotals | undefined;
+}
+
+/** Running totals of one-way delay variation, in µs: differences of two give an interval's mean. */
+export interface DelayTotals {
+  readonly sumUs: number;
+  readonly count: number;
+  readonly maxUs: number;
 }
 
 /** One decoded bench frame. Session ids are random 64-bit numbers chosen by the client. */
 export type BenchFrame =
   | { readonly kind: 'data'; readonly session: bigint; readonly seq: number; readonly sentAt: number; readonly length: number }
-  | { readonly kind: 'start'; readonly session: bigint; readonly length: number; readonly durationMs: number; readonly rate: number }
-  | { readonly kind: 'start-ack'; readonly session: bigint; readonly status: 'accepted' | 'busy' }
-  | { readonly kind: 'result-request'; readonly session: bigint; readonly final: boolean; readonly sent: number }
+  | { readonly kind: 'start'; readonly session: bigint; readonly length: number; readonly durationMs: number; readonly rate: number; readonly direction?: BenchDirection }
+  | { readonly kind: 'start-ack'; readonly session: bigint; readonly status: 'accepted' | 'busy'; readonly cookie?: bigint }
+  | { readonly kind: 'go'; readonly session: bigint; readonly cookie: bigint }
+  | { readonly kind: 'sent-request'; readonly session: bigint }
+  | { readonly kind: 'sent'; readonly session: bigint; readonly final: boolean; readonly sent: number }
+  | { readonly kind: 'result-request'; readonly session: bigint; readonly final: boolean; readonly sent: number; readonly extended?: boolean }
   | { readonly kind: 'result'; readonly session: bigint; readonly final: boolean; readonly stats: BenchResultStats }
   | BenchEcho<'echo-request'>
   | BenchEcho<'echo-reply'>;
@@ -82,6 +116,9 @@ const OP_OF = {
   result: BenchOp.RESULT,
   'echo-request': BenchOp.ECHO_REQUEST,
   'echo-reply': BenchOp.ECHO_REPLY,
+  go: BenchOp.GO,
+  'sent-request': BenchOp.SENT_REQUEST,
+  sent: BenchOp.SENT,
 } as const;
 
 function writeU64(buf: Buffer, offset: number, n: number | undefined): void {
@@ -115,28 +152,44 @@ export function encodeBenchFrame(frame: BenchFrame): Buffer {
     stampBenchData(buf, frame.seq, frame.sentAt);
     return buf;
   }
-  const size = frame.kind === 'start' ? START_LENGTH : frame.kind === 'start-ack' ? START_ACK_LENGTH
-    : frame.kind === 'result' || frame.kind === 'result-request' ? RESULT_LENGTH : Math.max(ECHO_MIN_LENGTH, frame.length);
+  const size = frame.kind === 'start' ? START_LENGTH
+    : frame.kind === 'start-ack' ? (frame.cookie === undefined ? START_ACK_LENGTH : COOKIE_LENGTH)
+    : frame.kind === 'go' || frame.kind === 'sent-request' || frame.kind === 'sent' ? COOKIE_LENGTH
+    : frame.kind === 'result' ? (frame.stats.delay ? RESULT_EXTENDED_LENGTH : RESULT_LENGTH)
+    : frame.kind === 'result-request' ? (frame.extended === true ? RESULT_EXTENDED_LENGTH : RESULT_LENGTH)
+    : Math.max(ECHO_MIN_LENGTH, frame.length);
   const buf = frameBuffer(BenchFrameType.CONTROL, size);
   buf[4] = OP_OF[frame.kind];
   buf.writeBigUInt64BE(frame.session, 8);
   switch (frame.kind) {
     case 'start':
+      buf[5] = frame.direction === 'reverse' ? FLAG_REVERSE : frame.direction === 'bidir' ? FLAG_BIDIR : 0;
       buf.writeUInt32BE(frame.length, 16);
       buf.writeUInt32BE(frame.durationMs, 20);
       buf.writeUInt32BE(frame.rate, 24);
       break;
     case 'start-ack':
       buf[16] = frame.status === 'accepted' ? 0 : 1;
+      if (frame.cookie !== undefined) buf.writeBigUInt64BE(frame.cookie, 20);
+      break;
+    case 'go':
+      buf.writeBigUInt64BE(frame.cookie, 16);
+      break;
+    case 'sent-request':
+      break;
+    case 'sent':
+      buf[5] = frame.final ? FLAG_FINAL : 0;
+      writeU64(buf, 16, frame.sent);
       break;
     case 'result-request':
-      buf[5] = frame.final ? FLAG_FINAL : 0;
+      buf[5] = (frame.final ? FLAG_FINAL : 0) | (frame.extended === true ? FLAG_EXTENDED : 0);
       writeU64(buf, 16, frame.sent);
       break;
     case 'result': {
       const s = frame.stats;
-      buf[5] = frame.final ? FLAG_FINAL : 0;
-      [s.received, s.duplicates, s.outOfOrder, s.late, Math.round(s.jitterUs * 1000), s.spanUs, s.kernelDrops]
+      buf[5] = (frame.final ? FLAG_FINAL : 0) | (s.delay ? FLAG_EXTENDED : 0);
+      const d = s.delay;
+      [s.received, s.duplicates, s.outOfOrder, s.late, Math.round(s.jitterUs * 1000), s.spanUs, s.kernelDrops, ...(d ? [d.sumUs, d.count, d.maxUs] : [])]
         .forEach((n, i) => writeU64(buf, 16 + 8 * i, n));
       break;
     }
@@ -247,30 +300,48 @@ function decodeControl(buf: Buffer): BenchFrame | undefined {
   const flags = buf[5] as number;
   const session = buf.readBigUInt64BE(8);
   const isResult = op === BenchOp.RESULT || op === BenchOp.RESULT_REQUEST;
-  if ((flags & ~(isResult ? FLAG_FINAL : 0)) !== 0) return undefined;
-  const final = flags === FLAG_FINAL;
+  const allowed = isResult ? FLAG_FINAL | FLAG_EXTENDED : op === BenchOp.START ? FLAG_REVERSE | FLAG_BIDIR : op === BenchOp.SENT ? FLAG_FINAL : 0;
+  if ((flags & ~allowed) !== 0 || flags === (FLAG_REVERSE | FLAG_BIDIR)) return undefined;
+  const final = (flags & FLAG_FINAL) !== 0;
+  const extended = (flags & FLAG_EXTENDED) !== 0;
+  const resultLength = extended ? RESULT_EXTENDED_LENGTH : RESULT_LENGTH;
   switch (op) {
     case BenchOp.START: {
       if (buf.length !== START_LENGTH) return undefined;
       const length = buf.readUInt32BE(16);
       if (length < BENCH_DATA_HEADER_LENGTH || length > BENCH_MAX_LENGTH) return undefined;
-      return { kind: 'start', session, length, durationMs: buf.readUInt32BE(20), rate: buf.readUInt32BE(24) };
+      const direction: BenchDirection = flags === FLAG_REVERSE ? 'reverse' : flags === FLAG_BIDIR ? 'bidir' : 'forward';
+      return { kind: 'start', session, length, durationMs: buf.readUInt32BE(20), rate: buf.readUInt32BE(24), ...(flags !== 0 ? { direction } : {}) };
     }
     case BenchOp.START_ACK: {
       const status = buf[16];
-      if (buf.length !== START_ACK_LENGTH || (status !== 0 && status !== 1) || buf.readUIntBE(17, 3) !== 0) return undefined;
-      return { kind: 'start-ack', session, status: status === 0 ? 'accepted' : 'busy' };
+      if ((buf.length !== START_ACK_LENGTH && buf.length !== COOKIE_LENGTH) || (status !== 0 && status !== 1) || buf.readUIntBE(17, 3) !== 0) return undefined;
+      const cookie = buf.length === COOKIE_LENGTH ? { cookie: buf.readBigUInt64BE(20) } : {};
+      return { kind: 'start-ack', session, status: status === 0 ? 'accepted' : 'busy', ...cookie };
+    }
+    case BenchOp.GO:
+      return buf.length === COOKIE_LENGTH && buf.readUInt32BE(24) === 0 ? { kind: 'go', session, cookie: buf.readBigUInt64BE(16) } : undefined;
+    case BenchOp.SENT_REQUEST:
+      return buf.length === COOKIE_LENGTH && buf.subarray(16).every((b) => b === 0) ? { kind: 'sent-request', session } : undefined;
+    case BenchOp.SENT: {
+      const sent = buf.length === COOKIE_LENGTH && buf.readUInt32BE(24) === 0 ? readU64(buf, 16) : NaN;
+      return sent === null || Number.isNaN(sent) ? undefined : { kind: 'sent', session, final, sent };
     }
     case BenchOp.RESULT_REQUEST: {
-      const sent = buf.length === RESULT_LENGTH ? readU64(buf, 16) : NaN;
-      return sent === null || Number.isNaN(sent) ? undefined : { kind: 'result-request', session, final, sent };
+      const sent = buf.length === resultLength ? readU64(buf, 16) : NaN;
+      if (sent === null || Number.isNaN(sent)) return undefined;
+      return { kind: 'result-request', session, final, sent, ...(extended ? { extended } : {}) };
     }
     case BenchOp.RESULT: {
-      if (buf.length !== RESULT_LENGTH) return undefined;
-      const n = Array.from({ length: 7 }, (_, i) => readU64(buf, 16 + 8 * i));
-      if (n.some((v, i) => Number.isNaN(v) || (v === null && i < 6))) return undefined;
-      const [received, duplicates, outOfOrder, late, jitterNs, spanUs, drops] = n as number[];
-      const stats = { received, duplicates, outOfOrder, late, jitterUs: (jitterNs as number) / 1000, spanUs, kernelDrops: drops ?? undefined };
+      if (buf.length !== resultLength) return undefined;
+      const n = Array.from({ length: (resultLength - CONTROL_HEADER) / 8 }, (_, i) => readU64(buf, 16 + 8 * i));
+      // Only the kernel's drop count (7th) may be unknown.
+      if (n.some((v, i) => Number.isNaN(v) || (v === null && i !== 6))) return undefined;
+      const [received, duplicates, outOfOrder, late, jitterNs, spanUs, drops, sumUs, count, maxUs] = n as number[];
+      const stats = {
+        received, duplicates, outOfOrder, late, jitterUs: (jitterNs as number) / 1000, spanUs, kernelDrops: drops ?? undefined,
+        ...(extended ? { delay: { sumUs, count, maxUs } } : {}),
+      };
       return { kind: 'result', session, final, stats: stats as BenchResultStats };
     }
     case BenchOp.ECHO_REQUEST:

@@ -9,12 +9,16 @@
  * at {@link BenchSessions.nextDeadline} (early is harmless); {@link BenchSessions.noteStartDrops}
  * and {@link BenchSessions.finish} when `handleDatagram` asks for the kernel's drop counter.
  *
- * Longer than most files (about 260 lines): one table of sessions whose every input (start, data,
+ * Longer than most files (about 310 lines): one table of sessions whose every input (start, data,
  * result, echo, timeout) reads and changes the same session; the frames and statistics live apart
  * (bench-frames.ts, bench-stats.ts).
  */
-import { decodeBenchFrame, echoReplyFor, encodeBenchFrame, formatSessionId, isBenchDataAt, isEchoRequest, u64At, type BenchResultStats } from './bench-frames.js';
-import { InterarrivalJitter, SequenceCounter, lossOf, type ReceiverCounts } from './bench-stats.js';
+import { randomBytes } from 'node:crypto';
+import {
+  decodeBenchFrame, echoReplyFor, encodeBenchFrame, formatSessionId, isBenchDataAt, isEchoRequest, u64At, type BenchDirection, type BenchResultStats,
+} from './bench-frames.js';
+import { BenchArrivals } from './bench-arrivals.js';
+import { lossOf } from './bench-stats.js';
 
 /** Where a frame came from. */
 export interface BenchPeer {
@@ -24,12 +28,14 @@ export interface BenchPeer {
 
 /** Limits of a {@link BenchSessions}. */
 export interface BenchSessionsOptions {
-  /** Sessions kept at once; a START beyond is answered "busy". Default 64. */
+  /** Sessions kept at once; a START beyond is answered "busy". Default 128 (one -P 128 test). */
   readonly maxSessions?: number;
   /** A session silent this long (ms) is dropped; default 10 s. */
   readonly idleTimeoutMs?: number;
   /** Sequence numbers remembered exactly per session. */
   readonly windowSize?: number;
+  /** Where GO cookies come from; default 64 random bits. Tests pass their own. */
+  readonly cookie?: () => bigint;
 }
 
 /** What the server says about one session once it ends. */
@@ -46,6 +52,10 @@ export interface BenchSessionSummary extends BenchResultStats {
   /** Datagrams the client says it sent; unknown when the session expired. */
   readonly sent: number | undefined;
   readonly lost: number | undefined;
+  /** Who sent test traffic. */
+  readonly direction: BenchDirection;
+  /** Datagrams the server sent to the client (`--reverse`, `--bidir`); undefined for forward. */
+  readonly sentToClient: number | undefined;
 }
 
 /** What the driver does with a datagram. */
@@ -55,7 +65,9 @@ export type BenchStep =
   /** Reply, then read the kernel's drop counter and pass it to `noteStartDrops`. */
   | { readonly kind: 'started'; readonly session: bigint; readonly data: Buffer }
   /** Read the kernel's drop counter and call `finish`, which gives the reply. */
-  | { readonly kind: 'finishing'; readonly session: bigint };
+  | { readonly kind: 'finishing'; readonly session: bigint }
+  /** Reply, then send the test's traffic to the peer (it returned the cookie), reporting with `noteSent`. */
+  | { readonly kind: 'send'; readonly session: bigint; readonly data: Buffer; readonly length: number; readonly durationMs: number; readonly rate: number };
 
 type SessionState = 'running' | 'finishing' | 'finished';
 
@@ -63,11 +75,14 @@ interface Session {
   readonly id: bigint;
   readonly peer: BenchPeer;
   readonly start: { readonly length: number; readonly durationMs: number; readonly rate: number };
+  readonly direction: BenchDirection;
+  /** For reverse and bidir: the GO cookie, and the server's own traffic. */
+  readonly cookie: bigint | undefined;
+  reverse: { state: 'waiting' | 'sending' | 'done'; sent: number };
   state: SessionState;
-  readonly seq: SequenceCounter;
-  readonly jitter: InterarrivalJitter;
-  firstArrival: number | undefined;
-  lastArrival: number;
+  readonly arrivals: BenchArrivals;
+  /** Whether the final RESULT_REQUEST asked for the extended RESULT. */
+  extended: boolean;
   lastActivity: number;
   dropsAtStart: number | undefined;
   sent: number | undefined;
@@ -88,6 +103,7 @@ export class BenchSessions {
   readonly #maxSessions: number;
   readonly #idleTimeoutUs: number;
   readonly #windowSize: number | undefined;
+  readonly #cookie: () => bigint;
   /**
    * The running session the last data frame counted by {@link handle} belonged to, with its
    * id's two u32 halves: what {@link takeData} compares a frame with instead of making a BigInt
@@ -98,9 +114,10 @@ export class BenchSessions {
   ignored = 0;
 
   constructor(options: BenchSessionsOptions = {}) {
-    this.#maxSessions = options.maxSessions ?? 64;
+    this.#maxSessions = options.maxSessions ?? 128;
     this.#idleTimeoutUs = (options.idleTimeoutMs ?? 10_000) * 1000;
     this.#windowSize = options.windowSize;
+    this.#cookie = options.cookie ?? (() => randomBytes(8).readBigUInt64BE());
   }
 
   /** Sessions kept now, finished ones waiting out their idle timeout included. */
@@ -118,16 +135,29 @@ export class BenchSessions {
     if (frame.kind === 'start') {
       const known = this.#sessions.get(frame.session);
       if (known === undefined && this.#sessions.size < this.#maxSessions) {
-        this.#sessions.set(frame.session, this.#open(frame, peer, now));
-        return { kind: 'started', session: frame.session, data: this.#ack(frame.session, 'accepted') };
+        const opened = this.#open(frame, peer, now);
+        this.#sessions.set(frame.session, opened);
+        return { kind: 'started', session: frame.session, data: this.#ack(frame.session, 'accepted', opened.cookie) };
       }
       const mine = known !== undefined && samePeer(known.peer, peer);
       if (mine) known.lastActivity = now;
-      return { kind: 'reply', data: this.#ack(frame.session, mine ? 'accepted' : 'busy') };
+      return { kind: 'reply', data: this.#ack(frame.session, mine ? 'accepted' : 'busy', mine ? known.cookie : undefined) };
     }
     const session = this.#sessions.get(frame.session);
     if (session === undefined || !samePeer(session.peer, peer)) return this.#ignore();
     session.lastActivity = now;
+    if (frame.kind === 'go') {
+      if (session.cookie === undefined || frame.cookie !== session.cookie) return this.#ignore();
+      const data = this.#ack(session.id, 'accepted', session.cookie);
+      if (session.reverse.state !== 'waiting') return { kind: 'reply', data };
+      session.reverse.state = 'sending';
+      return { kind: 'send', session: session.id, data, ...session.start };
+    }
+    if (frame.kind === 'sent-request') {
+      if (session.cookie === undefined) return this.#ignore();
+      const { sent, state } = session.reverse;
+      return { kind: 'reply', data: encodeBenchFrame({ kind: 'sent', session: session.id, final: state === 'done', sent }) };
+    }
     if (frame.kind === 'data') {
       if (session.state !== 'running') return NONE;
       this.#last = { hi: Number(frame.session >> 32n), lo: Number(frame.session & 0xffffffffn), session };
@@ -135,11 +165,13 @@ export class BenchSessions {
       return NONE;
     }
     if (frame.kind !== 'result-request') return this.#ignore();
+    const extended = frame.extended === true;
     if (!frame.final) {
-      if (session.summary) return { kind: 'reply', data: this.#result(session, session.summary, true) };
-      return { kind: 'reply', data: this.#result(session, { ...this.#counts(session), kernelDrops: undefined }, false) };
+      if (session.summary) return { kind: 'reply', data: this.#result(session, session.summary, true, extended) };
+      return { kind: 'reply', data: this.#result(session, { ...this.#counts(session), kernelDrops: undefined }, false, extended) };
     }
-    if (session.state === 'finished' && session.summary) return { kind: 'reply', data: this.#result(session, session.summary, true) };
+    if (session.state === 'finished' && session.summary) return { kind: 'reply', data: this.#result(session, session.summary, true, extended) };
+    session.extended = extended;
     if (session.state === 'finishing') return NONE;
     session.state = 'finishing';
     session.sent = frame.sent;
@@ -164,6 +196,19 @@ export class BenchSessions {
     return true;
   }
 
+  /** Records how many datagrams the server has sent in `session` so far, and whether it is done. */
+  noteSent(session: bigint, sent: number, done: boolean): void {
+    const s = this.#sessions.get(session);
+    if (s === undefined || s.reverse.state === 'waiting') return;
+    s.reverse = { state: done ? 'done' : 'sending', sent };
+  }
+
+  /** Whether the client of `session` was heard within the last `ms` before `nowMs`: the server stops sending to a silent one. */
+  heardWithin(session: bigint, ms: number, nowMs: number): boolean {
+    const s = this.#sessions.get(session);
+    return s !== undefined && Math.round(nowMs * 1000) - s.lastActivity < ms * 1000;
+  }
+
   /** Records the kernel's drop counter as it was when `session` started. */
   noteStartDrops(session: bigint, drops: number | undefined): void {
     const s = this.#sessions.get(session);
@@ -180,7 +225,7 @@ export class BenchSessions {
     const kernelDrops = drops === undefined || s.dropsAtStart === undefined ? undefined : Math.max(0, drops - s.dropsAtStart);
     s.summary = this.#summarize(s, 'finished', kernelDrops);
     s.state = 'finished';
-    return { data: this.#result(s, s.summary, true), summary: s.summary };
+    return { data: this.#result(s, s.summary, true, s.extended), summary: s.summary };
   }
 
   /** Drops sessions idle since before `nowMs - idleTimeout`; returns those that never finished. */
@@ -208,16 +253,18 @@ export class BenchSessions {
     return NONE;
   }
 
-  #open(start: Session['start'] & { session: bigint }, peer: BenchPeer, now: number): Session {
+  #open(start: Session['start'] & { session: bigint; direction?: BenchDirection }, peer: BenchPeer, now: number): Session {
+    const direction = start.direction ?? 'forward';
     return {
       id: start.session,
       peer: { address: peer.address, port: peer.port },
       start: { length: start.length, durationMs: start.durationMs, rate: start.rate },
+      direction,
+      cookie: direction === 'forward' ? undefined : this.#cookie(),
+      reverse: { state: 'waiting', sent: 0 },
       state: 'running',
-      seq: new SequenceCounter(this.#windowSize),
-      jitter: new InterarrivalJitter(),
-      firstArrival: undefined,
-      lastArrival: now,
+      arrivals: new BenchArrivals(this.#windowSize),
+      extended: false,
       lastActivity: now,
       dropsAtStart: undefined,
       sent: undefined,
@@ -225,18 +272,17 @@ export class BenchSessions {
     };
   }
 
-  #ack(session: bigint, status: 'accepted' | 'busy'): Buffer {
-    return encodeBenchFrame({ kind: 'start-ack', session, status });
+  #ack(session: bigint, status: 'accepted' | 'busy', cookie?: bigint): Buffer {
+    return encodeBenchFrame({ kind: 'start-ack', session, status, ...(cookie !== undefined ? { cookie } : {}) });
   }
 
-  #counts(s: Session): ReceiverCounts {
-    const { received, duplicates, outOfOrder, late } = s.seq;
-    const spanUs = s.firstArrival === undefined ? 0 : s.lastArrival - s.firstArrival;
-    return { received, duplicates, outOfOrder, late, jitterUs: s.jitter.value, spanUs };
+  #counts(s: Session): BenchResultStats {
+    return s.arrivals.counts(undefined);
   }
 
-  #result(s: Session, stats: BenchResultStats, final: boolean): Buffer {
-    return encodeBenchFrame({ kind: 'result', session: s.id, final, stats });
+  /** An extended RESULT (delay variation included) only for a request that asked for one. */
+  #result(s: Session, stats: BenchResultStats, final: boolean, extended: boolean): Buffer {
+    return encodeBenchFrame({ kind: 'result', session: s.id, final, stats: extended ? stats : { ...stats, delay: undefined } });
   }
 
   #summarize(s: Session, ended: 'finished' | 'expired', kernelDrops: number | undefined): BenchSessionSummary {
@@ -250,15 +296,15 @@ export class BenchSessions {
       lost: s.sent === undefined ? undefined : lossOf(s.sent, counts.received).lost,
       ...counts,
       kernelDrops,
+      direction: s.direction,
+      sentToClient: s.direction === 'forward' ? undefined : s.reverse.sent,
     };
   }
 }
 
-/** One data frame of a running session: its sequence number, and its transit for the jitter. */
+/** One data frame of a running session. */
 function countData(session: Session, seq: number, sentAt: number, now: number): void {
-  if (session.seq.record(seq) !== 'duplicate') session.jitter.update(sentAt, now);
-  session.firstArrival ??= now;
-  session.lastArrival = now;
+  session.arrivals.record(seq, sentAt, now);
 }
 
 function samePeer(a: BenchPeer, b: BenchPeer): boolean {

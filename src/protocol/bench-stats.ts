@@ -123,6 +123,7 @@ export interface LatencySummary {
   readonly p50: number;
   readonly p90: number;
   readonly p99: number;
+  readonly p999: number;
   readonly max: number;
   readonly mean: number;
 }
@@ -142,6 +143,7 @@ export function summarizeLatency(samples: readonly number[]): LatencySummary | u
     p50: percentile(list, 50),
     p90: percentile(list, 90),
     p99: percentile(list, 99),
+    p999: percentile(list, 99.9),
     max: list[list.length - 1] as number,
     mean: sum / list.length,
   };
@@ -154,4 +156,31 @@ export function summarizeLatency(samples: readonly number[]): LatencySummary | u
 export function lossOf(sent: number, received: number): { lost: number; percent: number } {
   const lost = Math.max(0, sent - received);
   return { lost, percent: sent === 0 ? 0 : (lost / sent) * 100 };
+}
+
+/**
+ * One-way delay variation without synchronised clocks: each arrival's transit time (arrival on
+ * the receiver's clock less the send stamp on the sender's) less the smallest transit seen so
+ * far, which stands for the path's fixed delay plus the clocks' offset. Kept as running totals
+ * (sum, count, max) so that differences of two readings give an interval's mean exactly.
+ * @example
+ * const d = new DelayVariation();
+ * d.update(0, 100); d.update(10, 130); // transits 100, 120: variations 0, 20
+ * d.sumUs; // 20
+ */
+export class DelayVariation {
+  #min = Infinity;
+  sumUs = 0;
+  count = 0;
+  maxUs = 0;
+
+  /** Feeds one arrival: when it was sent (sender's clock, µs) and when it arrived (µs). */
+  update(sentAt: number, arrivedAt: number): void {
+    const transit = arrivedAt - sentAt;
+    if (transit < this.#min) this.#min = transit;
+    const v = transit - this.#min;
+    this.sumUs += v;
+    this.count++;
+    if (v > this.maxUs) this.maxUs = v;
+  }
 }

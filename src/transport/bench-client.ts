@@ -1,43 +1,44 @@
 /**
- * The bench client: START, then paced test traffic, then the server's RESULT, then (optionally)
- * sequential echo round trips, over one connected {@link Sender} (docs/protocol.md, "Bench
- * frames"). Control requests are sent again until answered, within bounds.
+ * The bench client: START, then paced test traffic on one or more streams (bench-traffic.ts),
+ * read at each interval, then the server's RESULT, then (optionally) sequential echo round trips
+ * (docs/protocol.md, "Bench frames"). Control requests are sent again until answered, within
+ * bounds.
  *
- * Longer than most files (about 270 lines) for a reason: the three phases (traffic, result,
- * echoes) share one test's state (sender, session, what was sent, the live counts); the retry
- * and reply machinery already stands alone in bench-replies.ts, the arithmetic in protocol/.
+ * Longer than most files (about 330 lines) for a reason: the phases (start, traffic with its
+ * readings, result, echoes) share one test's state (streams, what was sent, the interval
+ * series); the traffic loop, the streams' requests and the arithmetic each stand alone.
  */
 import { randomBytes } from 'node:crypto';
-import { setImmediate as nextTurn } from 'node:timers/promises';
-import { UdpkitError, formatHostPort } from '../errors.js';
-import { BENCH_DATA_HEADER_LENGTH, BENCH_MAX_LENGTH, echoReplySeq, encodeBenchFrame, formatSessionId, stampBenchData, stampBenchEcho, type BenchFrame } from '../protocol/bench-frames.js';
-import { Pacer } from '../protocol/bench-pacer.js';
-import { buildBenchReport, type BenchReport } from '../protocol/bench-report.js';
+import { UdpkitError, UdpkitRangeError, formatHostPort } from '../errors.js';
+import { BENCH_DATA_HEADER_LENGTH, BENCH_MAX_LENGTH, echoReplySeq, encodeBenchFrame, formatSessionId, stampBenchEcho, type BenchFrame } from '../protocol/bench-frames.js';
+import { IntervalSeries, readingOf, sumReadings, type BenchInterval, type BenchReading } from '../protocol/bench-intervals.js';
+import { buildBenchReport, combineBenchReports, withReverse, type BenchReport } from '../protocol/bench-report.js';
+import type { BenchDirection } from '../protocol/bench-frames.js';
+import { goReverse, reverseReport, waitReverse } from './bench-reverse.js';
 import { lossOf } from '../protocol/bench-stats.js';
-import { openSender, type Sender, type SenderOptions } from './sender.js';
+import { openSender, type SenderOptions } from './sender.js';
 import { checkPayloadSize, validateInteger } from '../validate.js';
-import { ReplyPump, ask, retrySchedule } from './bench-replies.js';
+import { ask, retrySchedule } from './bench-replies.js';
 import { DEFAULT_BENCH_PORT } from './bench-server.js';
-import { milliseconds, monotonicMicroseconds } from './clock.js';
+import { BenchStream } from './bench-stream.js';
+import { sendTraffic, type TrafficResult } from './bench-traffic.js';
+import { monotonicMicroseconds } from './clock.js';
 
 /** Target datagrams per second unless told otherwise (about 5 Mbit/s of 64-byte datagrams). */
 export const DEFAULT_BENCH_RATE = 10_000;
 /** Echo round trips measured by `rtt: true`. */
 export const DEFAULT_ECHOES = 1000;
-/** Datagrams written per event-loop turn at most, so replies and timers still get their turn. */
-const MAX_PER_TURN = 4096;
-/**
- * Data frames stamped together and handed over as spans of one buffer: one sendmmsg on the
- * native socket, no object per datagram, one clock reading (they leave within microseconds).
- */
-const SPAN_COUNT = 64;
-/** In-flight sends before the sender pushes back. */
+/** In-flight sends before a sender pushes back. */
 const HIGH_WATER_MARK = 1024;
 /** Echo phase limits: one echo waits this long, all of them together at most that long. */
 const ECHO_TIMEOUT_MS = 250;
 const ECHO_BUDGET_MS = 3000;
 /** Pause between the last datagram and the RESULT request, for stragglers on a real path. */
 const SETTLE_MS = 20;
+/** Parallel streams at most (`-P`): each is a socket and a session on the server. */
+export const MAX_BENCH_STREAMS = 128;
+/** Readings while sending: every `intervalMs`, or once a second for `onProgress`. */
+const PROGRESS_INTERVAL_MS = 1000;
 
 /** Options of {@link benchClient}: where the server is, as for {@link openSender}, and the test. */
 export interface BenchClientOptions extends Pick<SenderOptions, 'host' | 'family' | 'lookup'> {
@@ -47,16 +48,40 @@ export interface BenchClientOptions extends Pick<SenderOptions, 'host' | 'family
   readonly length?: number;
   /** How long to send, in milliseconds; default 5000. */
   readonly durationMs?: number;
-  /** Datagrams per second; 0 sends as fast as the socket takes them. Default 10000. */
+  /** Datagrams per second per stream; 0 sends as fast as the socket takes them. Default 10000. */
   readonly rate?: number;
+  /** Token bucket depth in datagrams: 1 (default) spaces every datagram evenly. */
+  readonly burst?: number;
+  /** Parallel streams, each its own socket and session, 1 (default) to 128. */
+  readonly streams?: number;
+  /**
+   * Who sends: this client (`forward`, default), the server (`reverse`), or both at once
+   * (`bidir`). `length`, `rate` and `durationMs` apply to both directions. Needs a server that
+   * knows it (issue 15): an older one does not answer, and the test fails with UDPKIT_NO_ANSWER.
+   */
+  readonly direction?: BenchDirection;
+  /** Read the server's counts this often (ms) and report each interval (`intervals`, `onInterval`). */
+  readonly intervalMs?: number;
+  /** Called as each interval closes: the streams' intervals (by stream) and their total. */
+  readonly onInterval?: (interval: BenchIntervalEvent) => void;
   /** Measure round trips with sequential echoes afterwards: `true` for 1000, or a count. */
   readonly rtt?: boolean | number;
   /** How long to wait for the server to answer a control request, retries included; default 3000. */
   readonly answerTimeoutMs?: number;
-  /** Called about once a second while sending, with the server's count so far. */
+  /** Called about once a second while sending (when `intervalMs` is not given), with the server's count so far. */
   readonly onProgress?: (progress: BenchProgress) => void;
   /** Stops sending early when aborted; the report still comes (with `stopped: true`). */
   readonly signal?: AbortSignal;
+}
+
+/** One closed interval: each stream's that closed at this reading, and the total of all of them. */
+export interface BenchIntervalEvent {
+  /** Whose traffic: the client's, or the server's as this client counted it (`reverse`, `bidir`). */
+  readonly direction: 'forward' | 'reverse';
+  /** By stream number; a stream whose reading went unanswered has none (its interval runs on). */
+  readonly streams: readonly (BenchInterval | undefined)[];
+  /** Only when every stream answered (else it runs on into the next). */
+  readonly total: BenchInterval | undefined;
 }
 
 /** A report while the test runs. */
@@ -80,95 +105,82 @@ export class BenchError extends UdpkitError {
 }
 
 interface Test {
-  readonly sender: Sender;
-  readonly replies: ReplyPump;
-  readonly session: bigint;
+  readonly streams: readonly BenchStream[];
+  readonly total: IntervalSeries;
+  /** The server's traffic's total, in intervals (`reverse`, `bidir`). */
+  readonly reverseTotal: IntervalSeries;
   readonly length: number;
-  readonly durationMs: number;
-  readonly rate: number;
   readonly options: BenchClientOptions;
-  /** Cleared when the traffic ends: a progress answer arriving later is not reported. */
+  /** Cleared when the traffic ends: a reading answered later is not reported. */
   readonly live: { sending: boolean };
 }
 
 const is = <K extends BenchFrame['kind']>(kind: K, session: bigint) =>
   (f: BenchFrame): f is Extract<BenchFrame, { kind: K }> => f.kind === kind && f.session === session;
 
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** SPAN_COUNT copies of `template` back to back, as spans. */
-function frameSpans(template: Buffer): { bytes: Buffer; starts: Uint32Array; ends: Uint32Array } {
-  const n = template.length;
-  const bytes = Buffer.allocUnsafe(n * SPAN_COUNT);
-  const starts = new Uint32Array(SPAN_COUNT);
-  const ends = new Uint32Array(SPAN_COUNT);
-  for (let k = 0; k < SPAN_COUNT; k++) {
-    template.copy(bytes, k * n);
-    starts[k] = k * n;
-    ends[k] = (k + 1) * n;
+/**
+ * Reads every stream at `atS` and closes their intervals, and the total's when all answered.
+ * Runs beside the traffic: a stream still waiting on the last reading skips this one.
+ */
+async function readAll(t: Test, atS: number, sent: readonly number[], timeoutMs: number, progress: { sent: number; atS: number }): Promise<void> {
+  const readings = await Promise.all(t.streams.map((s, k) => s.read(atS, sent[k] as number, timeoutMs)));
+  if (!t.live.sending) return;
+  const closed = readings.map((r, k) => (r ? (t.streams[k] as BenchStream).close(r) : undefined));
+  const all = readings.every((r) => r !== undefined);
+  const total = all ? t.total.close(sumReadings(readings as BenchReading[])) : undefined;
+  t.options.onInterval?.({ direction: 'forward', streams: closed, total });
+  const onProgress = t.options.onProgress;
+  if (onProgress && t.options.intervalMs === undefined) {
+    const sentAll = sent.reduce((a, b) => a + b, 0);
+    const received = all ? readings.reduce((a, r) => a + (r as BenchReading).received, 0) : undefined;
+    const loss = received === undefined ? undefined : lossOf(sentAll, received);
+    const sentPerSecond = (sentAll - progress.sent) / Math.max(atS - progress.atS, 1e-9);
+    Object.assign(progress, { sent: sentAll, atS });
+    onProgress({ elapsedMs: atS * 1000, sent: sentAll, sentPerSecond, received, lost: loss?.lost, lossPercent: loss?.percent });
   }
-  return { bytes, starts, ends };
 }
 
-/** Sends paced test traffic until the duration is over or the signal aborts. */
-async function sendTraffic(t: Test): Promise<{ sent: number; sendUs: number }> {
-  const { sender, length, rate, options } = t;
-  const spans = frameSpans(encodeBenchFrame({ kind: 'data', session: t.session, seq: 0, sentAt: 0, length }));
-  // Milliseconds, fractional, as the pacer takes them; the frames carry whole microseconds.
-  const start = milliseconds();
-  const end = start + t.durationMs;
-  const pacer = rate > 0 ? new Pacer(rate, start) : undefined;
-  const progress = options.onProgress && { next: start + 1000, sentBefore: 0, lastAt: start };
-  let seq = 0;
-  let last = start;
-  while (!options.signal?.aborted) {
-    const now = milliseconds();
-    if (now >= end) break;
-    if (progress && now >= progress.next) {
-      askProgress(t, seq, now - start, (seq - progress.sentBefore) / ((now - progress.lastAt) / 1000));
-      Object.assign(progress, { next: progress.next + 1000, sentBefore: seq, lastAt: now });
-    }
-    const due = pacer ? Math.min(pacer.available(now), MAX_PER_TURN) : MAX_PER_TURN;
-    for (let n = 0; n < due; ) {
-      const count = Math.min(due - n, SPAN_COUNT);
-      last = milliseconds();
-      const sentAtUs = Math.floor(last * 1000);
-      for (let k = 0; k < count; k++) stampBenchData(spans.bytes, seq++, sentAtUs, k * length);
-      // Resolves once the kernel has them all (waiting while the socket is full): then the
-      // buffer is free to stamp again.
-      await sender.writeSpans({ ...spans, count });
-      n += count;
-    }
-    pacer?.take(due);
-    if (pacer && pacer.wait() > 0) await pause(Math.min(Math.ceil(pacer.wait()), end - now), options.signal);
-    else await nextTurn();
-  }
-  const sendUs = Math.round((Math.max(milliseconds(), last) - start) * 1000);
-  t.live.sending = false;
-  await sender.flush();
-  return { sent: seq, sendUs };
+/** Reads the server's traffic on every stream at `atS`, as {@link readAll} reads the client's. */
+async function readReverse(t: Test, atS: number, timeoutMs: number): Promise<void> {
+  const readings = await Promise.all(t.streams.map((s) => s.readSent(atS, timeoutMs)));
+  if (!t.live.sending) return;
+  const closed = readings.map((r, k) => (r ? (t.streams[k] as BenchStream).reverseSeries.close(r) : undefined));
+  const total = readings.every((r) => r !== undefined) ? t.reverseTotal.close(sumReadings(readings as BenchReading[])) : undefined;
+  t.options.onInterval?.({ direction: 'reverse', streams: closed, total });
 }
 
-/** Asks for the server's count so far and reports it when (if) it comes. */
-function askProgress(t: Test, sent: number, elapsedMs: number, sentPerSecond: number): void {
-  const request = encodeBenchFrame({ kind: 'result-request', session: t.session, final: false, sent });
-  const answer = t.replies.wait((f): f is Extract<BenchFrame, { kind: 'result' }> => is('result', t.session)(f) && !f.final, 900);
-  t.sender.write(request);
-  void answer.then((heard) => {
-    if (!t.live.sending || !t.options.onProgress) return;
-    const received = heard?.frame.stats.received;
-    const loss = received === undefined ? undefined : lossOf(sent, received);
-    t.options.onProgress({ elapsedMs, sent, sentPerSecond, received, lost: loss?.lost, lossPercent: loss?.percent });
+/**
+ * What runs at each interval boundary, on a grid from the start: readings of the client's
+ * traffic (given what was sent) and of the server's. One boundary missed (a stall) is not made up.
+ */
+function ticker(t: Test, direction: BenchDirection): ((elapsedNs: number, sent?: readonly number[]) => void) | undefined {
+  const everyMs = t.options.intervalMs ?? (t.options.onProgress && direction === 'forward' ? PROGRESS_INTERVAL_MS : undefined);
+  if (everyMs === undefined) return undefined;
+  let next = everyMs * 1e6;
+  const progress = { sent: 0, atS: 0 };
+  return (elapsedNs, sent) => {
+    if (elapsedNs < next) return;
+    while (next <= elapsedNs) next += everyMs * 1e6;
+    if (sent && direction !== 'reverse') void readAll(t, elapsedNs / 1e9, sent, everyMs, progress);
+    if (direction !== 'forward') void readReverse(t, elapsedNs / 1e9, everyMs);
+  };
+}
+
+/** The client's traffic, read every interval (if asked for) while it runs. */
+function traffic(t: Test, v: ReturnType<typeof validate>): Promise<TrafficResult> {
+  const tick = ticker(t, v.direction);
+  return sendTraffic({
+    streams: t.streams.map((s) => ({ sender: s.sender, session: s.session })),
+    length: v.length,
+    durationMs: v.durationMs,
+    rate: v.rate,
+    burst: v.burst,
+    signal: t.options.signal,
+    ...(tick ? { tick } : {}),
   });
 }
 
@@ -178,10 +190,10 @@ function askProgress(t: Test, sent: number, elapsedMs: number, sentPerSecond: nu
  * is no promise, no timer, no decoded object and no later turn of the event loop, which would
  * all count in the round trip. One watch a few times per timeout gives up on a lost echo.
  */
-function measureRtt(t: Test, count: number): Promise<{ samples: number[]; sent: number }> {
+function measureRtt(t: BenchStream, length: number, count: number): Promise<{ samples: number[]; sent: number }> {
   return new Promise((resolve) => {
     const samples: number[] = [];
-    const template = encodeBenchFrame({ kind: 'echo-request', session: t.session, seq: 0, sentAt: 0, length: t.length });
+    const template = encodeBenchFrame({ kind: 'echo-request', session: t.session, seq: 0, sentAt: 0, length });
     const sessionHi = Number(t.session >> 32n);
     const sessionLo = Number(t.session & 0xffff_ffffn);
     const deadline = monotonicMicroseconds() + ECHO_BUDGET_MS * 1000;
@@ -230,62 +242,117 @@ function validate(options: BenchClientOptions) {
     length: validateInteger(options.length ?? 64, { name: 'length', min: BENCH_DATA_HEADER_LENGTH, max: BENCH_MAX_LENGTH }),
     durationMs: validateInteger(options.durationMs ?? 5000, { name: 'durationMs', min: 1, max: 2 ** 32 - 1 }),
     rate: validateInteger(options.rate ?? DEFAULT_BENCH_RATE, { name: 'rate', min: 0, max: 2 ** 32 - 1 }),
+    burst: validateInteger(options.burst ?? 1, { name: 'burst', min: 1, max: 1_000_000 }),
+    streams: validateInteger(options.streams ?? 1, { name: 'streams', min: 1, max: MAX_BENCH_STREAMS }),
+    direction: validateDirection(options.direction),
+    ...(options.intervalMs !== undefined ? { intervalMs: validateInteger(options.intervalMs, { name: 'intervalMs', min: 1, max: 86_400_000 }) } : {}),
     echoes: rtt === undefined || rtt === false ? 0 : rtt === true ? DEFAULT_ECHOES : validateInteger(rtt, { name: 'rtt', min: 1, max: 1_000_000 }),
     answerMs: validateInteger(options.answerTimeoutMs ?? 3000, { name: 'answerTimeoutMs', min: 1, max: 600_000 }),
   };
 }
 
+function validateDirection(d: unknown): BenchDirection {
+  if (d === undefined || d === 'forward' || d === 'reverse' || d === 'bidir') return d ?? 'forward';
+  throw new UdpkitRangeError('UDPKIT_INVALID_ARGUMENT', `direction must be 'forward', 'reverse' or 'bidir', got ${JSON.stringify(String(d))}`);
+}
+
+async function openStreams(options: BenchClientOptions, count: number, length: number, direction: BenchDirection): Promise<BenchStream[]> {
+  const streams: BenchStream[] = [];
+  try {
+    for (let k = 0; k < count; k++) {
+      const sender = await openSender({
+        host: options.host,
+        port: options.port ?? DEFAULT_BENCH_PORT,
+        family: options.family ?? 0,
+        highWaterMark: HIGH_WATER_MARK,
+        ...(options.lookup ? { lookup: options.lookup } : {}),
+      });
+      streams.push(new BenchStream(sender, randomBytes(8).readBigUInt64BE(), length, direction));
+    }
+    return streams;
+  } catch (err) {
+    await closeStreams(streams);
+    throw err;
+  }
+}
+
+async function closeStreams(streams: readonly BenchStream[]): Promise<void> {
+  for (const s of streams) s.replies.stop();
+  await Promise.all(streams.map((s) => s.sender.close()));
+}
+
 /**
- * Runs one test against a bench server and resolves with the report. Rejects with a
- * {@link BenchError} (`UDPKIT_NO_ANSWER`, `UDPKIT_SERVER_BUSY`) when the server does not take it.
+ * Runs one test against a bench server and resolves with the report: with `streams` > 1, the
+ * total, each stream's own report in `streams`. Rejects with a {@link BenchError}
+ * (`UDPKIT_NO_ANSWER`, `UDPKIT_SERVER_BUSY`) when the server does not take it.
  * @example
- * const report = await benchClient({ host: '127.0.0.1', port: 5201, durationMs: 1000, rate: 20_000 });
- * console.log(report.sent, report.lost, report.jitterMs);
+ * const report = await benchClient({ host: '127.0.0.1', port: 5201, durationMs: 1000, rate: 20_000, intervalMs: 250 });
+ * console.log(report.sent, report.lost, report.gaps.cv, report.intervals.length);
  */
 export async function benchClient(options: BenchClientOptions): Promise<BenchReport> {
   const v = validate(options);
-  const sender = await openSender({
-    host: options.host,
-    port: options.port ?? DEFAULT_BENCH_PORT,
-    family: options.family ?? 0,
-    highWaterMark: HIGH_WATER_MARK,
-    ...(options.lookup ? { lookup: options.lookup } : {}),
-  });
-  const server = { address: sender.destination.address, port: sender.destination.port };
+  const streams = await openStreams(options, v.streams, v.length, v.direction);
+  const reverse = v.direction !== 'forward';
+  const first = streams[0] as BenchStream;
+  const server = { address: first.sender.destination.address, port: first.sender.destination.port };
   const where = `${formatHostPort(server.address, server.port)}/udp`;
-  const replies = new ReplyPump(sender);
-  const t: Test = { sender, replies, session: randomBytes(8).readBigUInt64BE(), ...v, options, live: { sending: true } };
+  const t: Test = {
+    streams, total: new IntervalSeries(v.length), reverseTotal: new IntervalSeries(v.length), length: v.length, options: { ...options, ...v }, live: { sending: true },
+  };
   const schedule = retrySchedule(v.answerMs);
   const noAnswer = (what: string): BenchError => {
-    const hint = sender.stats.refused > 0 ? ' (port unreachable: is a bench server running there?)' : '';
+    const hint = streams.some((s) => s.sender.stats.refused > 0) ? ' (port unreachable: is a bench server running there?)'
+      : reverse && what === '' ? ' (a server older than reverse and bidirectional tests ignores them: update udpkit there, or test one way)' : '';
     return new BenchError('UDPKIT_NO_ANSWER', `no answer from bench server at ${where}${what}${hint}`, server);
   };
   try {
-    checkPayloadSize(v.length, sender.destination.family);
-    const start = encodeBenchFrame({ kind: 'start', session: t.session, length: v.length, durationMs: v.durationMs, rate: v.rate });
-    const ack = await ask(sender, replies, start, is('start-ack', t.session), schedule);
-    if (ack === undefined) throw noAnswer('');
-    if (ack.frame.status === 'busy') throw new BenchError('UDPKIT_SERVER_BUSY', `bench server at ${where} is busy; try again later`, server);
-    const traffic = await sendTraffic(t);
+    checkPayloadSize(v.length, first.sender.destination.family);
+    await Promise.all(streams.map(async (s) => {
+      const start = encodeBenchFrame({ kind: 'start', session: s.session, length: v.length, durationMs: v.durationMs, rate: v.rate, direction: v.direction });
+      const ack = await ask(s.sender, s.replies, start, is('start-ack', s.session), schedule);
+      if (ack === undefined) throw noAnswer('');
+      if (ack.frame.status === 'busy') throw new BenchError('UDPKIT_SERVER_BUSY', `bench server at ${where} is busy${v.streams > 1 ? ` (${v.streams} streams asked for)` : ''}; try again later`, server);
+      if (reverse && (ack.frame.cookie === undefined || !(await goReverse(s, ack.frame.cookie, schedule)))) throw noAnswer(' to GO');
+    }));
+    const sent = v.direction === 'reverse'
+      ? { sent: streams.map(() => 0), sendUs: await waitReverse(streams, v.durationMs, options.signal, ticker(t, v.direction)), gaps: streams.map(() => ({ count: 0, meanUs: NaN, cv: NaN })) }
+      : await traffic(t, v);
+    t.live.sending = false;
     const stopped = options.signal?.aborted === true;
-    await pause(SETTLE_MS, undefined);
-    const request = encodeBenchFrame({ kind: 'result-request', session: t.session, final: true, sent: traffic.sent });
-    const final = (f: BenchFrame): f is Extract<BenchFrame, { kind: 'result' }> => is('result', t.session)(f) && f.final;
-    const result = await ask(sender, replies, request, final, schedule);
-    if (result === undefined) throw noAnswer(' for the result');
-    const echo = v.echoes > 0 && !options.signal?.aborted ? await measureRtt(t, v.echoes) : undefined;
-    return buildBenchReport({
+    await pause(SETTLE_MS);
+    const serverSent = reverse ? await Promise.all(streams.map((s) => s.serverSent(schedule))) : [];
+    for (const s of streams) s.stopArrivals();
+    if (serverSent.some((n) => n === undefined)) throw noAnswer(' for its sent count');
+    const back = reverse
+      ? reverseReport(streams, t.reverseTotal, { server, length: v.length, rate: v.rate, sendUs: sent.sendUs, sent: serverSent as number[], stopped })
+      : undefined;
+    if (back) options.onInterval?.({ direction: 'reverse', ...back.closed });
+    const results = await Promise.all(streams.map((s, k) => s.final(sent.sent[k] as number, schedule)));
+    if (results.some((r) => r === undefined)) throw noAnswer(' for the result');
+    const atS = sent.sendUs / 1e6;
+    const finals = results.map((r, k) => readingOf(atS, sent.sent[k] as number, r!));
+    const closed = finals.map((r, k) => (streams[k] as BenchStream).close(r));
+    if (v.direction !== 'reverse') options.onInterval?.({ direction: 'forward', streams: closed, total: t.total.close(sumReadings(finals)) });
+    const echo = v.echoes > 0 && !options.signal?.aborted ? await measureRtt(first, v.length, v.echoes) : undefined;
+    const reports = streams.map((s, k) => buildBenchReport({
       server,
-      session: formatSessionId(t.session),
+      session: formatSessionId(s.session),
       length: v.length,
       rate: v.rate,
-      ...traffic,
-      result: result.frame.stats,
+      burst: v.burst,
+      sent: sent.sent[k] as number,
+      sendUs: sent.sendUs,
+      gaps: sent.gaps[k] as TrafficResult['gaps'][number],
+      intervals: s.series.intervals,
+      result: results[k]!,
       stopped,
-      ...(echo ? { echo } : {}),
-    });
+      ...(echo && k === 0 ? { echo } : {}),
+    }));
+    const forward = reports.length === 1 ? (reports[0] as BenchReport) : combineBenchReports(reports, t.total.intervals);
+    if (back === undefined) return forward;
+    // Reverse: the server's traffic is the report (round trips measured all the same).
+    return v.direction === 'reverse' ? { ...back.report, ...(forward.rtt ? { rtt: forward.rtt } : {}) } : withReverse(forward, back.report);
   } finally {
-    replies.stop();
-    await sender.close();
+    await closeStreams(streams);
   }
 }

@@ -14,6 +14,7 @@ import type { SocketState } from '../types.js';
 import { validateInteger, validatePort } from '../validate.js';
 import { milliseconds } from './clock.js';
 import { CloseOnce } from './close-once.js';
+import { SILENT_STOP_MS, serveTraffic } from './bench-server-traffic.js';
 
 /** The port `udpkit bench` uses unless told otherwise (iperf3's). */
 export const DEFAULT_BENCH_PORT = 5201;
@@ -26,7 +27,7 @@ export interface BenchServerOptions {
   readonly address?: string;
   /** 4 or 6 for one family only; 0 (default) for both. */
   readonly family?: 0 | 4 | 6;
-  /** Sessions at once; more clients are told the server is busy. Default 64. */
+  /** Sessions at once; more clients are told the server is busy. Default 128. */
   readonly maxSessions?: number;
   /** A session whose client is silent this long is dropped (and reported expired); default 10 s. */
   readonly idleTimeoutMs?: number;
@@ -49,6 +50,8 @@ export class BenchServer extends EventEmitter {
   #state: SocketState = 'bound';
   readonly #closer = new CloseOnce();
   #timer: NodeJS.Timeout | undefined;
+  /** Aborts the server's own traffic (reverse sessions) when it closes. */
+  readonly #sending = new AbortController();
 
   /** @internal use {@link benchServer} */
   constructor(backend: ReceiveBackend, sessions: BenchSessions) {
@@ -113,6 +116,22 @@ export class BenchServer extends EventEmitter {
         void this.#drops().then((n) => this.#sessions.noteStartDrops(step.session, n));
         this.#schedule();
         return;
+      case 'send':
+        this.#reply(step.data, port, address, ignore);
+        if (this.#state !== 'bound') return;
+        void serveTraffic({
+          backend: this.#backend,
+          session: step.session,
+          port,
+          address,
+          length: step.length,
+          durationMs: step.durationMs,
+          rate: step.rate,
+          signal: this.#sending.signal,
+          alive: () => this.#sessions.heardWithin(step.session, SILENT_STOP_MS, milliseconds()),
+          progress: (sent, done) => this.#sessions.noteSent(step.session, sent, done),
+        }).catch((err: Error) => this.emit('error', err));
+        return;
       case 'finishing':
         void this.#drops().then((n) => {
           const done = this.#sessions.finish(step.session, n);
@@ -147,6 +166,7 @@ export class BenchServer extends EventEmitter {
   close(): Promise<void> {
     return this.#closer.run(async () => {
       this.#state = 'closing';
+      this.#sending.abort();
       clearTimeout(this.#timer);
       await this.#backend.close();
       this.#state = 'closed';
@@ -163,7 +183,7 @@ export class BenchServer extends EventEmitter {
  */
 export async function benchServer(options: BenchServerOptions = {}): Promise<BenchServer> {
   const port = validatePort(options.port ?? DEFAULT_BENCH_PORT, { allowZero: true });
-  const maxSessions = validateInteger(options.maxSessions ?? 64, { name: 'maxSessions', min: 1, max: 65_536 });
+  const maxSessions = validateInteger(options.maxSessions ?? 128, { name: 'maxSessions', min: 1, max: 65_536 });
   const idleTimeoutMs = validateInteger(options.idleTimeoutMs ?? 10_000, { name: 'idleTimeoutMs', min: 1, max: 86_400_000 });
   const backend = await openBackend({ port, family: options.family ?? 0, ...(options.address !== undefined ? { address: options.address } : {}) });
   try {

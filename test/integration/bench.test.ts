@@ -92,7 +92,9 @@ describe('udpkit bench (built binary)', () => {
     expect(r.stdout).toMatch(/^bench to 127\.0\.0\.1:\d+\/udp, session [0-9a-f]{16}: 64-byte datagrams for 0\.\d\d s, 1000 datagrams\/s\n/);
     expect(r.stdout).toMatch(/^sent {8}\d+ datagrams, \d+\/s, [\d.]+ Mbit\/s$/m);
     expect(r.stdout).toMatch(/^loss {8}\d+ \([\d.]+%\)/m);
-    expect(r.stdout).toMatch(/^jitter {6}[\d.]+ ms$/m);
+    expect(r.stdout).toMatch(/^jitter {6}[\d.]+ ms; one-way delay variation mean [\d.]+ ms, max [\d.]+ ms$/m);
+    expect(r.stdout).toMatch(/^pacing {6}burst 1; gaps between sends mean [\d.]+ µs, CV [\d.]+$/m);
+    expect(r.stdout).toMatch(/^loss split {2}path \d+, receiving socket \d+; reordered \d+, duplicated \d+$/m);
     // Piped stderr: no live lines.
     expect(r.stderr).toBe('');
   });
@@ -108,7 +110,7 @@ describe('udpkit bench (built binary)', () => {
   it.each([
     [['--loopback', '-l', '10'], /^udpkit: -l\/--length must be a whole number from 28 to 65535, got "10"$/],
     [['--loopback', '-l', '65530'], /^udpkit: message is 65530 bytes; one UDP datagram over IPv4 carries at most 65507$/],
-    [['--loopback', '--rate', 'fast'], /^udpkit: --rate must be a whole number/],
+    [['--loopback', '--rate', 'fast'], /^udpkit: --rate must be a rate from 0 to 4294967295 per second/],
     [['--loopback', '-t', '0'], /^udpkit: -t\/--time must be a number of seconds/],
     [[], /^udpkit: bench needs HOST\[:PORT\] to test against, --server, or --loopback$/],
     [['--server', '-l', '100'], /^udpkit: -l\/--length is for a client$/],

@@ -20,7 +20,13 @@ const frames: fc.Arbitrary<BenchFrame> = fc.oneof(
   fc.record({ kind: fc.constant('data' as const), session: u64, seq: safe, sentAt: safe, length: sized }),
   fc.record({ kind: fc.constant('start' as const), session: u64, length: fc.integer({ min: 28, max: 65535 }), durationMs: u32, rate: u32 }),
   fc.record({ kind: fc.constant('start-ack' as const), session: u64, status: fc.constantFrom('accepted' as const, 'busy' as const) }),
+  fc.record({ kind: fc.constant('start' as const), session: u64, length: fc.integer({ min: 28, max: 65535 }), durationMs: u32, rate: u32, direction: fc.constantFrom('reverse' as const, 'bidir' as const) }),
+  fc.record({ kind: fc.constant('start-ack' as const), session: u64, status: fc.constantFrom('accepted' as const, 'busy' as const), cookie: u64 }),
+  fc.record({ kind: fc.constant('go' as const), session: u64, cookie: u64 }),
+  fc.record({ kind: fc.constant('sent-request' as const), session: u64 }),
+  fc.record({ kind: fc.constant('sent' as const), session: u64, final: fc.boolean(), sent: safe }),
   fc.record({ kind: fc.constant('result-request' as const), session: u64, final: fc.boolean(), sent: safe }),
+  fc.record({ kind: fc.constant('result-request' as const), session: u64, final: fc.boolean(), sent: safe, extended: fc.constant(true) }),
   fc.record({
     kind: fc.constant('result' as const),
     session: u64,
@@ -34,7 +40,9 @@ const frames: fc.Arbitrary<BenchFrame> = fc.oneof(
       jitterUs: fc.integer({ min: 0, max: 2 ** 40 }).map((ns) => ns / 1000),
       spanUs: safe,
       kernelDrops: fc.option(safe, { nil: undefined }),
-    }),
+    }, { requiredKeys: ['received', 'duplicates', 'outOfOrder', 'late', 'jitterUs', 'spanUs', 'kernelDrops'] }).chain((stats) =>
+      fc.option(fc.record({ sumUs: safe, count: safe, maxUs: safe }), { nil: undefined }).map((delay) => (delay ? { ...stats, delay } : stats)),
+    ),
   }),
   fc.record({ kind: fc.constantFrom('echo-request' as const, 'echo-reply' as const), session: u64, seq: safe, sentAt: safe, length: fc.integer({ min: 32, max: 2000 }) }),
 );
@@ -88,6 +96,27 @@ describe('bench frames', () => {
     expect(result.subarray(64).toString('hex')).toBe('ffffffffffffffff');
   });
 
+  it('carries delay variation in the 96-byte extended RESULT, asked for by a 96-byte request', () => {
+    const request = encodeBenchFrame({ kind: 'result-request', session: 1n, final: false, sent: 5, extended: true });
+    const stats = { received: 4, duplicates: 0, outOfOrder: 0, late: 0, jitterUs: 1, spanUs: 9, kernelDrops: undefined, delay: { sumUs: 70, count: 4, maxUs: 40 } };
+    const result = encodeBenchFrame({ kind: 'result', session: 1n, final: false, stats });
+    expect([request.length, result.length, request[5], result[5]]).toEqual([96, 96, 0x02, 0x02]);
+    expect(result.subarray(72).toString('hex')).toBe('0000000000000046' + '0000000000000004' + '0000000000000028');
+    expect(decodeBenchFrame(result)).toEqual({ kind: 'result', session: 1n, final: false, stats });
+  });
+
+  it('lays out a reverse START, the START_ACK with its cookie, GO and SENT as docs/protocol.md says', () => {
+    const start = encodeBenchFrame({ kind: 'start', session: 1n, length: 64, durationMs: 1000, rate: 10, direction: 'bidir' });
+    expect([start.length, start[5]]).toEqual([28, 0x08]);
+    const ack = encodeBenchFrame({ kind: 'start-ack', session: 1n, status: 'accepted', cookie: 0x0102030405060708n });
+    expect(ack.subarray(16).toString('hex')).toBe('00000000' + '0102030405060708');
+    const go = encodeBenchFrame({ kind: 'go', session: 1n, cookie: 0x0102030405060708n });
+    expect([go.length, go[4], go.subarray(16).toString('hex')]).toEqual([28, 7, '0102030405060708' + '00000000']);
+    const sent = encodeBenchFrame({ kind: 'sent', session: 1n, final: true, sent: 300 });
+    expect([sent.length, sent[4], sent[5], sent.subarray(16).toString('hex')]).toEqual([28, 9, 1, '000000000000012c' + '00000000']);
+    expect(encodeBenchFrame({ kind: 'sent-request', session: 1n }).length).toBe(28);
+  });
+
   it('answers an echo with the same bytes and the reply op', () => {
     const req = encodeBenchFrame({ kind: 'echo-request', session: 7n, seq: 3, sentAt: 99, length: 100 });
     const reply = echoReplyFor(req);
@@ -108,6 +137,9 @@ describe('bench frames', () => {
     ack: encodeBenchFrame({ kind: 'start-ack', session: 1n, status: 'accepted' }),
     data: encodeBenchFrame({ kind: 'data', session: 1n, seq: 1, sentAt: 1, length: 28 }),
     request: encodeBenchFrame({ kind: 'result-request', session: 1n, final: false, sent: 1 }),
+    extended: encodeBenchFrame({ kind: 'result-request', session: 1n, final: false, sent: 1, extended: true }),
+    reverse: encodeBenchFrame({ kind: 'start', session: 1n, length: 64, durationMs: 1000, rate: 10, direction: 'reverse' }),
+    go: encodeBenchFrame({ kind: 'go', session: 1n, cookie: 7n }),
   };
   const edit = (buf: Buffer, at: number, bytes: number[]): Buffer => {
     const copy = Buffer.from(buf);
@@ -127,10 +159,16 @@ describe('bench frames', () => {
     ['a START_ACK with an unknown status', edit(valid.ack, 16, [2])],
     ['a START_ACK with reserved bytes set', edit(valid.ack, 18, [1])],
     ['a START with the final flag', edit(valid.start, 5, [1])],
-    ['a RESULT_REQUEST with an unknown flag', edit(valid.request, 5, [2])],
+    ['a RESULT_REQUEST with an unknown flag', edit(valid.request, 5, [4])],
+    ['a 72-byte RESULT_REQUEST with the extended flag', edit(valid.request, 5, [2])],
+    ['an extended RESULT_REQUEST without the flag', edit(valid.extended, 5, [0])],
     ['a RESULT_REQUEST not padded', valid.request.subarray(0, 24)],
     ['a RESULT_REQUEST with an unknown count', edit(valid.request, 16, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])],
     ['reserved header bytes set', edit(valid.start, 6, [0, 1])],
+    ['a START asking for reverse and bidir at once', edit(valid.reverse, 5, [0x0c])],
+    ['a START with an unknown direction flag', edit(valid.reverse, 5, [0x10])],
+    ['a GO with its padding set', edit(valid.go, 27, [1])],
+    ['a GO cut short', valid.go.subarray(0, 24)],
     ['a control frame cut short', valid.start.subarray(0, 15)],
   ])('rejects %s', (_what, bytes) => {
     expect(decodeBenchFrame(bytes)).toBeUndefined();

@@ -60,6 +60,56 @@ describe('BenchSessions', () => {
     expect(again.kind === 'reply' && again.data.equals(done.data)).toBe(true);
   });
 
+  it('answers an extended request with delay variation, and an older client the old way', () => {
+    const s = new BenchSessions();
+    s.handleDatagram(start(1n), alice, us(0));
+    // Transit 100, 150, 120 µs: variation over the least so far 0, 50, 20.
+    s.handleDatagram(data(1n, 0, 0), alice, us(100));
+    s.handleDatagram(data(1n, 1, 1000), alice, us(1150));
+    s.handleDatagram(data(1n, 2, 2000), alice, us(2120));
+    const extended = encodeBenchFrame({ kind: 'result-request', session: 1n, final: false, sent: 3, extended: true });
+    const reply = s.handleDatagram(extended, alice, us(3000));
+    expect(reply.kind === 'reply' && reply.data.length).toBe(96);
+    expect(replyOf(reply)).toMatchObject({ kind: 'result', final: false, stats: { received: 3, delay: { sumUs: 70, count: 3, maxUs: 50 } } });
+    const old = s.handleDatagram(ask(1n, false, 3), alice, us(3001));
+    expect(old.kind === 'reply' && old.data.length).toBe(72);
+    expect((replyOf(old) as { stats: object }).stats).not.toHaveProperty('delay');
+    // The final answer follows the final request's wish, and so does a repeat of it.
+    expect(s.handleDatagram(encodeBenchFrame({ kind: 'result-request', session: 1n, final: true, sent: 3, extended: true }), alice, us(4000)).kind).toBe('finishing');
+    const done = s.finish(1n, undefined)!;
+    expect(done.data.length).toBe(96);
+    expect(done.summary.delay).toEqual({ sumUs: 70, count: 3, maxUs: 50 });
+    const repeat = s.handleDatagram(ask(1n, true, 3), alice, us(4001));
+    expect(repeat.kind === 'reply' && repeat.data.length).toBe(72);
+  });
+
+  it('reverse: sends only after GO returns the cookie from the START_ACK, and tells what it sent', () => {
+    const s = new BenchSessions({ cookie: () => 0xc0ffeen });
+    const reverseStart = encodeBenchFrame({ kind: 'start', session: 1n, length: 100, durationMs: 500, rate: 2000, direction: 'reverse' });
+    expect(replyOf(s.handleDatagram(reverseStart, alice, us(0)))).toEqual({ kind: 'start-ack', session: 1n, status: 'accepted', cookie: 0xc0ffeen });
+    const sentRequest = encodeBenchFrame({ kind: 'sent-request', session: 1n });
+    expect(replyOf(s.handleDatagram(sentRequest, alice, us(1)))).toEqual({ kind: 'sent', session: 1n, final: false, sent: 0 });
+    // A wrong cookie, or the right one from elsewhere: nothing is sent.
+    expect(s.handleDatagram(encodeBenchFrame({ kind: 'go', session: 1n, cookie: 1n }), alice, us(2)).kind).toBe('none');
+    expect(s.handleDatagram(encodeBenchFrame({ kind: 'go', session: 1n, cookie: 0xc0ffeen }), mallory, us(3)).kind).toBe('none');
+    const go = encodeBenchFrame({ kind: 'go', session: 1n, cookie: 0xc0ffeen });
+    const step = s.handleDatagram(go, alice, us(4));
+    expect(step).toMatchObject({ kind: 'send', session: 1n, length: 100, durationMs: 500, rate: 2000 });
+    // A repeated GO is answered, and starts nothing more.
+    expect(s.handleDatagram(go, alice, us(5)).kind).toBe('reply');
+    s.noteSent(1n, 400, false);
+    expect(s.heardWithin(1n, 2000, us(5) + 1999)).toBe(true);
+    expect(s.heardWithin(1n, 2000, us(5) + 2000)).toBe(false);
+    s.noteSent(1n, 1000, true);
+    expect(replyOf(s.handleDatagram(sentRequest, alice, us(6)))).toEqual({ kind: 'sent', session: 1n, final: true, sent: 1000 });
+    expect(s.handleDatagram(ask(1n, true, 0), alice, us(7)).kind).toBe('finishing');
+    expect(s.finish(1n, 0)!.summary).toMatchObject({ direction: 'reverse', sent: 0, received: 0, sentToClient: 1000 });
+    // A forward session has no cookie: GO and SENT_REQUEST are ignored.
+    s.handleDatagram(start(2n), alice, us(8));
+    expect(s.handleDatagram(encodeBenchFrame({ kind: 'go', session: 2n, cookie: 0xc0ffeen }), alice, us(9)).kind).toBe('none');
+    expect(s.handleDatagram(encodeBenchFrame({ kind: 'sent-request', session: 2n }), alice, us(9)).kind).toBe('none');
+  });
+
   it('computes jitter from send timestamps and arrival times', () => {
     const s = new BenchSessions();
     s.handleDatagram(start(2n), alice, us(0));

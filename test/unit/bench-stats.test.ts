@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InterarrivalJitter, SequenceCounter, lossOf, percentile, summarizeLatency } from '../../src/protocol/bench-stats.js';
+import { latencyHistogram } from '../../src/protocol/bench-histogram.js';
+import { DelayVariation, InterarrivalJitter, SequenceCounter, lossOf, percentile, summarizeLatency } from '../../src/protocol/bench-stats.js';
 
 function counted(seqs: readonly number[], window?: number) {
   const c = new SequenceCounter(window);
@@ -98,10 +99,10 @@ describe('percentiles', () => {
   });
 
   it('summarises unsorted samples', () => {
-    expect(summarizeLatency([30, 10, 20, 40])).toEqual({ count: 4, min: 10, p50: 20, p90: 40, p99: 40, max: 40, mean: 25 });
+    expect(summarizeLatency([30, 10, 20, 40])).toEqual({ count: 4, min: 10, p50: 20, p90: 40, p99: 40, p999: 40, max: 40, mean: 25 });
     expect(summarizeLatency([])).toBeUndefined();
     const s = summarizeLatency([...hundred].reverse())!;
-    expect([s.p50, s.p90, s.p99, s.max]).toEqual([50, 90, 99, 100]);
+    expect([s.p50, s.p90, s.p99, s.p999, s.max]).toEqual([50, 90, 99, 100, 100]);
   });
 });
 
@@ -110,5 +111,42 @@ describe('lossOf', () => {
     expect(lossOf(0, 0)).toEqual({ lost: 0, percent: 0 });
     expect(lossOf(5, 7)).toEqual({ lost: 0, percent: 0 });
     expect(lossOf(200, 190)).toEqual({ lost: 10, percent: 5 });
+  });
+});
+
+describe('latencyHistogram', () => {
+  it('counts samples in 1-2-5 bins from the smallest sample\'s bin to the largest\'s', () => {
+    expect(latencyHistogram([])).toEqual([]);
+    expect(latencyHistogram([12, 15, 48, 1000, 999.9])).toEqual([
+      { fromUs: 10, toUs: 20, count: 2 },
+      { fromUs: 20, toUs: 50, count: 1 },
+      { fromUs: 50, toUs: 100, count: 0 },
+      { fromUs: 100, toUs: 200, count: 0 },
+      { fromUs: 200, toUs: 500, count: 0 },
+      { fromUs: 500, toUs: 1000, count: 1 },
+      { fromUs: 1000, toUs: 2000, count: 1 },
+    ]);
+    expect(latencyHistogram([0.4, 1, 2.5])).toEqual([
+      { fromUs: 0, toUs: 1, count: 1 },
+      { fromUs: 1, toUs: 2, count: 1 },
+      { fromUs: 2, toUs: 5, count: 1 },
+    ]);
+  });
+
+  it('puts every sample in exactly one bin whose bounds hold it', () => {
+    const samples = Array.from({ length: 2000 }, (_, i) => Math.round(10 ** ((i % 97) / 16) * 10) / 10);
+    const bins = latencyHistogram(samples);
+    expect(bins.reduce((a, b) => a + b.count, 0)).toBe(samples.length);
+    for (const b of bins) expect(b.count).toBe(samples.filter((t) => t >= b.fromUs && t < b.toUs).length);
+  });
+});
+
+describe('DelayVariation', () => {
+  it('measures each transit over the least seen so far, whatever the clocks\' offset', () => {
+    const d = new DelayVariation();
+    // The receiver's clock is 5 s ahead: only differences count.
+    for (const [sent, arrived] of [[0, 5_000_100], [10, 5_000_160], [20, 5_000_110], [30, 5_000_200]]) d.update(sent as number, arrived as number);
+    // Transits 100, 150, 90, 170: variations 0, 50, 0 (a new least), 80.
+    expect({ sumUs: d.sumUs, count: d.count, maxUs: d.maxUs }).toEqual({ sumUs: 130, count: 4, maxUs: 80 });
   });
 });

@@ -10,7 +10,12 @@ const loopback = (o: { loopback?: true }): boolean => o.loopback === true;
 export const benchSpec = defineCommand({
   name: 'bench',
   description: 'measure throughput, loss, jitter and round trips to a bench server (like iperf3 -u)',
-  examples: ['udpkit bench --server -p 5201', 'udpkit bench 10.0.0.7 -t 10 --rate 20000 -l 1200', 'udpkit bench --loopback --rtt --json'],
+  examples: [
+    'udpkit bench --server -p 5201',
+    'udpkit bench 10.0.0.7 -t 10 --rate 20k -l 1200 -i 1 --rtt',
+    'udpkit bench 10.0.0.7 --bitrate 100M -l 1200 -P 4 --bidir',
+    'udpkit bench --loopback --reverse --json',
+  ],
   flags: (cmd) =>
     withFamilyFlags(
       cmd
@@ -22,9 +27,16 @@ export const benchSpec = defineCommand({
         .option('--once', 'with --server: exit after one session')
         .option('-l, --length <bytes>', 'bytes per datagram, 28 (the bench header) or more (default 64)')
         .option('-t, --time <seconds>', 'how long to send (default 5)')
-        .option('--rate <pps>', 'datagrams per second, 0: as fast as possible (default 10000)')
+        .addOption(new Option('--rate <pps>', 'datagrams per second per stream, k/M/G for 1e3/1e6/1e9 (20k); 0: as fast as possible (default 10000)').conflicts('bitrate'))
+        .option('--bitrate <bits>', 'UDP payload bits per second per stream, k/M/G (100M); sets --rate from -l')
+        .option('--burst <n>', 'datagrams sent back to back, every n/rate (default 1: every gap the same)')
+        .addOption(new Option('-R, --reverse', 'the server sends and this client counts (needs a server that knows it)').conflicts('bidir'))
+        .option('--bidir', 'both send at once: the client\'s traffic and the server\'s, each counted by the other end')
+        .option('-P, --parallel <n>', 'streams at once, each its own socket and session, 1 to 128 (default 1)')
+        .option('-i, --interval <seconds>', 'a line (or JSON object) per interval of this many seconds')
         .option('--rtt', 'then measure round trips with 1000 sequential echoes')
-        .option('--json', 'one JSON object per report'),
+        .addOption(new Option('--json', 'one JSON object per report').conflicts('jsonStream'))
+        .option('--json-stream', 'one JSON object per interval, then the report, one per line'),
     ),
   rules: [
     { flag: 'once', inapplicable: notServer, why: 'is for --server' },
@@ -33,6 +45,13 @@ export const benchSpec = defineCommand({
     { flag: 'time', inapplicable: server, why: 'is for a client' },
     { flag: 'rate', inapplicable: server, why: 'is for a client' },
     { flag: 'rtt', inapplicable: server, why: 'is for a client' },
+    { flag: 'bitrate', inapplicable: server, why: 'is for a client' },
+    { flag: 'burst', inapplicable: server, why: 'is for a client' },
+    { flag: 'parallel', inapplicable: server, why: 'is for a client' },
+    { flag: 'interval', inapplicable: server, why: 'is for a client' },
+    { flag: 'jsonStream', inapplicable: server, why: 'is for a client (the server prints one JSON object per session with --json)' },
+    { flag: 'reverse', inapplicable: server, why: 'is for a client (it asks the server to send)' },
+    { flag: 'bidir', inapplicable: server, why: 'is for a client (it asks the server to send too)' },
     { flag: 'port', inapplicable: loopback, why: 'does not apply to --loopback, which picks a free port itself' },
     { flag: 'ipv4', inapplicable: loopback, why: 'does not apply to --loopback (it runs over 127.0.0.1)' },
     { flag: 'ipv6', inapplicable: loopback, why: 'does not apply to --loopback (it runs over 127.0.0.1)' },

@@ -4,13 +4,16 @@
  * `--loopback` runs both in this process over 127.0.0.1.
  */
 import { formatHostPort, UsageError } from '../../errors.js';
-import { benchReportJson, benchSessionJson, formatBenchProgress, formatBenchReport, formatBenchSession } from '../../format/bench.js';
+import {
+  benchIntervalJson, benchReportJson, benchReportStreamJson, benchSessionJson, formatBenchInterval, formatBenchProgress, formatBenchReport, formatBenchSession,
+} from '../../format/bench.js';
 import type { BoundAddress } from '../../transport/listener.js';
 import { BENCH_DATA_HEADER_LENGTH, BENCH_MAX_LENGTH } from '../../protocol/bench-frames.js';
-import { DEFAULT_BENCH_RATE, benchClient, type BenchProgress } from '../../transport/bench-client.js';
+import { DEFAULT_BENCH_RATE, MAX_BENCH_STREAMS, benchClient, type BenchIntervalEvent, type BenchProgress } from '../../transport/bench-client.js';
 import { benchLoopback, type BenchLoopbackOptions } from '../../transport/bench-loopback.js';
 import { DEFAULT_BENCH_PORT, benchServer, type BenchServer } from '../../transport/bench-server.js';
-import { parseHostPort, validateInteger, validatePort, validateSeconds } from '../../validate.js';
+import type { BenchReport } from '../../protocol/bench-report.js';
+import { parseHostPort, validateInteger, validatePort, validateRate, validateSeconds } from '../../validate.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from '../io.js';
 import { localAddress } from '../local-address.js';
 import type { BenchOptions } from './bench.options.js';
@@ -35,31 +38,55 @@ function mode(args: readonly string[], opts: BenchOptions): 'server' | 'loopback
   return picked;
 }
 
+/** Datagrams per second from --rate, or from --bitrate and the datagram length. */
+function rateOf(opts: BenchOptions, length: number): number {
+  if (opts.bitrate === undefined) return validateRate(opts.rate ?? String(DEFAULT_BENCH_RATE), { name: '--rate', min: 0, max: 2 ** 32 - 1 });
+  const bits = validateRate(opts.bitrate, { name: '--bitrate', min: 0, max: 8 * BENCH_MAX_LENGTH * (2 ** 32 - 1) });
+  const rate = Math.round(bits / (8 * length));
+  if (bits > 0 && rate === 0) throw new UsageError(`--bitrate ${opts.bitrate} is less than one ${length}-byte datagram a second`);
+  return rate;
+}
+
 function clientOptions(opts: BenchOptions, io: CliIo): BenchLoopbackOptions {
-  const onProgress = (io.stderr as { isTTY?: boolean }).isTTY === true
+  const length = validateInteger(opts.length ?? '64', { name: '-l/--length', min: BENCH_DATA_HEADER_LENGTH, max: BENCH_MAX_LENGTH });
+  const intervalMs = opts.interval === undefined ? undefined : validateSeconds(opts.interval, { name: '-i/--interval', min: 0.01 });
+  const json = opts.jsonStream === true;
+  const onInterval = intervalMs === undefined ? undefined
+    : (e: BenchIntervalEvent) => void io.stdout.write(json ? benchIntervalJson(e) + '\n' : formatBenchInterval(e));
+  const onProgress = intervalMs === undefined && (io.stderr as { isTTY?: boolean }).isTTY === true
     ? (p: BenchProgress) => void io.stderr.write(formatBenchProgress(p) + '\n')
     : undefined;
   return {
-    length: validateInteger(opts.length ?? '64', { name: '-l/--length', min: BENCH_DATA_HEADER_LENGTH, max: BENCH_MAX_LENGTH }),
+    length,
     durationMs: validateSeconds(opts.time ?? '5', { name: '-t/--time', min: 0.001 }),
-    rate: validateInteger(opts.rate ?? String(DEFAULT_BENCH_RATE), { name: '--rate', min: 0, max: 2 ** 32 - 1 }),
+    rate: rateOf(opts, length),
+    burst: validateInteger(opts.burst ?? '1', { name: '--burst', min: 1, max: 1_000_000 }),
+    streams: validateInteger(opts.parallel ?? '1', { name: '-P/--parallel', min: 1, max: MAX_BENCH_STREAMS }),
+    direction: opts.reverse === true ? 'reverse' : opts.bidir === true ? 'bidir' : 'forward',
     rtt: opts.rtt === true,
     signal: io.signal,
+    ...(intervalMs !== undefined ? { intervalMs } : {}),
+    ...(onInterval ? { onInterval } : {}),
     ...(onProgress ? { onProgress } : {}),
   };
+}
+
+function writeReport(report: BenchReport, opts: BenchOptions, io: CliIo): void {
+  if (opts.jsonStream === true) io.stdout.write(benchReportStreamJson(report) + '\n');
+  else io.stdout.write(opts.json === true ? benchReportJson(report) + '\n' : formatBenchReport(report));
 }
 
 async function runClient(args: readonly string[], opts: BenchOptions, io: CliIo): Promise<number> {
   const defaultPort = opts.port === undefined ? DEFAULT_BENCH_PORT : validatePort(opts.port, { name: '--port' });
   const { host, port } = parseHostPort(args[0], defaultPort);
   const report = await benchClient({ host, port, family: familyOf(opts), ...clientOptions(opts, io) });
-  io.stdout.write(opts.json === true ? benchReportJson(report) + '\n' : formatBenchReport(report));
+  writeReport(report, opts, io);
   return EXIT_OK;
 }
 
 async function runLoopback(opts: BenchOptions, io: CliIo): Promise<number> {
   const report = await benchLoopback(clientOptions(opts, io));
-  io.stdout.write(opts.json === true ? benchReportJson(report) + '\n' : formatBenchReport(report));
+  writeReport(report, opts, io);
   return EXIT_OK;
 }
 
