@@ -37,7 +37,7 @@ function panels(data: BenchChartData): string {
   return [
     stepChart({ title: 'Throughput', box: box(0), x: time, y: { label: 'Mbit/s' }, id: 'throughput', color: '#1f77b4', steps: steps((i) => i.mbps), emptyNote: NOT_MEASURED }),
     stepChart({ title: 'Loss', box: box(1), x: time, y: { label: 'loss (%)' }, id: 'loss', color: '#d62728', steps: steps((i) => i.lossPercent), emptyNote: NOT_MEASURED }),
-    stepChart({ title: 'Delay', box: box(2), x: time, y: { label: 'delay (ms)' }, id: 'delay', color: '#2ca02c', steps: steps((i) => i.delayMs), emptyNote: NOT_MEASURED }),
+    stepChart({ title: 'Delay variation', box: box(2), x: time, y: { label: 'over the least (ms)' }, id: 'delay', color: '#2ca02c', steps: steps((i) => i.delayMs), emptyNote: NOT_MEASURED }),
     barChart({
       title: 'Round-trip histogram',
       box: box(3),
@@ -46,6 +46,8 @@ function panels(data: BenchChartData): string {
       id: 'histogram',
       color: '#9467bd',
       bars: data.histogram.map((b) => ({ from: b.fromUs, to: b.toUs, value: b.count })),
+      // The bins widen 1, 2, 5, 10... µs: on a linear axis all but the last would be slivers.
+      slots: true,
       emptyNote: NOT_MEASURED,
     }),
   ].join('');

@@ -51,6 +51,12 @@ export interface StepChartOptions extends PanelOptions {
 /** Options of {@link barChart}: one bar per entry, `from`..`to` wide and `value` high. */
 export interface BarChartOptions extends PanelOptions {
   readonly bars: readonly { readonly from: number; readonly to: number; readonly value: number }[];
+  /**
+   * Each bar in an equal slot labelled with its range, in order, rather than at its place on a
+   * linear axis: for bins that widen as they go (1, 2, 5, 10, 20... µs), which a linear axis
+   * would squeeze into its first pixels.
+   */
+  readonly slots?: boolean;
 }
 
 // Room around the plot for the title, the tick labels and the axis labels.
@@ -155,20 +161,26 @@ export function stepChart(o: StepChartOptions): string {
  * @example barChart({ title: 'Round-trip histogram', box, x: { label: 'round trip (µs)' }, y: { label: 'count' }, id: 'histogram', color: '#9467bd', bars })
  */
 export function barChart(o: BarChartOptions): string {
-  const xt = spanTicks(o.bars, o.x);
+  const slotted = o.slots === true && o.bars.length > 0;
+  // In slots the x axis counts bars (no numeric ticks); each slot gets its range as a label.
+  const xt: Ticks = slotted ? { min: 0, max: o.bars.length, values: [], decimals: 0 } : spanTicks(o.bars, o.x);
   const yt = valueTicks(o.bars.map((b) => b.value).filter(defined), o.y);
   const p = plotArea(o.box);
   const sx = scale(xt.min, xt.max, p.left, p.right);
   const sy = scale(yt.min, yt.max, p.bottom, p.top);
-  const rects = o.bars.map((b) => {
+  const rects = o.bars.map((b, i) => {
     const v = defined(b.value) ? b.value : 0;
-    const x = sx(b.from);
+    const x = slotted ? sx(i + 0.1) : sx(b.from);
+    const width = slotted ? sx(i + 0.9) - x : sx(b.to) - x;
     const top = sy(Math.max(v, 0));
-    return el('rect', { class: 'bar', x, y: top, width: Math.max(sx(b.to) - x, 0.5), height: Math.max(sy(Math.min(v, 0)) - top, 0), fill: o.color, stroke: '#fff', 'stroke-width': 0.5 },
+    return el('rect', { class: 'bar', x, y: top, width: Math.max(width, 0.5), height: Math.max(sy(Math.min(v, 0)) - top, 0), fill: o.color, stroke: '#fff', 'stroke-width': 0.5 },
       textElement('title', {}, `${b.from} to ${b.to}: ${v}`));
   });
+  const labels = slotted
+    ? o.bars.map((b, i) => textElement('text', { class: 'slot-label', x: sx(i + 0.5), y: p.bottom + 16, 'text-anchor': 'middle', 'font-size': 10 }, `${b.from}-${b.to}`))
+    : [];
   const series = el('g', { class: 'series', 'data-series': o.id, 'data-bars': o.bars.length }, ...rects);
-  return panel(o, xt, yt, series, o.bars.length === 0);
+  return panel(o, xt, yt, series + labels.join(''), o.bars.length === 0);
 }
 
 /**

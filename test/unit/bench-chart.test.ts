@@ -56,7 +56,10 @@ describe('benchChartSvg', () => {
   it('labels its axes with units and round ticks', () => {
     const root = parseXml(benchChartSvg(data));
     const labels = findAll(root, (e) => e.attributes['class'] === 'axis-label').map((e) => e.text);
-    expect(labels).toEqual(['Mbit/s', 'time (s)', 'loss (%)', 'time (s)', 'delay (ms)', 'time (s)', 'count', 'round-trip time (µs)']);
+    expect(labels).toEqual(['Mbit/s', 'time (s)', 'loss (%)', 'time (s)', 'over the least (ms)', 'time (s)', 'count', 'round-trip time (µs)']);
+    // The histogram's bins widen (1, 2, 5, 10... µs): each in an equal slot, labelled with its range.
+    const slots = findAll(root, (e) => e.attributes['class'] === 'slot-label').map((e) => e.text);
+    expect(slots).toEqual(data.histogram.map((b) => `${b.fromUs}-${b.toUs}`));
     const throughput = findAll(root, (e) => e.attributes['data-panel'] === 'throughput')[0] as XmlElement;
     const yTicks = findAll(findAll(throughput, (e) => e.attributes['data-axis'] === 'y')[0] as XmlElement, (e) => e.name === 'text' && e.attributes['class'] === undefined);
     expect(yTicks.map((t) => t.text)).toEqual(['0', '1', '2', '3', '4', '5', '6']);

@@ -36,7 +36,8 @@ export const benchSpec = defineCommand({
         .option('-i, --interval <seconds>', 'a line (or JSON object) per interval of this many seconds')
         .option('--rtt', 'then measure round trips with 1000 sequential echoes')
         .addOption(new Option('--json', 'one JSON object per report').conflicts('jsonStream'))
-        .option('--json-stream', 'one JSON object per interval, then the report, one per line'),
+        .option('--json-stream', 'one JSON object per interval, then the report, one per line')
+        .option('--plot <file>', 'then draw throughput, loss and delay variation over time (and the --rtt histogram) to FILE.svg or FILE.html (intervals of -i, or 1 s)'),
     ),
   rules: [
     { flag: 'once', inapplicable: notServer, why: 'is for --server' },
@@ -49,6 +50,7 @@ export const benchSpec = defineCommand({
     { flag: 'burst', inapplicable: server, why: 'is for a client' },
     { flag: 'parallel', inapplicable: server, why: 'is for a client' },
     { flag: 'interval', inapplicable: server, why: 'is for a client' },
+    { flag: 'plot', inapplicable: server, why: 'is for a client (it draws the client\'s report)' },
     { flag: 'jsonStream', inapplicable: server, why: 'is for a client (the server prints one JSON object per session with --json)' },
     { flag: 'reverse', inapplicable: server, why: 'is for a client (it asks the server to send)' },
     { flag: 'bidir', inapplicable: server, why: 'is for a client (it asks the server to send too)' },

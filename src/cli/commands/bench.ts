@@ -17,6 +17,7 @@ import { parseHostPort, validateInteger, validatePort, validateRate, validateSec
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from '../io.js';
 import { localAddress } from '../local-address.js';
 import type { BenchOptions } from './bench.options.js';
+import { PLOT_INTERVAL_MS, plotKind, writePlot } from './bench-plot.js';
 
 /** How long `--server --once` keeps answering after its session, for a repeated RESULT request. */
 const ONCE_LINGER_MS = 500;
@@ -49,11 +50,13 @@ function rateOf(opts: BenchOptions, length: number): number {
 
 function clientOptions(opts: BenchOptions, io: CliIo): BenchLoopbackOptions {
   const length = validateInteger(opts.length ?? '64', { name: '-l/--length', min: BENCH_DATA_HEADER_LENGTH, max: BENCH_MAX_LENGTH });
-  const intervalMs = opts.interval === undefined ? undefined : validateSeconds(opts.interval, { name: '-i/--interval', min: 0.01 });
+  const asked = opts.interval === undefined ? undefined : validateSeconds(opts.interval, { name: '-i/--interval', min: 0.01 });
+  // --plot needs intervals; without -i they are read a second apart and not printed.
+  const intervalMs = asked ?? (opts.plot !== undefined ? PLOT_INTERVAL_MS : undefined);
   const json = opts.jsonStream === true;
-  const onInterval = intervalMs === undefined ? undefined
+  const onInterval = asked === undefined ? undefined
     : (e: BenchIntervalEvent) => void io.stdout.write(json ? benchIntervalJson(e) + '\n' : formatBenchInterval(e));
-  const onProgress = intervalMs === undefined && (io.stderr as { isTTY?: boolean }).isTTY === true
+  const onProgress = asked === undefined && (io.stderr as { isTTY?: boolean }).isTTY === true
     ? (p: BenchProgress) => void io.stderr.write(formatBenchProgress(p) + '\n')
     : undefined;
   return {
@@ -71,22 +74,23 @@ function clientOptions(opts: BenchOptions, io: CliIo): BenchLoopbackOptions {
   };
 }
 
-function writeReport(report: BenchReport, opts: BenchOptions, io: CliIo): void {
+function writeReport(report: BenchReport, opts: BenchOptions, io: CliIo, target: string): void {
   if (opts.jsonStream === true) io.stdout.write(benchReportStreamJson(report) + '\n');
   else io.stdout.write(opts.json === true ? benchReportJson(report) + '\n' : formatBenchReport(report));
+  if (opts.plot !== undefined) writePlot(opts.plot, report, target);
 }
 
 async function runClient(args: readonly string[], opts: BenchOptions, io: CliIo): Promise<number> {
   const defaultPort = opts.port === undefined ? DEFAULT_BENCH_PORT : validatePort(opts.port, { name: '--port' });
   const { host, port } = parseHostPort(args[0], defaultPort);
   const report = await benchClient({ host, port, family: familyOf(opts), ...clientOptions(opts, io) });
-  writeReport(report, opts, io);
+  writeReport(report, opts, io, formatHostPort(host, port));
   return EXIT_OK;
 }
 
 async function runLoopback(opts: BenchOptions, io: CliIo): Promise<number> {
   const report = await benchLoopback(clientOptions(opts, io));
-  writeReport(report, opts, io);
+  writeReport(report, opts, io, '--loopback');
   return EXIT_OK;
 }
 
@@ -119,7 +123,10 @@ async function runServer(opts: BenchOptions, io: CliIo): Promise<number> {
 
 /** Runs `udpkit bench`. */
 export async function run(args: readonly string[], opts: BenchOptions, io: CliIo): Promise<number> {
-  switch (mode(args, opts)) {
+  const m = mode(args, opts);
+  // A --plot name that cannot be drawn is refused before the test, not after it.
+  if (opts.plot !== undefined) plotKind(opts.plot);
+  switch (m) {
     case 'server':
       return runServer(opts, io);
     case 'loopback':
