@@ -50,6 +50,23 @@ describe('udpkit bench --reverse / --bidir', () => {
     expect(report.delay.delayVarMeanMs).toBeGreaterThanOrEqual(0);
   });
 
+  it('--reverse -P 4: the server sends four streams at the rate asked, each counted here and there', async () => {
+    const s = await server();
+    const r = await runCli(['bench', `127.0.0.1:${s.port}`, '--reverse', '-P', '4', '-t', '0.5', '--rate', '1000', '--json'], { timeoutMs: 30_000 });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    const report = JSON.parse(r.stdout) as BenchReport;
+    const served = await sessions(s.running, 4);
+    expect(report.streams).toHaveLength(4);
+    expectAccounted(report);
+    for (const stream of report.streams!) {
+      expectAccounted(stream);
+      expect(served.find((x) => x.id === stream.session)).toMatchObject({ direction: 'reverse', received: 0, sentToClient: stream.sent });
+      // One loop paces every session of the server: each keeps its rate (a stall is caught up).
+      expect(stream.sent).toBeGreaterThan(400);
+      expect(stream.sent).toBeLessThanOrEqual(501);
+    }
+  });
+
   it('--bidir -P 2: each end sends and each counts the other\'s traffic', async () => {
     const s = await server();
     const r = await runCli(['bench', `127.0.0.1:${s.port}`, '--bidir', '-P', '2', '-t', '0.5', '--rate', '1000', '--json'], { timeoutMs: 30_000 });
