@@ -38,9 +38,9 @@ const BLOCK_MARGIN_NS = 120_000;
 const never = new Int32Array(new SharedArrayBuffer(4));
 
 /**
- * Where data frames go: a client's {@link Sender}, or the server's socket toward one client
- * (`--reverse`). `writeNow` hands one datagram over at once when it can; a datagram it could
- * not (`inFlight` > 0 after it) is held until sent, so its buffer must not be reused.
+ * Where data frames go: what the loop needs of a client's `Sender`. `writeNow` hands one
+ * datagram over at once when it can; a datagram it could not (`inFlight` > 0 after it) is held
+ * until sent, so its buffer must not be reused.
  */
 export interface DataSink {
   writeNow(data: Buffer): boolean;
