@@ -16,11 +16,12 @@ function toJson(value: object): string {
 }
 
 function lossLine(r: BenchReport): string {
+  // The receiving socket: the server's, or this client's for the server's traffic.
+  const whose = r.direction === 'reverse' ? "this client's" : "the server's";
   let line = `loss        ${r.lost} (${pct(r.lossPercent)})`;
-  if (r.direction === 'reverse') line += "; this client's kernel drops: not read";
-  else if (r.kernelDrops === undefined) line += '; server kernel drops: n/a';
-  else if (r.lost > 0) line += `, of which the server's kernel dropped ${Math.min(r.kernelDrops, r.lost)} (receive buffer full)`;
-  else line += `; server kernel drops: ${r.kernelDrops}`;
+  if (r.kernelDrops === undefined) line += `; ${whose} kernel drops: n/a`;
+  else if (r.lost > 0) line += `, of which ${whose} kernel dropped ${Math.min(r.kernelDrops, r.lost)} (receive buffer full)`;
+  else line += `; ${whose} kernel drops: ${r.kernelDrops}`;
   if (r.late > 0) line += `; ${r.late} arrived too late to tell from duplicates, so loss may be off by that much`;
   return line;
 }

@@ -188,11 +188,12 @@ export function buildBenchReport(input: BenchReportInput): BenchReport {
 
 /**
  * The total of several streams' reports (`-P`): counts and rates added; jitter, delay variation
- * and gap CV the worst stream's; the server's kernel drops the largest any stream saw (they
- * share one server socket, so each stream's figure already covers the others' drops).
+ * and gap CV the worst stream's. Kernel drops: the largest any stream saw when the streams share
+ * one receiving socket (the server's: each stream's figure already covers the others' drops),
+ * their sum when each had its own (the client's, `reverse`).
  * @example combineBenchReports([a, b], totalIntervals).sent // a.sent + b.sent
  */
-export function combineBenchReports(reports: readonly BenchReport[], intervals: readonly BenchInterval[]): BenchReport {
+export function combineBenchReports(reports: readonly BenchReport[], intervals: readonly BenchInterval[], sharedSocket = true): BenchReport {
   const first = reports[0] as BenchReport;
   const sum = (f: (r: BenchReport) => number): number => reports.reduce((a, r) => a + f(r), 0);
   const max = (f: (r: BenchReport) => number): number => Math.max(...reports.map(f));
@@ -201,7 +202,8 @@ export function combineBenchReports(reports: readonly BenchReport[], intervals: 
   const received = sum((r) => r.received);
   const { lost, percent } = lossOf(sent, received);
   const drops = reports.map((r) => r.kernelDrops);
-  const kernelDrops = drops.some((d) => d === undefined) ? undefined : Math.max(...(drops as number[]));
+  const known = drops as number[];
+  const kernelDrops = drops.some((d) => d === undefined) ? undefined : sharedSocket ? Math.max(...known) : known.reduce((a, b) => a + b, 0);
   const socket = kernelDrops === undefined ? undefined : Math.min(kernelDrops, lost);
   const jitter = jitterRange(intervals);
   const varMean = reports.every((r) => r.delay.delayVarMeanMs !== null) && received > 0

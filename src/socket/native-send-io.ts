@@ -116,6 +116,20 @@ class NativeSendIo implements SendIo {
     return { address: a.address, port: a.port };
   }
 
+  setReceiveBufferSize(bytes: number): void {
+    // The addon throws above INT_MAX / 2; Linux caps the request at net.core.rmem_max anyway.
+    this.#socket.setRecvBufferSize(Math.min(bytes, 2 ** 30 - 1));
+  }
+
+  kernelDrops(): Promise<number | undefined> {
+    try {
+      return Promise.resolve(this.#socket.drops());
+    } catch {
+      // Closed (EBADF), or no counter on this system.
+      return Promise.resolve(undefined);
+    }
+  }
+
   close(): Promise<void> {
     this.#socket.close();
     return Promise.resolve();

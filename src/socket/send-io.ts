@@ -5,6 +5,8 @@
  */
 import type dgram from 'node:dgram';
 import { errnoOf } from '../errors.js';
+import { kernelDropsForFd } from '../net/socket-drops.js';
+import { socketFd } from './handle.js';
 import type { Endpoint } from '../types.js';
 import { applyMulticastSend, type MulticastSend } from './multicast.js';
 
@@ -38,6 +40,10 @@ export interface SendIo {
   sendSpans?(bytes: Buffer, starts: Uint32Array, ends: Uint32Array, from: number, to: number): number;
   /** With `sendSpans`: resolves once the socket can take datagrams again. */
   writable?(): Promise<void>;
+  /** SO_RCVBUF to ask for (the kernel caps it at net.core.rmem_max): room for replies. */
+  setReceiveBufferSize(bytes: number): void;
+  /** The kernel's count of replies dropped on this socket (buffer full), if readable. */
+  kernelDrops(): Promise<number | undefined>;
 }
 
 /** Takes one reply; see {@link SendIo.onMessage}. */
@@ -86,6 +92,13 @@ class DgramSendIo implements SendIo {
   localAddress(): { address: string; port: number } {
     const a = this.#socket.address();
     return { address: a.address, port: a.port };
+  }
+  setReceiveBufferSize(bytes: number): void {
+    this.#socket.setRecvBufferSize(bytes);
+  }
+  kernelDrops(): Promise<number | undefined> {
+    const fd = socketFd(this.#socket);
+    return fd === undefined ? Promise.resolve(undefined) : kernelDropsForFd(fd);
   }
   close(): Promise<void> {
     return new Promise((resolve) => this.#socket.close(() => resolve()));

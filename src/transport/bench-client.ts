@@ -14,7 +14,7 @@ import { BENCH_DATA_HEADER_LENGTH, BENCH_MAX_LENGTH, echoReplySeq, encodeBenchFr
 import { IntervalSeries, readingOf, sumReadings, type BenchInterval, type BenchReading } from '../protocol/bench-intervals.js';
 import { buildBenchReport, combineBenchReports, withReverse, type BenchReport } from '../protocol/bench-report.js';
 import type { BenchDirection } from '../protocol/bench-frames.js';
-import { goReverse, reverseReport, waitReverse } from './bench-reverse.js';
+import { goReverse, reverseDrops, reverseReport, waitReverse } from './bench-reverse.js';
 import { lossOf } from '../protocol/bench-stats.js';
 import { openSender, type SenderOptions } from './sender.js';
 import { checkPayloadSize, validateInteger } from '../validate.js';
@@ -324,7 +324,7 @@ export async function benchClient(options: BenchClientOptions): Promise<BenchRep
     for (const s of streams) s.stopArrivals();
     if (serverSent.some((n) => n === undefined)) throw noAnswer(' for its sent count');
     const back = reverse
-      ? reverseReport(streams, t.reverseTotal, { server, length: v.length, rate: v.rate, sendUs: sent.sendUs, sent: serverSent as number[], stopped })
+      ? reverseReport(streams, t.reverseTotal, { server, length: v.length, rate: v.rate, sendUs: sent.sendUs, sent: serverSent as number[], drops: await reverseDrops(streams), stopped })
       : undefined;
     if (back) options.onInterval?.({ direction: 'reverse', ...back.closed });
     const results = await Promise.all(streams.map((s, k) => s.final(sent.sent[k] as number, schedule)));

@@ -14,7 +14,7 @@ import type { SocketState } from '../types.js';
 import { validateInteger, validatePort } from '../validate.js';
 import { milliseconds } from './clock.js';
 import { CloseOnce } from './close-once.js';
-import { SILENT_STOP_MS, serveTraffic } from './bench-server-traffic.js';
+import { SILENT_STOP_MS, ServerSendLoop } from './bench-server-traffic.js';
 
 /** The port `udpkit bench` uses unless told otherwise (iperf3's). */
 export const DEFAULT_BENCH_PORT = 5201;
@@ -52,12 +52,14 @@ export class BenchServer extends EventEmitter {
   #timer: NodeJS.Timeout | undefined;
   /** Aborts the server's own traffic (reverse sessions) when it closes. */
   readonly #sending = new AbortController();
+  readonly #sendLoop: ServerSendLoop;
 
   /** @internal use {@link benchServer} */
   constructor(backend: ReceiveBackend, sessions: BenchSessions) {
     super();
     this.#backend = backend;
     this.#sessions = sessions;
+    this.#sendLoop = new ServerSendLoop(backend, this.#sending.signal);
     // The socket itself, not a Listener: batches with no object and no copy per datagram, and
     // replies with no promise each, so that an echo costs the server little besides the socket.
     backend.start(
@@ -119,18 +121,16 @@ export class BenchServer extends EventEmitter {
       case 'send':
         this.#reply(step.data, port, address, ignore);
         if (this.#state !== 'bound') return;
-        void serveTraffic({
-          backend: this.#backend,
+        this.#sendLoop.add({
           session: step.session,
           port,
           address,
           length: step.length,
           durationMs: step.durationMs,
           rate: step.rate,
-          signal: this.#sending.signal,
           alive: () => this.#sessions.heardWithin(step.session, SILENT_STOP_MS, milliseconds()),
           progress: (sent, done) => this.#sessions.noteSent(step.session, sent, done),
-        }).catch((err: Error) => this.emit('error', err));
+        });
         return;
       case 'finishing':
         void this.#drops().then((n) => {

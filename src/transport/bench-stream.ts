@@ -27,6 +27,8 @@ export class BenchStream {
   readonly direction: BenchDirection;
   /** The server's traffic as this end counts it (`--reverse`, `--bidir`), once {@link countArrivals} ran. */
   arrivals: BenchArrivals | undefined;
+  /** This socket's kernel drop counter when the server's traffic began, if readable. */
+  dropsAtStart: number | undefined;
   /** Ask for extended RESULTs: until an older server shows it does not answer them. */
   #extended = true;
   #heardExtended = false;

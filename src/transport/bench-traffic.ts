@@ -28,7 +28,7 @@ const MAX_PER_TURN = 4096;
  */
 const SPAN_COUNT = 64;
 /** Paced: the event loop gets a turn this often (ns). */
-const YIELD_EVERY_NS = 5_000_000;
+export const YIELD_EVERY_NS = 5_000_000;
 /** Paced: a wait longer than this sleeps on a timer, waking a millisecond early. */
 const SLEEP_ABOVE_NS = 2_000_000;
 /** Paced: a wait longer than this blocks the thread in Atomics.wait, for all but the margin. */
@@ -38,9 +38,9 @@ const BLOCK_MARGIN_NS = 120_000;
 const never = new Int32Array(new SharedArrayBuffer(4));
 
 /**
- * Where data frames go: a client's {@link Sender}, or the server's socket toward one client
- * (`--reverse`). `writeNow` hands one datagram over at once when it can; a datagram it could
- * not (`inFlight` > 0 after it) is held until sent, so its buffer must not be reused.
+ * Where data frames go: what the loop needs of a client's `Sender`. `writeNow` hands one
+ * datagram over at once when it can; a datagram it could not (`inFlight` > 0 after it) is held
+ * until sent, so its buffer must not be reused.
  */
 export interface DataSink {
   writeNow(data: Buffer): boolean;
@@ -88,6 +88,23 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/**
+ * Waits `wait` ns from `now` the way a pacing loop must: on a timer when long (true: the event
+ * loop ran meanwhile), else blocked in Atomics.wait, else spinning on the clock, waking early
+ * enough each time to spin the rest.
+ * @example if (await waitNs(now, pacer.wait(), signal)) yieldAt = nanoseconds() + YIELD_EVERY_NS;
+ */
+export async function waitNs(now: number, wait: number, signal: AbortSignal | undefined): Promise<boolean> {
+  if (wait > SLEEP_ABOVE_NS) {
+    await pause(wait / 1e6 - 1, signal);
+    return true;
+  }
+  if (wait > BLOCK_ABOVE_NS) Atomics.wait(never, 0, 0, (wait - BLOCK_MARGIN_NS) / 1e6);
+  // Not through the pacer and nanoseconds(): each reading would make a heap number.
+  else if (wait > 0) spinUntil(now + wait);
+  return false;
 }
 
 /** SPAN_COUNT copies of `template` back to back, as spans. */
@@ -214,16 +231,7 @@ async function paced(plan: TrafficPlan): Promise<TrafficResult> {
     }
     const due = pacer.available(now);
     if (due === 0) {
-      const wait = pacer.wait();
-      if (wait > SLEEP_ABOVE_NS) {
-        await pause(Math.min(wait, loop.end - now) / 1e6 - 1, plan.signal);
-        yieldAt = nanoseconds() + YIELD_EVERY_NS;
-      } else if (wait > BLOCK_ABOVE_NS) {
-        Atomics.wait(never, 0, 0, (wait - BLOCK_MARGIN_NS) / 1e6);
-      } else {
-        // Not through the pacer and nanoseconds(): each reading would make a heap number.
-        spinUntil(now + wait);
-      }
+      if (await waitNs(now, Math.min(pacer.wait(), loop.end - now), plan.signal)) yieldAt = nanoseconds() + YIELD_EVERY_NS;
       continue;
     }
     const lane = lanes[turn] as Lane;

@@ -178,6 +178,24 @@ export class Sender extends EventEmitter {
     return this.#io.localAddress();
   }
 
+  /**
+   * Asks for a receive buffer of `bytes` (SO_RCVBUF; the kernel caps it at net.core.rmem_max),
+   * for a sender that takes many replies at once: `udpkit bench --reverse` receives a whole test.
+   * @example sender.setReceiveBufferSize(8 * 1024 * 1024)
+   */
+  setReceiveBufferSize(bytes: number): void {
+    this.#io.setReceiveBufferSize(bytes);
+  }
+
+  /**
+   * How many replies the kernel dropped on this socket because its buffer was full (Linux), or
+   * `undefined` where that cannot be read.
+   * @example const before = await sender.kernelDrops();
+   */
+  kernelDrops(): Promise<number | undefined> {
+    return this.#state === 'bound' ? this.#io.kernelDrops().catch(() => undefined) : Promise.resolve(undefined);
+  }
+
   /** Datagrams handed to the kernel whose send has not completed yet. */
   get inFlight(): number {
     return this.#inFlight;

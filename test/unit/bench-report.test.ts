@@ -54,7 +54,7 @@ describe('formatBenchReport', () => {
       '',
     ]);
     const late = formatBenchReport(buildBenchReport({ ...input, result: { ...input.result, late: 4, kernelDrops: undefined } }));
-    expect(late).toMatch(/^loss {8}10 \(1\.000%\); server kernel drops: n\/a; 4 arrived too late to tell from duplicates, so loss may be off by that much$/m);
+    expect(late).toMatch(/^loss {8}10 \(1\.000%\); the server's kernel drops: n\/a; 4 arrived too late to tell from duplicates, so loss may be off by that much$/m);
   });
 
   it('keeps unknown values as null in JSON', () => {
