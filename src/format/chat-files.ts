@@ -77,6 +77,12 @@ export function formatChatFileEvent(e: ChatFileEvent): string | undefined {
   }
 }
 
+/** True when anything happened with files: an offer, a transfer, a refusal, a name made safe. */
+export function anyFileActivity(s: ChatFileStats): boolean {
+  const r = s.refused;
+  return s.offered + s.served + s.received + s.failed + s.unsafeNames + r.unoffered + r.rateLimited + r.busy + r.malformed + r.unsafe > 0;
+}
+
 /**
  * The files part of the summary line.
  * @example formatFileSummary(stats) // 'files offered 2, served 2, received 1, failed 0; refused 3 (unoffered 1, rate-limited 0, busy 0, malformed 1, unsafe 1); unsafe names 1'

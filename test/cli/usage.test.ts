@@ -61,6 +61,7 @@ const INAPPLICABLE: readonly (readonly [readonly string[], string])[] = [
   [['bench', '--server', '--json-stream'], '--json-stream is for a client (the server prints one JSON object per session with --json)'],
   [['bench', '--server', '--reverse'], '-R/--reverse is for a client (it asks the server to send)'],
   [['bench', '--server', '--bidir'], '--bidir is for a client (it asks the server to send too)'],
+  [['bench', '--server', '--plot', 'run.svg'], "--plot is for a client (it draws the client's report)"],
   [['bench', '--loopback', '-p', '5201'], '-p/--port does not apply to --loopback, which picks a free port itself'],
   [['bench', '--loopback', '-4'], '-4/--ipv4 does not apply to --loopback (it runs over 127.0.0.1)'],
   [['bench', '--loopback', '-6'], '-6/--ipv6 does not apply to --loopback (it runs over 127.0.0.1)'],

@@ -1,7 +1,7 @@
 /** `udpkit chat`'s file commands as typed, and file events as shown (JSON and terminal lines). */
 import { describe, expect, it } from 'vitest';
 import { parseChatLine } from '../../src/cli/chat-input.js';
-import { chatFileEventJson, formatBytes, formatChatFileEvent, formatFileSummary } from '../../src/format/chat-files.js';
+import { anyFileActivity, chatFileEventJson, formatBytes, formatChatFileEvent, formatFileSummary } from '../../src/format/chat-files.js';
 import type { ChatFileEvent } from '../../src/transport/chat-files.js';
 
 describe('file commands', () => {
@@ -50,5 +50,10 @@ describe('file events', () => {
     expect(
       formatFileSummary({ offered: 2, served: 2, received: 1, failed: 0, refused: { unoffered: 1, rateLimited: 0, busy: 0, malformed: 1, unsafe: 1 }, unsafeNames: 1 }),
     ).toBe('files offered 2, served 2, received 1, failed 0; refused 3 (unoffered 1, rate-limited 0, busy 0, malformed 1, unsafe 1); unsafe names 1');
+    // Shown only when something happened with files: one refused request is enough.
+    const none = { offered: 0, served: 0, received: 0, failed: 0, refused: { unoffered: 0, rateLimited: 0, busy: 0, malformed: 0, unsafe: 0 }, unsafeNames: 0 };
+    expect(anyFileActivity(none)).toBe(false);
+    expect(anyFileActivity({ ...none, refused: { ...none.refused, busy: 1 } })).toBe(true);
+    expect(anyFileActivity({ ...none, unsafeNames: 1 })).toBe(true);
   });
 });

@@ -13,7 +13,7 @@ import { chat, type Chat } from '../../transport/chat.js';
 import { parseHostPort, validateInteger, validatePort } from '../../validate.js';
 import { parseChatLine, type ChatCommand } from '../chat-input.js';
 import { performFileCommand, showFileEvents, type FileSettings } from '../chat-file-run.js';
-import { formatFileSummary } from '../../format/chat-files.js';
+import { anyFileActivity, formatFileSummary } from '../../format/chat-files.js';
 import { jsonUi, terminalUi, type ChatUi } from '../chat-ui.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo } from '../io.js';
 import { keyFrom } from '../key-option.js';
@@ -159,7 +159,8 @@ export async function run(_args: readonly string[], opts: ChatOptions, io: CliIo
   await c.close();
   await ui.close();
   io.stderr.write(formatChatSummary(c.stats, drops, key !== undefined) + '\n');
-  if (c.files) io.stderr.write(formatFileSummary(c.files.stats) + '\n');
+  // A chat that never saw a file says nothing of files; a refused request is activity too.
+  if (c.files && anyFileActivity(c.files.stats)) io.stderr.write(formatFileSummary(c.files.stats) + '\n');
   if (failure !== undefined) io.stderr.write(`udpkit: ${failure}\n`);
   return code;
 }
