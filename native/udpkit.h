@@ -70,6 +70,7 @@ struct Socket {
   napi_ref on_batch = nullptr, on_error = nullptr, on_writable = nullptr;
   int poll_errors = 0;       // POLLERR wakeups in a row that carried no socket error
   uint32_t seen_drops = 0;  // the latest SO_RXQ_OVFL counter seen on a received datagram
+  bool no_gso = false;      // the kernel refused UDP_SEGMENT on this socket once: send one by one
   ArenaRefs arena;
   CacheEntry cache[kCacheSize];
   napi_ref cache_strings = nullptr;  // a JS array of 2 * kCacheSize strings, never shown to JS

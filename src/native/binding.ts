@@ -103,9 +103,11 @@ export interface NativeUdp {
    * One sendmmsg of `buffers[start .. start + 64)` to `address`:`port` or the connected peer.
    * Returns how many the kernel took (0 when full: retry after `waitWritable`); continue from
    * `start + taken`. Throws coded when the first of them fails (`ECONNREFUSED`, `EMSGSIZE`...);
-   * a failure after the first ends the batch early and shows on the next call.
+   * a failure after the first ends the batch early and shows on the next call. With `gso`, runs
+   * of same-size datagrams go as one message each with UDP_SEGMENT (native/send.cc says what
+   * that changes); the kernel still delivers them one by one.
    */
-  sendBatch(buffers: readonly Uint8Array[], start: number, address?: string, port?: number): number;
+  sendBatch(buffers: readonly Uint8Array[], start: number, address?: string, port?: number, gso?: boolean): number;
   /**
    * One sendmmsg to the connected peer of `bytes[starts[i], ends[i])` for `i` from `from` up to
    * `to` (64 at most): like `sendBatch`, but slices of one buffer, so that sending many small

@@ -263,14 +263,21 @@ export class Relay extends EventEmitter {
       while (end < parcels.length && (parcels[end] as Parcel).session === first.session && (parcels[end] as Parcel).direction === first.direction) end++;
       const s = first.session;
       const socket = first.direction === 'down' ? this.#front : s.closed ? undefined : s.socket;
-      if (end - i === 1 || socket === undefined) {
+      // A new client's first datagrams wait for its upstream socket to bind, as copies (they
+      // may be views of a receive buffer the next batch overwrites), and then leave as one run.
+      const binding = socket === undefined && first.direction === 'up' && !s.closed;
+      if (end - i === 1 || (socket === undefined && !binding)) {
         for (let k = i; k < end; k++) sends.push(this.#send(parcels[k] as Parcel));
       } else {
         const run = parcels.slice(i, end);
         if (this.#capture) for (const p of run) this.#record(s, p.direction, p.data);
         const [port, address] = first.direction === 'down' ? [s.clientPort, s.clientAddress] : [this.upstream.port, this.upstream.address];
         const failed = first.direction;
-        sends.push(socket.sendManyTo(run.map((p) => p.data), port, address).then((n) => void (this.#failed[failed] += n)));
+        const data = run.map((p) => (binding ? Buffer.from(p.data) : p.data));
+        const sent = socket !== undefined
+          ? socket.sendManyTo(data, port, address)
+          : s.ready.then((bound) => (bound === undefined || s.closed ? data.length : bound.sendManyTo(data, port, address)));
+        sends.push(sent.then((n) => void (this.#failed[failed] += n)));
       }
       i = end;
     }
