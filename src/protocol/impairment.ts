@@ -177,6 +177,26 @@ export class Impairment<T> {
     this.#ways = typeof random === 'function' ? { up: way(random), down: way(random) } : { up: way(random.up), down: way(random.down) };
   }
 
+  /**
+   * True when the settings change nothing: no loss model that can lose, no duplicates,
+   * corruption, reordering, delay, jitter, rate or MTU. Every datagram would then leave at once
+   * as given, so a driver may forward a batch itself and count it with {@link countPassed}.
+   */
+  get transparent(): boolean {
+    const s = this.settings;
+    const m = s.lossModel;
+    const canLose = s.loss > 0 || m.p > 0 || (m.kind === 'gemodel' && m.oneMinusK > 0);
+    return !canLose && s.duplicate === 0 && s.corrupt === 0 && s.reorder === 0 && s.delayMs === 0 && s.jitterMs === 0 &&
+      s.rate === 0 && s.bottleneck === undefined && s.mtu === undefined;
+  }
+
+  /** Counts `n` datagrams a driver forwarded itself while {@link transparent}: received and forwarded. */
+  countPassed(direction: Direction, n: number): void {
+    const c = this.counts[direction];
+    c.received += n;
+    c.forwarded += n;
+  }
+
   /** Datagrams queued and not yet handed out by {@link pollTransmit}. */
   get pending(): number {
     return this.#queue.size + this.#ready.length;
