@@ -229,3 +229,25 @@ describe('impairment options', () => {
     expect(validateImpairment({}).rate).toBe(0);
   });
 });
+
+describe('Impairment.transparent: when a driver may forward a batch as it came', () => {
+  it('is true only when nothing can be lost, copied, changed, held or refused', () => {
+    const make = (o: ImpairmentOptions): Impairment<Buffer> => new Impairment<Buffer>(validateImpairment(o), seededRandom(1));
+    expect(make({}).transparent).toBe(true);
+    expect(make({ only: 'up' }).transparent).toBe(true);
+    for (const o of [{ loss: 0.01 }, { loss: 0.1, lossBurst: 3 }, { gemodel: { p: 0, oneMinusK: 0.1 } }, { gemodel: { p: 0.1 } }, { duplicate: 0.1 }, { corrupt: 0.1 },
+      { reorder: 0.1 }, { delayMs: 1 }, { jitterMs: 1 }, { rate: 10 }, { bitRate: 1e6 }, { mtu: 1000 }] as ImpairmentOptions[]) {
+      expect(make(o).transparent, JSON.stringify(o)).toBe(false);
+    }
+  });
+
+  it('countPassed counts as handleDatagram would for what leaves at once', () => {
+    const a = new Impairment<Buffer>(validateImpairment({}), seededRandom(1));
+    const b = new Impairment<Buffer>(validateImpairment({}), seededRandom(1));
+    for (let i = 0; i < 5; i++) a.handleDatagram(Buffer.from('x'), 'up', 'f', 0);
+    a.handleDatagram(Buffer.from('y'), 'down', 'g', 0);
+    b.countPassed('up', 5);
+    b.countPassed('down', 1);
+    expect(b.counts).toEqual(a.counts);
+  });
+});
