@@ -62,6 +62,7 @@ const INAPPLICABLE: readonly (readonly [readonly string[], string])[] = [
   [['bench', '--server', '--reverse'], '-R/--reverse is for a client (it asks the server to send)'],
   [['bench', '--server', '--bidir'], '--bidir is for a client (it asks the server to send too)'],
   [['bench', '--server', '--plot', 'run.svg'], "--plot is for a client (it draws the client's report)"],
+  [['bench', '--loopback', '--json', '-i', '1'], '-i/--interval prints text lines; with JSON, use --json-stream (an object per interval, then the report)'],
   [['bench', '--loopback', '-p', '5201'], '-p/--port does not apply to --loopback, which picks a free port itself'],
   [['bench', '--loopback', '-4'], '-4/--ipv4 does not apply to --loopback (it runs over 127.0.0.1)'],
   [['bench', '--loopback', '-6'], '-6/--ipv6 does not apply to --loopback (it runs over 127.0.0.1)'],

@@ -51,6 +51,8 @@ export const benchSpec = defineCommand({
     { flag: 'parallel', inapplicable: server, why: 'is for a client' },
     { flag: 'interval', inapplicable: server, why: 'is for a client' },
     { flag: 'plot', inapplicable: server, why: 'is for a client (it draws the client\'s report)' },
+    // Text interval lines would come before the JSON report on stdout, which then does not parse.
+    { flag: 'interval', inapplicable: (o: { json?: true }) => o.json === true, why: 'prints text lines; with JSON, use --json-stream (an object per interval, then the report)' },
     { flag: 'jsonStream', inapplicable: server, why: 'is for a client (the server prints one JSON object per session with --json)' },
     { flag: 'reverse', inapplicable: server, why: 'is for a client (it asks the server to send)' },
     { flag: 'bidir', inapplicable: server, why: 'is for a client (it asks the server to send too)' },
