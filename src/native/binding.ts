@@ -3,7 +3,8 @@
  * recvmmsg and sends with sendmmsg, up to 64 datagrams per syscall and per call into JS, and
  * formats received batches as lines (see {@link NativeFormatLines}). Linux only; where it is not built, or `UDPKIT_NATIVE=0`, {@link loadNative} returns `undefined` and
  * udpkit uses node:dgram. This file is the binding's hand-written type; keep it in step with the
- * C++ and bump `abiVersion` on both sides when the API changes.
+ * C++ and bump `abiVersion` on both sides when the API changes. (About 260 lines, most of them
+ * the documented contract of each native call.)
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';

@@ -8,7 +8,8 @@
  * yet, it is tried again every `probeIntervalMs` until the peer is dropped). Admission: at most
  * `maxPeers` peers, and `maxPeersPerAddress` per address; when either is reached, the least
  * recently heard peer that never answered makes room, so a flood of forged entries cannot keep
- * a real newcomer out. Pure: times are the `now` the caller passes, in ms.
+ * a real newcomer out. Pure: times are the `now` the caller passes, in ms. (About 260 lines:
+ * ageing and admission decide together which peer goes, so they stay in one table.)
  */
 import { UnverifiedPeers } from './ipmsg-unverified.js';
 

@@ -13,6 +13,8 @@
  *
  * Several streams (`-P`) share one loop and one bucket filling at N x rate, taking turns: one
  * spinning loop per stream on one thread would each stall the others for a whole slice.
+ * (About 250 lines: the pacing loop, its sleep/block/spin tiers and the streams' turns are one
+ * loop, and splitting it would put allocations back where the loop must have none.)
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { encodeBenchFrame, stampBenchData } from '../protocol/bench-frames.js';

@@ -4,6 +4,10 @@
  * directed broadcast address of every up IPv4 interface, and to any peers named in
  * `announceTo`. With a `key`, every packet is sealed: only udpkit peers with the same key
  * understand each other, and plain IP Messenger clients no longer do.
+ *
+ * Longer than most files (about 340 lines): every user action (messages, sealed messages,
+ * absence, version questions, file offers) is a small method that hands the session's datagrams
+ * to the one socket and timer kept here; the file transfer itself lives in chat-files.ts.
  */
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
