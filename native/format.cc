@@ -25,6 +25,11 @@ namespace udpkit {
 
 namespace {
 
+#ifdef UDPKIT_HEX_AVX2
+// Whether the 32-byte loops may run: the addon is built for any x86-64, and checks once.
+const bool kHasAvx2 = __builtin_cpu_supports("avx2");
+#endif
+
 typedef uint8_t V16 __attribute__((vector_size(16)));
 typedef int8_t S16 __attribute__((vector_size(16)));
 
@@ -233,8 +238,35 @@ __attribute__((always_inline)) inline size_t TextBlock(const uint8_t* p, uint8_t
 // Whole 64-byte blocks are checked for the JSON rule, which implies the text rule; from the
 // first block that fails, each rule is checked on its own until both have failed (a binary
 // payload costs a block or two).
+#ifdef UDPKIT_HEX_AVX2
+typedef uint8_t V32 __attribute__((vector_size(32)));
+typedef int8_t S32 __attribute__((vector_size(32)));
+
+// Classify's first loop 32 bytes a vector where the CPU has AVX2 (JsonUnsafe as above, twice
+// as wide): how many leading bytes, in whole 64s, need no look at all. Printable ASCII payloads
+// are mostly this loop, which was 5% of a text listener's time at 1,200 bytes.
+__attribute__((target("avx2"))) size_t PlainPrefix64(const uint8_t* p, size_t n) {
+  size_t i = 0;
+  for (; n - i >= 64; i += 64) {
+    V32 a, b;
+    memcpy(&a, p + i, 32);
+    memcpy(&b, p + i + 32, 32);
+    const V32 ua = reinterpret_cast<V32>(reinterpret_cast<S32>(static_cast<V32>(a + 1)) < 0x21) | reinterpret_cast<V32>(a == 0x22) | reinterpret_cast<V32>(a == 0x5c);
+    const V32 ub = reinterpret_cast<V32>(reinterpret_cast<S32>(static_cast<V32>(b + 1)) < 0x21) | reinterpret_cast<V32>(b == 0x22) | reinterpret_cast<V32>(b == 0x5c);
+    const V32 u = ua | ub;
+    uint64_t q[4];
+    memcpy(q, &u, sizeof q);
+    if ((q[0] | q[1] | q[2] | q[3]) != 0) break;
+  }
+  return i;
+}
+#endif
+
 uint8_t Classify(const uint8_t* p, size_t n) {
   size_t i = 0;
+#ifdef UDPKIT_HEX_AVX2
+  if (kHasAvx2) i = PlainPrefix64(p, n);
+#endif
   while (i + 64 <= n && !Any64<true>(p + i)) i += 64;
   bool text = true, json = true;
   for (; i + 16 <= n && (text || json); i += 16) {
@@ -349,8 +381,6 @@ __attribute__((target("avx2"))) size_t WriteHex32(const uint8_t* p, size_t n, ui
   }
   return i;
 }
-
-const bool kHasAvx2 = __builtin_cpu_supports("avx2");
 }  // namespace
 #endif
 
