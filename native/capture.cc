@@ -10,9 +10,37 @@
 
 #include <cstring>
 
+#if defined(__x86_64__) && (defined(__clang__) || __GNUC__ >= 12)
+#include <immintrin.h>
+#define UDPKIT_SUM_AVX2 1
+#endif
+
 namespace udpkit {
 
 namespace {
+
+#ifdef UDPKIT_SUM_AVX2
+const bool kHasAvx2 = __builtin_cpu_supports("avx2");
+
+// Adds p's 32-bit words, 32 bytes at a time, to `sum` (each word zero-extended into a 64-bit
+// lane: no carry is lost) where the CPU has AVX2; returns how many bytes it did. The same sum as
+// SumBytes' scalar loop, in a quarter of the instructions: the checksum pass over each payload
+// was half of encoding a capture record.
+__attribute__((target("avx2"))) size_t SumWords32(const uint8_t* p, size_t n, uint64_t* sum) {
+  const __m256i zero = _mm256_setzero_si256();
+  __m256i a = zero, b = zero;
+  size_t i = 0;
+  for (; n - i >= 32; i += 32) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+    a = _mm256_add_epi64(a, _mm256_unpacklo_epi32(v, zero));
+    b = _mm256_add_epi64(b, _mm256_unpackhi_epi32(v, zero));
+  }
+  uint64_t lanes[4];
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(lanes), _mm256_add_epi64(a, b));
+  *sum += lanes[0] + lanes[1] + lanes[2] + lanes[3];
+  return i;
+}
+#endif
 
 constexpr uint32_t kHostStride = 36;  // hosts: per sender [length 0/4/16, 0, 0, 0, src 16, dst 16]
 constexpr uint32_t kMaxIpv4 = 65535 - 28;
@@ -24,6 +52,9 @@ constexpr uint32_t kMaxIpv6 = 65535 - 8;
 uint32_t SumBytes(const uint8_t* p, size_t n) {
   uint64_t sum = 0;
   size_t i = 0;
+#ifdef UDPKIT_SUM_AVX2
+  if (kHasAvx2 && n >= 64) i = SumWords32(p, n, &sum);
+#endif
   for (; i + 4 <= n; i += 4) {
     uint32_t w;
     memcpy(&w, p + i, 4);
