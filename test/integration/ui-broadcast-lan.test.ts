@@ -1,5 +1,5 @@
 /**
- * The page's Broadcast box on a real LAN (two network namespaces on one bridge, 10.77.0.1..2/24):
+ * The page's Broadcast box, and the Bench form's refusal of broadcast and multicast targets, on a real LAN (two network namespaces on one bridge, 10.77.0.1..2/24):
  * `udpkit ui` runs in host 1 and is driven from inside host 1 by Python's urllib; the textbook's
  * Python receiver in host 2 shows what actually went out. Nothing is sent from, or created in,
  * this machine's own network namespace.
@@ -53,9 +53,9 @@ describe.skipIf(!support.ok)('udpkit ui Broadcast box on a 2-host LAN in network
     rmSync(configHome, { recursive: true, force: true });
   });
 
-  /** POSTs a send form to the UI from inside host 1; resolves with the status and the JSON answer. */
-  async function sendFromPage(form: Record<string, unknown>): Promise<{ status: number; body: unknown }> {
-    const py = lan.run(h1, 'python3', ['-c', POST_PY, `${base}/api/send`, token, JSON.stringify({ port: 5000, mode: 'text', ...form })]);
+  /** POSTs `body` to the UI's `path` from inside host 1; resolves with the status and the JSON answer. */
+  async function postFromPage(path: string, body: Record<string, unknown>): Promise<{ status: number; body: unknown }> {
+    const py = lan.run(h1, 'python3', ['-c', POST_PY, `${base}${path}`, token, JSON.stringify(body)]);
     let out = '';
     py.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
     const code = await new Promise<number | null>((resolve) => py.once('close', resolve));
@@ -64,6 +64,18 @@ describe.skipIf(!support.ok)('udpkit ui Broadcast box on a 2-host LAN in network
     if (!m) throw new Error(`unexpected answer: ${JSON.stringify(out)}`);
     return { status: Number(m[1]), body: JSON.parse(m[2]!) };
   }
+
+  /** POSTs a send form to the UI from inside host 1. */
+  const sendFromPage = (form: Record<string, unknown>): Promise<{ status: number; body: unknown }> => postFromPage('/api/send', { port: 5000, mode: 'text', ...form });
+
+  it('refuses a bench run to a broadcast or multicast address (400), before anything is sent', async () => {
+    for (const [host, kind] of [['10.77.0.255', 'broadcast'], ['255.255.255.255', 'broadcast'], ['239.1.2.3', 'multicast'], ['ff02::1', 'multicast']]) {
+      expect(await postFromPage('/api/bench', { host, port: 5201 })).toEqual({
+        status: 400,
+        body: { error: `${host} is a ${kind} address: a bench run goes to one host only` },
+      });
+    }
+  });
 
   it('refuses broadcast destinations while the box is unticked; ticked, they reach host 2', async () => {
     const py = lan.run(h2, 'python3', ['-u', receiverPy, '5000']);
