@@ -301,6 +301,30 @@ export class Chat extends EventEmitter {
 
 const now = milliseconds;
 
+/** Tries for port 0: the kernel's free UDP port may be a TCP port in use (an outgoing connection's, say). */
+const EPHEMERAL_ATTEMPTS = 20;
+
+/**
+ * Binds the UDP port and, unless files are off, TCP on the same number (IP Messenger's rule).
+ * With port 0 a UDP port whose TCP twin is taken is given back and another one tried.
+ */
+async function bindChat(
+  options: ChatOptions,
+  port: number,
+  fileOptions: Pick<ChatFilesOptions, 'user' | 'host'> & Partial<ChatFilesOptions>,
+): Promise<{ listener: Listener; files: ChatFiles | undefined }> {
+  for (let attempt = 1; ; attempt++) {
+    const listener = await listen({ port, family: 4, reliable: false, broadcast: true, ...(options.key !== undefined ? { key: options.key } : {}) });
+    if (options.files === false || options.key !== undefined) return { listener, files: undefined };
+    try {
+      return { listener, files: await ChatFiles.listen({ ...fileOptions, ...options.files, port: listener.address().port }) };
+    } catch (err) {
+      await listener.close();
+      if (port !== 0 || attempt >= EPHEMERAL_ATTEMPTS || !(err instanceof UdpkitError) || err.code !== 'UDPKIT_BIND_FAILED') throw err;
+    }
+  }
+}
+
 /**
  * Joins the IP Messenger network: binds the port, announces itself, and keeps the peer table.
  * Resolves once bound and announced.
@@ -325,16 +349,7 @@ export async function chat(options: ChatOptions): Promise<Chat> {
     broadcast: targets,
     firstPacketNo: ((Math.floor(Date.now() / 1000) + randomInt(1 << 20)) % 0x7fffffff) + 1,
   });
-  const listener = await listen({ port, family: 4, reliable: false, broadcast: true, ...(options.key !== undefined ? { key: options.key } : {}) });
-  let files: ChatFiles | undefined;
-  if (options.files !== false && options.key === undefined) {
-    try {
-      files = await ChatFiles.listen({ ...(legacyEncoding !== undefined ? { legacyEncoding } : {}), ...options.files, port: listener.address().port, user, host });
-    } catch (err) {
-      await listener.close();
-      throw err;
-    }
-  }
+  const { listener, files } = await bindChat(options, port, { ...(legacyEncoding !== undefined ? { legacyEncoding } : {}), user, host });
   const c = new Chat(listener, session, targets, reach, files);
   const signal = options.signal;
   if (signal?.aborted) await c.close();
