@@ -22,6 +22,67 @@ namespace {
 
 bool Retryable(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS; }
 
+// Room for one UDP_SEGMENT control message per message of a batch.
+struct SegmentControl {
+  alignas(cmsghdr) char bytes[CMSG_SPACE(sizeof(uint16_t))];
+};
+
+// Makes message `h` a run of same-size datagrams of `size` bytes each (the last may be
+// shorter): the kernel segments it (UDP GSO).
+void MarkRun(msghdr& h, SegmentControl& control, size_t size) {
+  h.msg_control = control.bytes;
+  h.msg_controllen = sizeof control.bytes;
+  cmsghdr* cm = CMSG_FIRSTHDR(&h);
+  cm->cmsg_level = SOL_UDP;
+  cm->cmsg_type = UDP_SEGMENT;
+  cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+  const uint16_t segment = static_cast<uint16_t>(size);
+  memcpy(CMSG_DATA(cm), &segment, sizeof segment);
+}
+
+constexpr int kRetryPlain = -1;
+constexpr int kFailed = -2;
+
+// One sendmmsg of `m` messages (message i holding counts[i] datagrams). Returns how many
+// datagrams the kernel took (0 when it is full); kRetryPlain when the first message was a run
+// and the kernel refused it (send the batch again without segmenting, whose error is the one to
+// report; EIO turns segmenting off on this socket for good); kFailed with the errno in *err.
+int SendMessages(Socket* s, mmsghdr* msgs, int m, const int* counts, int* err) {
+  int r = 0;
+  if (m > 0) {
+    do {
+      r = sendmmsg(s->fd, msgs, static_cast<unsigned>(m), MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (r < 0 && errno == EINTR);
+  }
+  if (r < 0) {
+    *err = errno;
+    if (Retryable(*err)) return 0;
+    if (counts[0] > 1) {
+      if (*err == EIO) s->no_gso = true;
+      return kRetryPlain;
+    }
+    return kFailed;
+  }
+  int taken = 0;
+  for (int i = 0; i < r; i++) taken += counts[i];
+  return taken;
+}
+
+// How many datagrams after the first of `sizes` (contiguous in memory when `adjacent` says so)
+// may join its run: same size, then at most one shorter to end it, 64 and 60000 bytes in all.
+template <typename SizeAt, typename Adjacent>
+int RunLength(int n, SizeAt size_at, Adjacent adjacent) {
+  const size_t size = size_at(0);
+  if (size == 0) return 1;
+  int k = 1;
+  size_t bytes = size;
+  while (k < n && k < 64 && size_at(k) > 0 && size_at(k) <= size && bytes + size_at(k) <= 60000 && adjacent(k)) {
+    bytes += size_at(k);
+    if (size_at(k++) < size) break;
+  }
+  return k;
+}
+
 // Any ArrayBufferView (Buffer, Uint8Array...): Node-API's "buffer" accepts them all.
 bool BufferArg(napi_env env, napi_value v, void** data, size_t* len) {
   bool ok = false;
@@ -116,21 +177,12 @@ napi_value SendBatch(napi_env env, napi_callback_info info) {
   }
   mmsghdr msgs[kBatch];
   int counts[kBatch];  // datagrams in each message
-  alignas(cmsghdr) char control[kBatch][CMSG_SPACE(sizeof(uint16_t))];
+  SegmentControl control[kBatch];
   for (bool segmented = gso && !c.s->no_gso;; segmented = false) {
     memset(msgs, 0, sizeof msgs);
     int m = 0;
     for (int i = 0; i < n; m++) {
-      const size_t size = iov[i].iov_len;
-      int k = 1;
-      size_t bytes = size;
-      if (segmented && size > 0) {
-        // The run: same-size datagrams, then at most one shorter to end it.
-        while (i + k < n && k < 64 && iov[i + k].iov_len > 0 && iov[i + k].iov_len <= size && bytes + iov[i + k].iov_len <= 60000) {
-          bytes += iov[i + k].iov_len;
-          if (iov[i + k++].iov_len < size) break;
-        }
-      }
+      const int k = segmented ? RunLength(n - i, [&](int j) { return iov[i + j].iov_len; }, [](int) { return true; }) : 1;
       msghdr& h = msgs[m].msg_hdr;
       h.msg_iov = &iov[i];
       h.msg_iovlen = static_cast<size_t>(k);
@@ -138,37 +190,14 @@ napi_value SendBatch(napi_env env, napi_callback_info info) {
         h.msg_name = &t.addr;
         h.msg_namelen = t.len;
       }
-      if (k > 1) {
-        h.msg_control = control[m];
-        h.msg_controllen = sizeof control[m];
-        cmsghdr* cm = CMSG_FIRSTHDR(&h);
-        cm->cmsg_level = SOL_UDP;
-        cm->cmsg_type = UDP_SEGMENT;
-        cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-        const uint16_t segment = static_cast<uint16_t>(size);
-        memcpy(CMSG_DATA(cm), &segment, sizeof segment);
-      }
+      if (k > 1) MarkRun(h, control[m], iov[i].iov_len);
       counts[m] = k;
       i += k;
     }
-    int r = 0;
-    if (m > 0) {
-      do {
-        r = sendmmsg(c.s->fd, msgs, static_cast<unsigned>(m), MSG_DONTWAIT | MSG_NOSIGNAL);
-      } while (r < 0 && errno == EINTR);
-    }
-    if (r < 0) {
-      int err = errno;
-      if (counts[0] > 1 && !Retryable(err)) {
-        // The first message was a run: whatever the error, it is the plain send's to report.
-        if (err == EIO) c.s->no_gso = true;
-        continue;
-      }
-      if (!Retryable(err)) return ThrowErrno(env, err, "sendmmsg", t.len > 0 ? t.text : nullptr, t.port);
-      r = 0;
-    }
-    int taken = 0;
-    for (int i = 0; i < r; i++) taken += counts[i];
+    int err = 0;
+    const int taken = SendMessages(c.s, msgs, m, counts, &err);
+    if (taken == kRetryPlain) continue;
+    if (taken == kFailed) return ThrowErrno(env, err, "sendmmsg", t.len > 0 ? t.text : nullptr, t.port);
     napi_value v;
     napi_create_int32(env, taken, &v);
     return v;
@@ -189,8 +218,10 @@ static bool Uint32sArg(napi_env env, napi_value v, const uint32_t** data, size_t
   return true;
 }
 
-// sendSpans(bytes, starts, ends, from, to): one sendmmsg to the connected peer of the datagrams
-// bytes[starts[i], ends[i]) for i in [from, min(to, from + 64)). Same result as sendBatch.
+// sendSpans(bytes, starts, ends, from, to, gso?): one sendmmsg to the connected peer of the
+// datagrams bytes[starts[i], ends[i]) for i in [from, min(to, from + 64)). Same result as
+// sendBatch; with `gso`, runs of same-size datagrams that follow each other in `bytes` go as
+// one message each (one iovec) with UDP_SEGMENT, falling back as sendBatch does.
 napi_value SendSpans(napi_env env, napi_callback_info info) {
   Call c;
   if (!GetCall(env, info, &c, "sendmmsg")) return nullptr;
@@ -199,38 +230,46 @@ napi_value SendSpans(napi_env env, napi_callback_info info) {
   const uint32_t *starts = nullptr, *ends = nullptr;
   size_t n_starts = 0, n_ends = 0;
   int from = 0, to = 0;
+  bool gso = false;
   if (!BufferArg(env, c.argv[0], &bytes, &size) ||
       !Uint32sArg(env, c.argv[1], &starts, &n_starts, "starts must be a Uint32Array") ||
       !Uint32sArg(env, c.argv[2], &ends, &n_ends, "ends must be a Uint32Array") ||
-      !ArgInt(env, c.argv[3], 0, INT_MAX, &from, "from") || !ArgInt(env, c.argv[4], 0, INT_MAX, &to, "to")) {
+      !ArgInt(env, c.argv[3], 0, INT_MAX, &from, "from") || !ArgInt(env, c.argv[4], 0, INT_MAX, &to, "to") ||
+      (!IsNullish(env, c.argv[5]) && !ArgBool(env, c.argv[5], &gso))) {
     return nullptr;
   }
   if (static_cast<size_t>(to) > std::min(n_starts, n_ends)) return ThrowRange(env, "UDPKIT_INVALID_ARGUMENT", "to is past the end of starts or ends");
   int n = from >= to ? 0 : std::min(kBatch, to - from);
-  mmsghdr msgs[kBatch] = {};
-  iovec iov[kBatch];
+  const uint32_t* s0 = starts + from;
+  const uint32_t* e0 = ends + from;
   for (int i = 0; i < n; i++) {
-    uint32_t start = starts[from + i], end = ends[from + i];
-    if (start > end || end > size) return ThrowRange(env, "UDPKIT_INVALID_ARGUMENT", "a span is outside the buffer");
-    iov[i].iov_base = static_cast<char*>(bytes) + start;
-    iov[i].iov_len = end - start;
-    msgs[i].msg_hdr.msg_iov = &iov[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
+    if (s0[i] > e0[i] || e0[i] > size) return ThrowRange(env, "UDPKIT_INVALID_ARGUMENT", "a span is outside the buffer");
   }
-  int r = 0;
-  if (n > 0) {
-    do {
-      r = sendmmsg(c.s->fd, msgs, static_cast<unsigned>(n), MSG_DONTWAIT | MSG_NOSIGNAL);
-    } while (r < 0 && errno == EINTR);
+  mmsghdr msgs[kBatch];
+  iovec iov[kBatch];
+  int counts[kBatch];
+  SegmentControl control[kBatch];
+  for (bool segmented = gso && !c.s->no_gso;; segmented = false) {
+    memset(msgs, 0, sizeof msgs);
+    int m = 0;
+    for (int i = 0; i < n; m++) {
+      const int k = segmented ? RunLength(n - i, [&](int j) { return static_cast<size_t>(e0[i + j] - s0[i + j]); }, [&](int j) { return s0[i + j] == e0[i + j - 1]; }) : 1;
+      iov[m].iov_base = static_cast<char*>(bytes) + s0[i];
+      iov[m].iov_len = e0[i + k - 1] - s0[i];
+      msgs[m].msg_hdr.msg_iov = &iov[m];
+      msgs[m].msg_hdr.msg_iovlen = 1;
+      if (k > 1) MarkRun(msgs[m].msg_hdr, control[m], e0[i] - s0[i]);
+      counts[m] = k;
+      i += k;
+    }
+    int err = 0;
+    const int taken = SendMessages(c.s, msgs, m, counts, &err);
+    if (taken == kRetryPlain) continue;
+    if (taken == kFailed) return ThrowErrno(env, err, "sendmmsg");
+    napi_value v;
+    napi_create_int32(env, taken, &v);
+    return v;
   }
-  if (r < 0) {
-    int err = errno;
-    if (!Retryable(err)) return ThrowErrno(env, err, "sendmmsg");
-    r = 0;
-  }
-  napi_value v;
-  napi_create_int32(env, r, &v);
-  return v;
 }
 
 // waitWritable(callback): calls it once, from the event loop, when the socket can take more.

@@ -25,7 +25,7 @@
 namespace udpkit {
 
 // Bumped when the JS-visible API changes, so binding.ts refuses a stale build/ directory.
-constexpr uint32_t kAbiVersion = 6;
+constexpr uint32_t kAbiVersion = 7;
 
 constexpr int kBatch = 64;             // datagrams per recvmmsg / sendmmsg
 constexpr int kBatchesPerWakeup = 16;  // then back to the event loop so timers and output run
@@ -131,8 +131,8 @@ void ReportCallbackException(napi_env env);
 struct Call {
   napi_value self = nullptr;
   Socket* s = nullptr;
-  size_t argc = 5;
-  napi_value argv[5] = {};
+  size_t argc = 6;
+  napi_value argv[6] = {};
 };
 bool GetCall(napi_env env, napi_callback_info info, Call* c, const char* syscall);
 int UpdatePoll(Socket* s);

@@ -60,12 +60,13 @@ async function iperf(ctx, ns, seconds) {
   }
 }
 
-async function udpkitBench(ctx, ns, seconds) {
+/** With `gso` false, UDPKIT_GSO=0: each datagram sent on its own, as iperf3 sends them. */
+async function udpkitBench(ctx, ns, seconds, gso) {
   const { wrap, rcvbufErrors: drops } = place(ns);
   const before = drops();
   const timeFile = join(ctx.tmpDir, `measure-${serial++}.txt`);
   const args = [ctx.udpkit, 'bench', '--loopback', '-l', String(LEN), '--rate', '0', '-t', String(seconds), '--json'];
-  const c = await exec(...timed(timeFile, ...wrap('node', args)), { timeoutMs: 60_000 });
+  const c = await exec(...timed(timeFile, ...wrap('env', [`UDPKIT_GSO=${gso ? 1 : 0}`, 'node', ...args])), { timeoutMs: 60_000 });
   const kernel = drops() - before;
   const time = readTime(timeFile);
   if (c.code !== 0) throw new Error(`udpkit bench exited ${c.code}: ${c.stderr.slice(-400)}`);
@@ -89,16 +90,20 @@ export async function hasBench(ctx) {
   return r.code === 0 && /loopback/.test(r.stdout);
 }
 
-/** The runs, interleaved: iperf3, udpkit, iperf3, udpkit... */
+/** The runs, interleaved: iperf3, udpkit, udpkit without GSO, iperf3... */
 async function measureAll(ctx, ns, seconds, available, res) {
+  const total = ctx.runs * (available ? 3 : 1);
+  let k = 0;
   for (let rep = 0; rep < ctx.runs; rep++) {
     const i = await iperf(ctx, ns, seconds);
     res.iperf3.push(i);
-    ctx.log(`[4 measure ${rep * 2 + 1}/${ctx.runs * 2}] iperf3: ${rate(i.receivedPerSecond)}/s received, lost ${int(i.lost)}, kernel ${int(i.kernel)}`);
+    ctx.log(`[4 measure ${++k}/${total}] iperf3: ${rate(i.receivedPerSecond)}/s received, lost ${int(i.lost)}, kernel ${int(i.kernel)}`);
     if (!available) continue;
-    const u = await udpkitBench(ctx, ns, seconds);
-    res.udpkit.push(u);
-    ctx.log(`[4 measure ${rep * 2 + 2}/${ctx.runs * 2}] udpkit bench: ${rate(u.receivedPerSecond)}/s received, lost ${int(u.lost)}, kernel ${int(u.kernel)}`);
+    for (const [key, gso] of [['udpkit', true], ['plain', false]]) {
+      const u = await udpkitBench(ctx, ns, seconds, gso);
+      res[key].push(u);
+      ctx.log(`[4 measure ${++k}/${total}] udpkit bench${gso ? '' : ' UDPKIT_GSO=0'}: ${rate(u.receivedPerSecond)}/s received, lost ${int(u.lost)}, kernel ${int(u.kernel)}`);
+    }
   }
 }
 
@@ -107,7 +112,7 @@ export const name = 'Measurement tool';
 export async function run(ctx) {
   const seconds = ctx.quick ? 1 : 5;
   const available = await hasBench(ctx);
-  const res = { iperf3: [], udpkit: [] };
+  const res = { iperf3: [], udpkit: [], plain: [] };
   const ns = await openNetns();
   if (!ns) ctx.log('4 measure: no private network namespace (unshare -n failed); kernel counters are system-wide');
   try {
@@ -137,10 +142,13 @@ export async function run(ctx) {
   } else {
     const u = fig(res.udpkit);
     rows.push(['udpkit bench --loopback', rate(u.sent), rate(u.received), times(ratio(u.received, i.received)), pct(u.loss), int(u.lost), int(u.self), int(u.kernel), `${u.exact}/${res.udpkit.length}`, fixed(u.cpu.total, 2)]);
+    const p = fig(res.plain);
+    rows.push(['udpkit bench --loopback, UDPKIT_GSO=0', rate(p.sent), rate(p.received), times(ratio(p.received, i.received)), pct(p.loss), int(p.lost), int(p.self), int(p.kernel), `${p.exact}/${res.plain.length}`, fixed(p.cpu.total, 2)]);
     const t1 = { what: 'measure: udpkit bench received datagrams/s vs iperf3', measured: rate(u.received), reference: rate(i.received), ratio: ratio(u.received, i.received), needed: '>= 1.00x' };
     t1.pass = t1.ratio >= 1;
     const t2 = { what: 'measure: udpkit bench loss = kernel receive-buffer drops', measured: `${u.exact}/${res.udpkit.length} runs exact`, reference: `lost ${int(u.lost)}, kernel ${int(u.kernel)}`, ratio: NaN, needed: 'equal in every run', pass: u.exact === res.udpkit.length };
-    targets.push(t1, t2);
+    const t3 = { what: 'measure: udpkit bench UDPKIT_GSO=0 (one send per datagram) received datagrams/s vs iperf3', measured: rate(p.received), reference: rate(i.received), ratio: ratio(p.received, i.received), needed: 'none (reported)', pass: undefined };
+    targets.push(t1, t2, t3);
     if (!t1.pass) {
       const head = `**udpkit bench rate** (${times(t1.ratio)} of iperf3): it sent ${rate(u.sent)}/s (iperf3 ${rate(i.sent)}/s) and its server received ` +
         `${rate(u.received)}/s, losing ${pct(u.loss)} (iperf3 ${pct(i.loss)}). It used ${fixed(u.cores, 2)} cores (user + system over wall time) and ` +
@@ -167,12 +175,14 @@ export async function run(ctx) {
     rows,
     targets,
     limits,
-    notes: [(ns ? 'Both tools run in a network namespace of their own (`unshare -n`, loopback only), so ' : 'No private network namespace could be made, so these counters are system-wide and may include other traffic; ') + '"kernel RcvbufErrors" is the rise of the Udp/Udp6 RcvbufErrors counters over the test (they survive the sockets\' close); "its kernel drops" is what the tool itself reported. The target compares datagrams received per second: a rate the tool\'s own receiver cannot take is not a measurement. CPU is GNU time\'s user + system over datagrams sent, for iperf3 its client and server together.'],
+    notes: [(ns ? 'Both tools run in a network namespace of their own (`unshare -n`, loopback only), so ' : 'No private network namespace could be made, so these counters are system-wide and may include other traffic; ') + '"kernel RcvbufErrors" is the rise of the Udp/Udp6 RcvbufErrors counters over the test (they survive the sockets\' close); "its kernel drops" is what the tool itself reported. The target compares datagrams received per second: a rate the tool\'s own receiver cannot take is not a measurement. CPU is GNU time\'s user + system over datagrams sent, for iperf3 its client and server together.',
+      'udpkit bench at `--rate 0` hands its client\'s kernel runs of 64 data frames to segment (UDP GSO, `UDP_SEGMENT`): each run crosses the sending stack once, and the server\'s socket receives the same 64-byte datagrams one by one. iperf3 3.12 has no such option; the `UDPKIT_GSO=0` row sends one datagram per message, as iperf3 does, and is reported for comparison.'],
     commands: [
       'unshare -n sleep 600 &  NS=$!; nsenter -t $NS -n ip link set lo up     # then each command below under nsenter -t $NS -n',
       'iperf3 -s -1 --forceflush -p PORT',
       `iperf3 -u -b 0 -l ${LEN} -t ${seconds} -c 127.0.0.1 -p PORT --json`,
       cmdUdpkit,
+      `UDPKIT_GSO=0 ${cmdUdpkit}`,
       "grep -E '^Udp: ' /proc/$NS/net/snmp; grep Udp6RcvbufErrors /proc/$NS/net/snmp6     # before and after each",
     ],
   };

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { CaptureNativeEncode } from '../protocol/capture-write.js';
 
 /** The `abiVersion` this file describes; a build reporting another one is ignored. */
-export const NATIVE_ABI_VERSION = 6;
+export const NATIVE_ABI_VERSION = 7;
 
 /**
  * Receives one batch of `count` (1..64) datagrams. Everything passed is valid **only during the
@@ -113,9 +113,10 @@ export interface NativeUdp {
    * One sendmmsg to the connected peer of `bytes[starts[i], ends[i])` for `i` from `from` up to
    * `to` (64 at most): like `sendBatch`, but slices of one buffer, so that sending many small
    * datagrams makes no object per datagram. A RangeError when `to` is past either array or a
-   * slice is outside `bytes`.
+   * slice is outside `bytes`. With `gso`, runs of same-size datagrams that follow each other in
+   * `bytes` go as one message each with UDP_SEGMENT, as in `sendBatch`.
    */
-  sendSpans(bytes: Uint8Array, starts: Uint32Array, ends: Uint32Array, from: number, to: number): number;
+  sendSpans(bytes: Uint8Array, starts: Uint32Array, ends: Uint32Array, from: number, to: number, gso?: boolean): number;
   /** Calls `callback` once, from the event loop, when the socket can take datagrams again. */
   waitWritable(callback: () => void): void;
   /** Let the event loop exit while this socket is receiving / keep it alive again (default). */

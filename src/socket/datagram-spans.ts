@@ -10,6 +10,18 @@ export interface DatagramSpans {
   readonly starts: Uint32Array;
   readonly ends: Uint32Array;
   readonly count: number;
+  /**
+   * Let the kernel segment runs of same-size datagrams that follow each other in `bytes` (UDP
+   * GSO): each run crosses the stack once, some 2.5-3x cheaper per datagram on loopback. The
+   * receivers see the same datagrams, but a capture on the sending host shows a run as one
+   * packet, so only traffic meant to be fast asks for it (bench); `UDPKIT_GSO=0` turns it off.
+   */
+  readonly gso?: boolean;
+}
+
+/** Whether UDP GSO may be used at all: `UDPKIT_GSO=0` turns it off (read at each call). */
+export function gsoAllowed(): boolean {
+  return process.env['UDPKIT_GSO'] !== '0';
 }
 
 /**

@@ -5,6 +5,7 @@ import type { AddressFamily } from '../types.js';
 import type { ReceiveBackend } from './backend.js';
 import type { BatchHandler, DatagramBatch } from './batch.js';
 import { bindFailure, type BindRequest } from './bind.js';
+import { gsoAllowed } from './datagram-spans.js';
 
 /** The largest SO_RCVBUF request the addon accepts (INT_MAX / 2, native/udpkit.cc). */
 const MAX_NATIVE_BUFFER_REQUEST = 2 ** 30 - 1;
@@ -33,7 +34,7 @@ export class NativeBackend implements ReceiveBackend {
    * `UDPKIT_GSO=0` turns it off, for whom a capture on the sending host must show each
    * datagram as its own packet (tcpdump there sees a run as one).
    */
-  gso = process.env['UDPKIT_GSO'] !== '0';
+  gso = gsoAllowed();
   #onBatch: NativeBatchCallback | undefined;
   #onError: ((err: NativeSocketError) => void) | undefined;
   #closed = false;

@@ -78,8 +78,8 @@ class NativeSendIo implements SendIo {
     });
   }
 
-  sendSpans(bytes: Buffer, starts: Uint32Array, ends: Uint32Array, from: number, to: number): number {
-    return this.#socket.sendSpans(bytes, starts, ends, from, to);
+  sendSpans(bytes: Buffer, starts: Uint32Array, ends: Uint32Array, from: number, to: number, gso = false): number {
+    return this.#socket.sendSpans(bytes, starts, ends, from, to, gso);
   }
 
   writable(): Promise<void> {

@@ -35,9 +35,10 @@ export interface SendIo {
    * The native socket only: one sendmmsg of `bytes[starts[i], ends[i])` for `from <= i < to`
    * (64 at most) to the destination, made of no object per datagram. Returns how many the
    * kernel took, 0 when it is full (see `writable`); throws the OS error of datagram `from`.
-   * Datagrams queued with `send` and not yet sent may go out after these.
+   * Datagrams queued with `send` and not yet sent may go out after these. With `gso`, the
+   * kernel may be handed runs of same-size adjacent spans to segment (see DatagramSpans.gso).
    */
-  sendSpans?(bytes: Buffer, starts: Uint32Array, ends: Uint32Array, from: number, to: number): number;
+  sendSpans?(bytes: Buffer, starts: Uint32Array, ends: Uint32Array, from: number, to: number, gso?: boolean): number;
   /** With `sendSpans`: resolves once the socket can take datagrams again. */
   writable?(): Promise<void>;
   /** SO_RCVBUF to ask for (the kernel caps it at net.core.rmem_max): room for replies. */

@@ -16,7 +16,7 @@ import { sendFailure } from '../socket/send-failure.js';
 import type { Datagram, SocketState } from '../types.js';
 import type { Opener } from '../protocol/opener.js';
 import type { Sealer } from '../protocol/seal.js';
-import { largestSpan, type DatagramSpans } from '../socket/datagram-spans.js';
+import { gsoAllowed, largestSpan, type DatagramSpans } from '../socket/datagram-spans.js';
 import { Reply } from '../socket/reply.js';
 import type { Sealing } from '../socket/sealing.js';
 import { endpointOf, type SendIo } from '../socket/send-io.js';
@@ -326,14 +326,15 @@ export class Sender extends EventEmitter {
   }
 
   /** Native: one sendmmsg per 64, straight from the buffer. */
-  async #sendSpans({ bytes, starts, ends, count }: DatagramSpans): Promise<void> {
+  async #sendSpans({ bytes, starts, ends, count, gso = false }: DatagramSpans): Promise<void> {
     const io = this.#io as Required<SendIo>;
+    const segment = gso && gsoAllowed();
     let i = 0;
     let retries = MAX_REFUSAL_RETRIES;
     while (i < count && !this.#failure && this.#state === 'bound') {
       let taken: number;
       try {
-        taken = io.sendSpans(bytes, starts, ends, i, count);
+        taken = io.sendSpans(bytes, starts, ends, i, count, segment);
       } catch (err) {
         // As in #transmit: a refusal meant for an earlier datagram; this one was not sent.
         if (errnoOf(err) === 'ECONNREFUSED') {

@@ -4,6 +4,7 @@
  */
 import dgram from 'node:dgram';
 import { once } from 'node:events';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadNative, nativeLoadError, type NativeUdp } from '../../src/native/binding.js';
 import { Opener } from '../../src/protocol/opener.js';
@@ -85,6 +86,39 @@ describe.skipIf(!native)('NativeUdp.sendSpans', () => {
     expect(thrown(() => s.sendSpans(bytes, Uint32Array.of(0), Uint32Array.of(1), 0, 2))).toMatchObject({ message: 'to is past the end of starts or ends' });
     expect(thrown(() => s.sendSpans(bytes, new Int32Array(1) as unknown as Uint32Array, Uint32Array.of(1), 0, 1))).toMatchObject({ name: 'TypeError', message: 'starts must be a Uint32Array' });
     expect(s.sendSpans(bytes, Uint32Array.of(0), Uint32Array.of(1), 1, 1)).toBe(0);
+  });
+
+  it('with gso: any layout of spans arrives exactly as the spans say, in order (runs, gaps, overlaps, empty ones)', async () => {
+    // A layout: each span's size, and where it starts relative to the end of the one before
+    // (0: right after it, a run the kernel may segment; > 0: a gap; < 0: overlapping bytes).
+    const span = fc.record({ size: fc.oneof(fc.constantFrom(0, 1, 64, 64, 64, 1200, 1472), fc.integer({ min: 0, max: 1500 })), shift: fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: -32, max: 32 })) });
+    const r = await receiver();
+    const s: NativeUdp = new native!.NativeUdp(4, false);
+    cleanups.push(() => s.close());
+    s.connect('127.0.0.1', r.port);
+    await fc.assert(
+      fc.asyncProperty(fc.array(span, { minLength: 1, maxLength: 200 }), async (layout) => {
+        const starts = new Uint32Array(layout.length);
+        const ends = new Uint32Array(layout.length);
+        let at = 0;
+        layout.forEach(({ size, shift }, i) => {
+          starts[i] = Math.max(0, at + shift);
+          ends[i] = starts[i]! + size;
+          at = ends[i]!;
+        });
+        const bytes = Buffer.from(Array.from({ length: Math.max(...ends) }, (_, i) => (i * 7 + (i >> 8)) & 0xff));
+        const want = layout.map((_, i) => bytes.subarray(starts[i], ends[i]).toString('hex'));
+        const seen = r.got.length;
+        for (let from = 0; from < layout.length; ) {
+          const taken = s.sendSpans(bytes, starts, ends, from, layout.length, true);
+          if (taken === 0) await new Promise<void>((resolve) => s.waitWritable(resolve));
+          from += taken;
+        }
+        await r.until(seen + layout.length);
+        expect(r.got.slice(seen).map((d) => d.toString('hex'))).toEqual(want);
+      }),
+      { numRuns: 60 },
+    );
   });
 });
 
