@@ -135,6 +135,7 @@ void CloseSocket(Socket* s, bool from_finalizer) {
       uv_close(reinterpret_cast<uv_handle_t*>(s->poll), FreePoll);
       s->poll = nullptr;
     }
+    RefreshDrops(s);  // drops() still answers after close
     if (s->fd >= 0) close(s->fd);
     s->fd = -1;
   }

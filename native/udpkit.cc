@@ -62,12 +62,14 @@ static napi_value New(napi_env env, napi_callback_info info) {
     close(fd);
     return ThrowErrno(env, err, "setsockopt");
   }
-  // Best effort: without it drops() still works through SO_MEMINFO.
-  setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
   Socket* s = new Socket();
   s->env = env;
   s->fd = fd;
   s->family = af;
+  // The drop counter is read when asked (SO_MEMINFO, Linux 4.12+). Only where that fails is it
+  // stamped on every datagram received (SO_RXQ_OVFL): a control message each, some 5% of a
+  // listener's CPU per datagram. Best effort either way.
+  if (!RefreshDrops(s)) setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
   if (napi_wrap(env, self, s, Finalize, nullptr, &s->wrapper) != napi_ok) {
     close(fd);
     delete s;
@@ -153,22 +155,28 @@ static napi_value SetBroadcast(napi_env env, napi_callback_info i) { return SetI
 static napi_value GetRecvBufferSize(napi_env env, napi_callback_info i) { return GetIntOption(env, i, SO_RCVBUF); }
 static napi_value GetSendBufferSize(napi_env env, napi_callback_info i) { return GetIntOption(env, i, SO_SNDBUF); }
 
-// The kernel's drop counter for this socket. SO_RXQ_OVFL only stamps it on datagrams queued
-// after the drops, so a paused or finished listener would under-report; SO_MEMINFO (Linux 4.12+)
-// reads it now. The larger of the two wins, covering kernels without SO_MEMINFO.
-static napi_value Drops(napi_env env, napi_callback_info info) {
-  Call c;
-  if (!GetCall(env, info, &c, nullptr)) return nullptr;
-  uint32_t drops = c.s->seen_drops;
+bool RefreshDrops(Socket* s) {
 #if defined(SO_MEMINFO)
   uint32_t mem[SK_MEMINFO_VARS] = {};
   socklen_t len = sizeof mem;
-  if (!c.s->closed && getsockopt(c.s->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 && len > SK_MEMINFO_DROPS * 4) {
-    if (mem[SK_MEMINFO_DROPS] > drops) drops = mem[SK_MEMINFO_DROPS];
-  }
+  if (s->fd < 0 || getsockopt(s->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) != 0 || len <= SK_MEMINFO_DROPS * 4) return false;
+  if (mem[SK_MEMINFO_DROPS] > s->seen_drops) s->seen_drops = mem[SK_MEMINFO_DROPS];
+  return true;
+#else
+  (void)s;
+  return false;
 #endif
+}
+
+// The kernel's drop counter for this socket, read now (SO_MEMINFO); after close, as last read
+// (close reads it first). Where SO_MEMINFO is missing, SO_RXQ_OVFL's stamps (on datagrams queued
+// after the drops: a paused or finished listener may under-report there).
+static napi_value Drops(napi_env env, napi_callback_info info) {
+  Call c;
+  if (!GetCall(env, info, &c, nullptr)) return nullptr;
+  if (!c.s->closed) RefreshDrops(c.s);
   napi_value v;
-  napi_create_uint32(env, drops, &v);
+  napi_create_uint32(env, c.s->seen_drops, &v);
   return v;
 }
 

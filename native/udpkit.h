@@ -69,7 +69,7 @@ struct Socket {
   napi_async_context async = nullptr;
   napi_ref on_batch = nullptr, on_error = nullptr, on_writable = nullptr;
   int poll_errors = 0;       // POLLERR wakeups in a row that carried no socket error
-  uint32_t seen_drops = 0;  // the latest SO_RXQ_OVFL counter seen on a received datagram
+  uint32_t seen_drops = 0;  // the kernel's drop counter as last read (SO_MEMINFO, or SO_RXQ_OVFL stamps)
   bool no_gso = false;      // the kernel refused UDP_SEGMENT on this socket once: send one by one
   ArenaRefs arena;
   CacheEntry cache[kCacheSize];
@@ -135,6 +135,8 @@ struct Call {
   napi_value argv[6] = {};
 };
 bool GetCall(napi_env env, napi_callback_info info, Call* c, const char* syscall);
+// Reads the socket's kernel drop counter into seen_drops (when larger); false without SO_MEMINFO.
+bool RefreshDrops(Socket* s);
 int UpdatePoll(Socket* s);
 void CloseSocket(Socket* s, bool from_finalizer);
 

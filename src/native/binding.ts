@@ -76,9 +76,9 @@ export interface NativeUdp {
   setBroadcast(on: boolean): void;
   /**
    * Datagrams the kernel dropped for this socket because its receive buffer was full: read now
-   * (SO_MEMINFO), or else the latest SO_RXQ_OVFL counter seen on a received datagram, which
-   * lags (drops after the last received datagram show with the next one). 0 after close,
-   * unless a counter was seen before.
+   * (SO_MEMINFO), and after close the count read as it closed. On kernels without SO_MEMINFO
+   * (before 4.12), the latest SO_RXQ_OVFL counter seen on a received datagram, which lags
+   * (drops after the last received datagram show with the next one).
    */
   drops(): number;
   /**
