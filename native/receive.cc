@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <initializer_list>
 
 namespace udpkit {
@@ -193,6 +194,9 @@ bool ReadOneBatch(Socket* s, Globals* g, napi_value self) {
     if (n < 0 && err != EAGAIN && err != EWOULDBLOCK) ReportReceiveError(s, self, err, "recvmmsg");
     return false;
   }
+  // When the batch was taken, on the wall clock to the microsecond (a capture's packet times).
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
   Distinct distinct[kBatch];
   Strings strings;
   int count = 0, last = -1;
@@ -221,7 +225,7 @@ bool ReadOneBatch(Socket* s, Globals* g, napi_value self) {
     }
     a.index[i] = static_cast<uint8_t>(last);
   }
-  napi_value argv[10], cb = nullptr;
+  napi_value argv[11], cb = nullptr;
   napi_create_uint32(env, static_cast<uint32_t>(n), &argv[0]);
   for (int i = 0; i < 5; i++) argv[1 + i] = a.values[i];
   napi_create_array_with_length(env, count, &argv[6]);
@@ -233,8 +237,9 @@ bool ReadOneBatch(Socket* s, Globals* g, napi_value self) {
     napi_set_element(env, argv[8], k, distinct[k].reply);
   }
   argv[9] = a.values[5];
+  napi_create_double(env, static_cast<double>(now.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec / 1000) / 1e3, &argv[10]);
   napi_get_reference_value(env, s->on_batch, &cb);
-  if (cb == nullptr || napi_call_function(env, self, cb, 10, argv, nullptr) != napi_ok) {
+  if (cb == nullptr || napi_call_function(env, self, cb, 11, argv, nullptr) != napi_ok) {
     ReportCallbackException(env);
     return false;
   }

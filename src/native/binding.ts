@@ -37,6 +37,8 @@ export type NativeBatchCallback = (
   families: readonly ('IPv4' | 'IPv6')[],
   replyAddresses: readonly string[],
   flags: Uint8Array,
+  /** When the batch was taken from the socket: ms since the epoch, to the microsecond (CLOCK_REALTIME). */
+  receivedAt: number,
 ) => void;
 
 /**

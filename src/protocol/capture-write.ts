@@ -44,6 +44,8 @@ export interface CaptureBatch {
   readonly senders: Uint8Array;
   readonly addresses: readonly string[];
   readonly receivedAt: number;
+  /** `receivedAt` to the microsecond, used when given (ms since the epoch, with the fraction). */
+  readonly preciseAt?: number;
 }
 
 /** One end of a datagram: an address (IPv4, IPv6 or IPv4-mapped) and a port. */
@@ -166,7 +168,7 @@ export class CaptureEncoder {
 
   /**
    * Datagrams [from, to) of a batch, received on `local` (the listener's address and port; for a
-   * wildcard bind, the wildcard of each sender's family), all stamped `batch.receivedAt`. One
+   * wildcard bind, the wildcard of each sender's family), all stamped `batch.preciseAt` (or `receivedAt`). One
    * Buffer, no object per datagram. Datagrams from a sender that is not an IP address, or too
    * long for the IP length fields, are left out; the return says how many were written.
    */
@@ -198,7 +200,7 @@ export class CaptureEncoder {
     const localBytes = this.#bytes(local.address);
     // Senders are few per batch (an index per datagram): parse each once.
     const senders = b.addresses.map((a) => this.#bytes(a));
-    const time = this.#timeFields(b.receivedAt);
+    const time = this.#timeFields(b.preciseAt ?? b.receivedAt);
     const destinations = senders.map((src) => (src === null ? null : this.#destination(localBytes, src.length as 4 | 16)));
     if (this.#native !== undefined) return this.#encodeNative(b, local.port, from, to, senders, destinations, time, out, at);
     const sums = senders.map((src, k) => (src === null ? 0 : addressSum(src) + addressSum(destinations[k]!)));

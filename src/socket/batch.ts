@@ -4,6 +4,7 @@
  * a batch directly; only callers that keep datagrams get objects (see {@link datagramAt}).
  */
 import { isUtf8 } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import type { AddressFamily, Datagram, Endpoint } from '../types.js';
 
 /**
@@ -24,8 +25,14 @@ export interface DatagramBatch {
   readonly families: readonly AddressFamily[];
   /** Senders as the socket must be given them to reply (`::ffff:a.b.c.d` on a dual-stack socket). */
   readonly replyAddresses: readonly string[];
-  /** When the batch was taken from the socket (ms since the epoch). */
+  /** When the batch was taken from the socket (whole ms since the epoch, as `Date.now()`). */
   readonly receivedAt: number;
+  /**
+   * The same moment to the microsecond (ms since the epoch, with the fraction), where the socket
+   * can tell: the native socket reads the wall clock as it takes the batch; node:dgram's path
+   * adds the monotonic clock's fraction. What a capture stamps its packets with.
+   */
+  readonly preciseAt?: number;
   /**
    * Checks already made, when the socket made them: bit 0 of `flags[i]`, payload i is printable
    * ASCII or tab with no backslash; bit 1, printable ASCII with no `"` or backslash. Bit 2
@@ -96,13 +103,15 @@ export class SingleBatch implements DatagramBatch {
   readonly families: AddressFamily[] = ['IPv4'];
   readonly replyAddresses: string[] = [''];
   receivedAt = 0;
+  preciseAt = 0;
 
   /** Refills the batch with one datagram as node:dgram reports it. */
   set(data: Buffer, rawAddress: string, port: number, family: string): this {
     this.data = data;
     this.lengths[0] = data.length;
     this.ports[0] = port;
-    this.receivedAt = Date.now();
+    this.preciseAt = performance.timeOrigin + performance.now();
+    this.receivedAt = Math.floor(this.preciseAt);
     if (rawAddress !== this.replyAddresses[0]) {
       const mapped = rawAddress.startsWith('::ffff:') && rawAddress.includes('.');
       this.replyAddresses[0] = rawAddress;

@@ -22,6 +22,7 @@ class NativeBatch implements DatagramBatch {
   families: readonly AddressFamily[] = [];
   replyAddresses: readonly string[] = [];
   receivedAt = 0;
+  preciseAt = 0;
   flags: Uint8Array = new Uint8Array(0);
 }
 
@@ -48,7 +49,7 @@ export class NativeBackend implements ReceiveBackend {
 
   start(onBatch: BatchHandler, onError: (err: Error) => void): void {
     const batch = new NativeBatch();
-    this.#onBatch = (count, data, starts, lengths, ports, senders, addresses, families, replyAddresses, flags) => {
+    this.#onBatch = (count, data, starts, lengths, ports, senders, addresses, families, replyAddresses, flags, receivedAt) => {
       batch.count = count;
       batch.data = data;
       batch.starts = starts;
@@ -59,7 +60,9 @@ export class NativeBackend implements ReceiveBackend {
       batch.families = families;
       batch.replyAddresses = replyAddresses;
       batch.flags = flags;
-      batch.receivedAt = Date.now();
+      // The addon's wall-clock reading as the batch was taken, whole ms as Date.now() gives them.
+      batch.preciseAt = receivedAt;
+      batch.receivedAt = Math.floor(receivedAt);
       onBatch(batch);
     };
     this.#onError = onError;

@@ -349,8 +349,8 @@ export class Relay extends EventEmitter {
   /** Writes a datagram leaving now to the capture, as between the client and the upstream. */
   #record(s: RelaySession, direction: Direction, data: Buffer): void {
     const client = { address: s.clientAddress, port: s.clientPort };
-    if (direction === 'up') this.#capture!.writeDatagram(data, client, this.#upstreamEnd, Date.now());
-    else this.#capture!.writeDatagram(data, this.#upstreamEnd, client, Date.now());
+    if (direction === 'up') this.#capture!.writeDatagram(data, client, this.#upstreamEnd, milliseconds());
+    else this.#capture!.writeDatagram(data, this.#upstreamEnd, client, milliseconds());
   }
 
   /** Sends what is still held back, closes every socket. Safe to call more than once: every call waits for the one close. */

@@ -104,6 +104,32 @@ describe('listen --pcap FILE: tcpdump reads what udpkit wrote', () => {
   });
 });
 
+describe('listen --pcap FILE: packet times', () => {
+  it('are stamped to the microsecond, in order (20 datagrams 1.7 ms apart: not whole milliseconds)', async () => {
+    const file = tmpFile('times.pcapng');
+    const l = await listener(['--bind', '127.0.0.1', '--pcap', file, '-n', '20']);
+    // Python sends each 1.7 ms after the one before, spinning on its clock.
+    const script = `
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+t = time.perf_counter()
+for i in range(20):
+    while time.perf_counter() < t + i * 0.0017: pass
+    s.sendto(b'tick %d' % i, ('127.0.0.1', int(sys.argv[1])))
+`;
+    const py = spawn('python3', ['-c', script, String(l.port)], { stdio: 'ignore' });
+    expect(await new Promise((resolve) => py.once('close', resolve))).toBe(0);
+    const { code } = await done(l);
+    expect(code).toBe(0);
+    const { packets } = await tcpdumpRead(readFileSync(file));
+    expect(packets.map((p) => p.payload.toString())).toEqual(Array.from({ length: 20 }, (_, i) => `tick ${i}`));
+    const us = packets.map((p) => Number(p.time.replace('.', '')));
+    for (let i = 1; i < us.length; i++) expect(us[i]).toBeGreaterThanOrEqual(us[i - 1]!);
+    // A clock read in whole milliseconds would give times that are all multiples of 1000 µs.
+    expect(us.filter((t) => t % 1000 !== 0).length).toBeGreaterThan(10);
+  });
+});
+
 describe('listen --pcap FILE: complete on every way out', () => {
   const ways: ReadonlyArray<[string, string[], (r: Running) => void]> = [
     ['SIGTERM', ['--no-stop-word'], (r) => r.child.kill('SIGTERM')],
