@@ -29,8 +29,10 @@ export interface DatagramBatch {
   readonly receivedAt: number;
   /**
    * The same moment to the microsecond (ms since the epoch, with the fraction), where the socket
-   * can tell: the native socket reads the wall clock as it takes the batch; node:dgram's path
-   * adds the monotonic clock's fraction. What a capture stamps its packets with.
+   * can tell: the native socket reads the wall clock as it takes the batch (`receivedAt` is the
+   * same reading, whole ms); node:dgram's path reads the monotonic clock from the process's
+   * start (so it does not follow later adjustments of the wall clock). What a capture stamps its
+   * packets with.
    */
   readonly preciseAt?: number;
   /**
@@ -110,8 +112,8 @@ export class SingleBatch implements DatagramBatch {
     this.data = data;
     this.lengths[0] = data.length;
     this.ports[0] = port;
+    this.receivedAt = Date.now();
     this.preciseAt = performance.timeOrigin + performance.now();
-    this.receivedAt = Math.floor(this.preciseAt);
     if (rawAddress !== this.replyAddresses[0]) {
       const mapped = rawAddress.startsWith('::ffff:') && rawAddress.includes('.');
       this.replyAddresses[0] = rawAddress;
