@@ -8,8 +8,8 @@ import { runCli, start, waitForStderr, killedAfterEach } from '../helpers/cli.js
 import { closedUdpPort } from '../helpers/closed-port.js';
 
 const { track, listener } = killedAfterEach();
-async function relayTo(port: number, args: string[]) {
-  const r = start(['relay', '--port', '0', '--to', `127.0.0.1:${port}`, ...args]);
+async function relayTo(port: number, args: string[], timeoutMs?: number) {
+  const r = start(['relay', '--port', '0', '--to', `127.0.0.1:${port}`, ...args], timeoutMs === undefined ? {} : { timeoutMs });
   track(r);
   const m = await waitForStderr(r, /listening on .*?:(\d+)\/udp/);
   return Number(m[1]);
@@ -19,8 +19,10 @@ const lines = (from: number, to: number): string[] => Array.from({ length: to - 
 
 describe('send --ack', () => {
   it('through a relay that drops a fifth, duplicates and reorders: every line once, in order, exit 0', async () => {
-    const l = await listener(['-n', '1000']);
-    const relay = await relayTo(l.port, ['--loss', '0.2', '--dup', '0.05', '--reorder', '0.1', '--seed', '3']);
+    // 5-8 s here, 13-15 s seen on a loaded machine: the safety kills of the listener and the
+    // relay (15 s by default) must come after the sender's own limit.
+    const l = await listener(['-n', '1000'], { timeoutMs: 28_000 });
+    const relay = await relayTo(l.port, ['--loss', '0.2', '--dup', '0.05', '--reorder', '0.1', '--seed', '3'], 28_000);
     const s = await runCli(['send', '--ack', `127.0.0.1:${relay}`], { input: lines(1, 1000).join('\n') + '\n', timeoutMs: 25_000 });
     expect(s.code).toBe(0);
     expect(s.stderr).toMatch(new RegExp(`^sent 1000 messages to 127\\.0\\.0\\.1:${relay}/udp, all confirmed \\(\\d+ retransmissions\\)\\n$`));
