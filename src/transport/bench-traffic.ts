@@ -180,8 +180,8 @@ const sentOf = (loop: Loop): number[] => loop.lanes.map((l) => l.seq);
 
 /**
  * `count` frames of `lane`, stamped now, in one sendmmsg; resolves once the kernel has them.
- * With `gso` (unpaced) the kernel gets them as one run to segment (DatagramSpans.gso): the
- * sender then costs a third as much per datagram and the receiving end is what gets measured.
+ * With `gso` (unpaced) the kernel gets them as one run to segment (DatagramSpans.gso): sending
+ * then costs far less per datagram, so the receiving end is what gets measured.
  */
 async function sendSpans(loop: Loop, lane: Lane, count: number, gso: boolean): Promise<void> {
   loop.last = nanoseconds();
